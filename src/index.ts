@@ -1,0 +1,20 @@
+/**
+ * @since 0.1.0
+ */
+export * as AccessTokens from "./AccessTokens.js"
+/**
+ * @since 0.1.0
+ */
+export * as OAuth from "./OAuth.js"
+/**
+ * @since 0.1.0
+ */
+export * as Token from "./Token.js"
+/**
+ * @since 0.1.0
+ */
+export * as TokenStore from "./TokenStore.js"
+/**
+ * @since 0.1.0
+ */
+export * as TwitchConfig from "./TwitchConfig.js"
