@@ -9,6 +9,10 @@ export * as OAuth from "./OAuth.js"
 /**
  * @since 0.1.0
  */
+export * as Scopes from "./Scopes.js"
+/**
+ * @since 0.1.0
+ */
 export * as Token from "./Token.js"
 /**
  * @since 0.1.0
