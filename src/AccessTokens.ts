@@ -4,13 +4,25 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
-import type * as Redacted from "effect/Redacted"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type * as Stream from "effect/Stream"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { OAuthError } from "./OAuth.js"
-import type { AppToken, UserToken } from "./Token.js"
+import { OAuth } from "./OAuth.js"
+import type { AppToken } from "./Token.js"
+import { UserToken } from "./Token.js"
 import type { TokenStoreError } from "./TokenStore.js"
+import { TokenStore } from "./TokenStore.js"
 
 /**
  * @since 0.1.0
@@ -91,3 +103,269 @@ export class TokenDead extends Schema.TaggedError<TokenDead>("effect-twitch/Toke
  * @category errors
  */
 export type AccessTokensError = TokenNotFound | TokenDead | OAuthError | TokenStoreError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Refresh a user token when it expires within this margin (default 5 minutes). */
+  readonly refreshMargin?: Duration.DurationInput | undefined
+  /** Fetch a new app token when the cached one expires within this margin (default 5 minutes). */
+  readonly appRefreshMargin?: Duration.DurationInput | undefined
+  /**
+   * Validate every stored token at start and then on this interval (default 1 hour, as Twitch
+   * requires of apps keeping OAuth sessions). `false` disables the loop.
+   */
+  readonly validateInterval?: Duration.DurationInput | false | undefined
+  /** How many tokens are validated at once (default 4). */
+  readonly validateConcurrency?: number | undefined
+  /** Capacity of the `refreshes` PubSub (default 256; back-pressure when a subscriber lags). */
+  readonly refreshesCapacity?: number | undefined
+}
+
+const sameToken = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boolean =>
+  Redacted.value(a) === Redacted.value(b)
+
+/**
+ * Builds the service. Refreshes run in fibers owned by the layer's scope, so a caller that is
+ * interrupted mid-refresh cannot lose a rotated (single-use) refresh token: the refresh still
+ * completes and is saved.
+ *
+ * Dead tokens: when Twitch rejects the refresh token (or there is none), the token stays in the
+ * `TokenStore` (so you can see who must re-authorize) and is marked dead in memory; `forUser` then
+ * fails fast with `TokenDead` without contacting Twitch, until a different token is stored for the
+ * user (e.g. after a new Device Code authorization). The mark is not persisted: after a restart the
+ * start-up validation finds the token dead again.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<AccessTokens.Service, never, OAuth | TokenStore | Scope.Scope> =>
+  Effect.gen(function*() {
+    const oauth = yield* OAuth
+    const store = yield* TokenStore
+    const scope = yield* Effect.scope
+    const margin = Duration.toMillis(Duration.decode(options.refreshMargin ?? Duration.minutes(5)))
+    const appMargin = Duration.toMillis(Duration.decode(options.appRefreshMargin ?? Duration.minutes(5)))
+    const refreshesPubSub = yield* PubSub.bounded<UserToken>(options.refreshesCapacity ?? 256)
+
+    // --- per-user single flight ------------------------------------------------------------
+    // One semaphore per user with waiters; entries are removed when the last waiter leaves, so the
+    // map is bounded by the number of users with a refresh in progress.
+    const locks = new Map<string, { readonly semaphore: Effect.Semaphore; refs: number }>()
+    const withUserLock = <A, E, R>(userId: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          let entry = locks.get(userId)
+          if (entry === undefined) {
+            entry = { semaphore: Effect.unsafeMakeSemaphore(1), refs: 0 }
+            locks.set(userId, entry)
+          }
+          entry.refs++
+          return entry
+        }),
+        (entry) => entry.semaphore.withPermits(1)(effect),
+        (entry) =>
+          Effect.sync(() => {
+            entry.refs--
+            if (entry.refs === 0) locks.delete(userId)
+          })
+      )
+
+    /** Runs in the layer's scope and joins: the caller's interruption does not cut a refresh short. */
+    const detached = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.flatMap(Effect.forkIn(effect, scope), Fiber.join)
+
+    // --- dead tokens -----------------------------------------------------------------------
+    // At most one entry per stored user; cleared when the stored token changes.
+    const dead = new Map<string, { readonly accessToken: Redacted.Redacted<string>; readonly reason: string }>()
+    const deadCheck = (token: UserToken): Effect.Effect<UserToken, TokenDead> => {
+      const mark = dead.get(token.userId)
+      if (mark === undefined) return Effect.succeed(token)
+      if (sameToken(mark.accessToken, token.accessToken)) {
+        return Effect.fail(new TokenDead({ userId: token.userId, reason: mark.reason }))
+      }
+      dead.delete(token.userId)
+      return Effect.succeed(token)
+    }
+    const markDead = (token: UserToken, reason: string) =>
+      Effect.zipRight(
+        Effect.sync(() => dead.set(token.userId, { accessToken: token.accessToken, reason })),
+        Effect.logWarning("AccessTokens: token is dead; the user must authorize again").pipe(
+          Effect.annotateLogs({ userId: token.userId, reason })
+        )
+      ).pipe(Effect.zipRight(Effect.fail(new TokenDead({ userId: token.userId, reason }))))
+
+    const load = (userId: string): Effect.Effect<UserToken, AccessTokensError> =>
+      store.get(userId).pipe(
+        Effect.flatMap((found): Effect.Effect<UserToken, AccessTokensError> =>
+          Option.match(found, {
+            onNone: () => Effect.fail(new TokenNotFound({ userId })),
+            onSome: deadCheck
+          })
+        )
+      )
+
+    /** Must run under the user's lock. */
+    const doRefresh = (token: UserToken): Effect.Effect<UserToken, AccessTokensError> =>
+      Option.match(token.refreshToken, {
+        onNone: () => markDead(token, "no refresh token"),
+        onSome: (refreshToken) =>
+          oauth.refresh(refreshToken).pipe(
+            Effect.catchTag("InvalidRefreshToken", () => markDead(token, "Twitch rejected the refresh token")),
+            Effect.flatMap((response) =>
+              Effect.gen(function*() {
+                const now = yield* DateTime.now
+                const fresh = new UserToken({
+                  userId: token.userId,
+                  login: token.login,
+                  scopes: response.scopes.length > 0 ? response.scopes : token.scopes,
+                  accessToken: response.accessToken,
+                  refreshToken: Option.orElse(
+                    Option.filter(response.refreshToken, (r) => Redacted.value(r).length > 0),
+                    () => token.refreshToken
+                  ),
+                  expiresAt: Option.map(
+                    Option.filter(response.expiresIn, (s) => s > 0),
+                    (s) => DateTime.addDuration(now, Duration.seconds(s))
+                  ),
+                  obtainedAt: now
+                })
+                // saved before anyone gets it: a public client's old refresh token is now spent
+                yield* store.set(fresh)
+                yield* PubSub.publish(refreshesPubSub, fresh)
+                yield* Effect.logDebug("AccessTokens: refreshed user token").pipe(
+                  Effect.annotateLogs({ userId: token.userId })
+                )
+                return fresh
+              })
+            )
+          )
+      })
+
+    const forUser = (userId: string): Effect.Effect<UserToken, AccessTokensError> =>
+      Effect.gen(function*() {
+        const token = yield* load(userId)
+        const now = yield* DateTime.now
+        if (!token.expiresWithin(now, margin)) return token
+        return yield* detached(withUserLock(
+          userId,
+          Effect.gen(function*() {
+            // re-read inside the lock: another fiber may have refreshed already
+            const current = yield* load(userId)
+            const now = yield* DateTime.now
+            return current.expiresWithin(now, margin) ? yield* doRefresh(current) : current
+          })
+        ))
+      }).pipe(Effect.withSpan("AccessTokens.forUser", { attributes: { userId } }))
+
+    const refreshAfterUnauthorized = (
+      userId: string,
+      rejected: Redacted.Redacted<string>
+    ): Effect.Effect<UserToken, AccessTokensError> =>
+      detached(withUserLock(
+        userId,
+        Effect.flatMap(load(userId), (current) =>
+          sameToken(current.accessToken, rejected) ? doRefresh(current) : Effect.succeed(current))
+      )).pipe(Effect.withSpan("AccessTokens.refreshAfterUnauthorized", { attributes: { userId } }))
+
+    // --- validation at start and on a schedule ------------------------------------------------
+    const validateOne = (token: UserToken): Effect.Effect<void> =>
+      oauth.validate(token.accessToken).pipe(
+        Effect.asVoid,
+        Effect.catchTag("InvalidAccessToken", () =>
+          detached(withUserLock(
+            token.userId,
+            Effect.flatMap(load(token.userId), (current) =>
+              // only refresh what Twitch rejected; a newer token was refreshed meanwhile
+              sameToken(current.accessToken, token.accessToken) ? doRefresh(current) : Effect.succeed(current))
+          )).pipe(Effect.asVoid)),
+        Effect.catchAll((error) =>
+          error._tag === "TokenDead"
+            ? Effect.void
+            : Effect.logWarning("AccessTokens: validation failed").pipe(
+              Effect.annotateLogs({ userId: token.userId, error: error.message })
+            )
+        )
+      )
+
+    const validateAll = store.list.pipe(
+      Effect.flatMap((tokens) =>
+        Effect.forEach(
+          tokens.filter((t) => {
+            const mark = dead.get(t.userId)
+            return mark === undefined || !sameToken(mark.accessToken, t.accessToken)
+          }),
+          validateOne,
+          { concurrency: options.validateConcurrency ?? 4, discard: true }
+        )
+      ),
+      Effect.catchAll((error) =>
+        Effect.logWarning("AccessTokens: cannot list tokens to validate").pipe(
+          Effect.annotateLogs({ error: error.message })
+        )
+      ),
+      Effect.withSpan("AccessTokens.validateAll")
+    )
+
+    if (options.validateInterval !== false) {
+      const interval = Duration.decode(options.validateInterval ?? Duration.hours(1))
+      yield* validateAll.pipe(
+        Effect.repeat(Schedule.spaced(interval)),
+        Effect.interruptible,
+        Effect.forkScoped
+      )
+    }
+
+    // --- app token ---------------------------------------------------------------------------
+    const appCache = yield* Ref.make(Option.none<AppToken>())
+    const appLock = yield* Effect.makeSemaphore(1)
+    const appUsable = (token: AppToken, now: DateTime.Utc): boolean =>
+      Option.match(token.expiresAt, {
+        onNone: () => true,
+        onSome: (at) => DateTime.toEpochMillis(at) - DateTime.toEpochMillis(now) > appMargin
+      })
+    const fetchApp = Effect.tap(oauth.appToken, (token) => Ref.set(appCache, Option.some(token)))
+    const cachedApp = Effect.flatMap(
+      Effect.zip(Ref.get(appCache), DateTime.now),
+      ([cached, now]) => Effect.succeed(Option.filter(cached, (t) => appUsable(t, now)))
+    )
+
+    const app: Effect.Effect<AppToken, AccessTokensError> = Effect.flatMap(cachedApp, (cached) =>
+      Option.match(cached, {
+        onSome: Effect.succeed,
+        onNone: () =>
+          appLock.withPermits(1)(
+            Effect.flatMap(cachedApp, Option.match({ onSome: Effect.succeed, onNone: () => fetchApp }))
+          )
+      })).pipe(Effect.withSpan("AccessTokens.app"))
+
+    const appAfterUnauthorized = (rejected: Redacted.Redacted<string>): Effect.Effect<AppToken, AccessTokensError> =>
+      appLock.withPermits(1)(
+        Effect.flatMap(Ref.get(appCache), (cached) =>
+          Option.match(Option.filter(cached, (t) => !sameToken(t.accessToken, rejected)), {
+            onSome: Effect.succeed,
+            onNone: () => fetchApp
+          }))
+      ).pipe(Effect.withSpan("AccessTokens.appAfterUnauthorized"))
+
+    return AccessTokens.of({
+      forUser,
+      refreshAfterUnauthorized,
+      app,
+      appAfterUnauthorized,
+      refreshes: Stream.fromPubSub(refreshesPubSub)
+    })
+  })
+
+/**
+ * Fresh tokens for the rest of the library. The validation loop lives in the layer's scope.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<AccessTokens, never, OAuth | TokenStore> =>
+  Layer.scoped(AccessTokens, make(options))

@@ -2,7 +2,7 @@
  * Token models: a user's access + refresh token pair, and an app token.
  *
  * Tokens are `Redacted` end to end: `String(token)`, `JSON.stringify(token)` and
- * logs show `<redacted>`; only the persistence codec (`UserToken.Json`) writes the text.
+ * logs show `<redacted>`; only the persistence codec (`TokenStore.StoreFile`) writes the text.
  *
  * @since 0.1.0
  */

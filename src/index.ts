@@ -2,6 +2,19 @@
  * @since 0.1.0
  */
 export * as AccessTokens from "./AccessTokens.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DeviceAuth from "./DeviceAuth.js"
+/**
+ * @since 0.1.0
+ */
+export * as EventSubTypes from "./EventSubTypes.js"
+/**
+ * @since 0.1.0
+ */
+export * as Helix from "./Helix.js"
 /**
  * @since 0.1.0
  */

@@ -1,0 +1,364 @@
+/**
+ * Twitch EventSub over WebSocket, as typed `Stream`s.
+ *
+ * ```ts
+ * const program = Effect.gen(function*() {
+ *   const eventSub = yield* EventSub.EventSub
+ *   yield* eventSub.follows("1234").pipe(
+ *     Stream.map((follow) => `${follow.user_name} followed`),
+ *     Stream.runForEach(Console.log)
+ *   )
+ * })
+ * ```
+ *
+ * What the streams handle for you:
+ * - a subscription is created when its stream starts and deleted when the stream's scope ends
+ *   (interruption included); two streams of the same type + condition share one Twitch subscription;
+ * - connection per user token, opened lazily; more connections (up to 3) past 300 subscriptions;
+ * - keepalive watchdog: silence longer than the session's keepalive timeout (plus `keepaliveGrace`)
+ *   means the connection is dead and it is replaced;
+ * - `session_reconnect`: the new connection is opened at the given URL while the old one keeps
+ *   delivering; the old one is closed once the new welcome arrives. Nothing lost, nothing twice;
+ * - a lost connection (close code, network error, keepalive timeout) is re-opened on a jittered,
+ *   capped exponential backoff and every subscription is re-created on the new session. Twitch does
+ *   not replay: events sent while no connection was open are lost (that is Twitch's protocol);
+ * - duplicates (same `message_id`, e.g. during a reconnect) are delivered once, within a window of
+ *   the last `dedupeWindow` ids; messages older than 10 minutes are dropped;
+ * - frames that are not JSON, have a wrong envelope or an unknown `message_type`, and events that
+ *   fail their schema are logged (with the message id) and skipped: the stream goes on;
+ * - revocation: the subscription's stream fails with `EventSubRevoked` after delivering every event
+ *   that arrived before it.
+ *
+ * Buffers: each subscription has a bounded buffer (`consumerBuffer`, default 1024 events). When a
+ * consumer falls behind, delivery to every stream of that connection waits (backpressure, nothing is
+ * dropped); incoming frames then queue up to `ingressHighWater` and the socket is paused.
+ *
+ * @since 0.1.0
+ */
+import type * as Socket from "@effect/platform/Socket"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as EventSubTypes from "./EventSubTypes.js"
+import * as Helix from "./Helix.js"
+import * as Engine from "./internal/eventsubEngine.js"
+import {
+  type EventSubError,
+  EventSubLimitExceeded,
+  EventSubNoUser,
+  EventSubSubscribeError
+} from "./internal/eventsubErrors.js"
+import { TwitchConfig } from "./TwitchConfig.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EventSubError,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EventSubLimitExceeded,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EventSubNoUser,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EventSubRevoked,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  EventSubSubscribeError
+} from "./internal/eventsubErrors.js"
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class EventSub extends Context.Tag("effect-twitch/EventSub")<EventSub, EventSub.Service>() {}
+
+/**
+ * A connection's state, for the seeds' `on_ready` / `on_connect` / `on_disconnect`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Status = Engine.Status
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SubscribeOptions {
+  /** Whose token opens the WebSocket and creates the subscription (default: the layer's user). */
+  readonly userId?: string | undefined
+}
+
+type Ev<D extends EventSubTypes.AnyDefinition> = EventSubTypes.Event<D>
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace EventSub {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** Any subscription type: `subscribe(EventSubTypes.ChannelFollowV2, { broadcaster_user_id, moderator_user_id })`. */
+    readonly subscribe: <D extends EventSubTypes.AnyDefinition>(
+      definition: D,
+      condition: EventSubTypes.Condition<D>,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<D>, EventSubError>
+    /** `channel.follow` v2; `moderatorId` defaults to the subscribing user. */
+    readonly follows: (
+      broadcasterId: string,
+      options?: SubscribeOptions & { readonly moderatorId?: string }
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelFollowV2>, EventSubError>
+    /** `channel.chat.message` v1, read as the subscribing user (or `readerId`). */
+    readonly chatMessages: (
+      broadcasterId: string,
+      options?: SubscribeOptions & { readonly readerId?: string }
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelChatMessageV1>, EventSubError>
+    readonly streamOnline: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.StreamOnlineV1>, EventSubError>
+    readonly streamOffline: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.StreamOfflineV1>, EventSubError>
+    readonly channelUpdate: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelUpdateV2>, EventSubError>
+    readonly subscriptions: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelSubscribeV1>, EventSubError>
+    readonly cheers: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelCheerV1>, EventSubError>
+    /** Raids into the channel (`to_broadcaster_user_id`). */
+    readonly raids: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelRaidV1>, EventSubError>
+    /** Whispers received by the subscribing user. */
+    readonly whispers: (
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.UserWhisperMessageV1>, EventSubError>
+    readonly channelPointsRedemptions: (
+      broadcasterId: string,
+      options?: SubscribeOptions & { readonly rewardId?: string }
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1>, EventSubError>
+    /** Connection states of every connection (lossy for a lagging reader: it is a state signal). */
+    readonly status: Stream.Stream<Status>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The user whose token opens connections when a call names none. */
+  readonly defaultUser?: string | undefined
+  /** Ask Twitch for this keepalive (10–600 s); Twitch's default is 10 s. */
+  readonly keepaliveTimeoutSeconds?: number | undefined
+  /** Silence tolerated on top of the keepalive timeout (default 2 s). */
+  readonly keepaliveGrace?: Duration.DurationInput | undefined
+  /** Backoff between failed connection attempts (default: exponential from 500 ms, jittered, capped at 30 s). */
+  readonly reconnectSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Events buffered per subscription before delivery waits (default 1024). */
+  readonly consumerBuffer?: number | undefined
+  /** Message ids remembered for dedupe (default 50,000). */
+  readonly dedupeWindow?: number | undefined
+  /** Frames queued per connection before the socket is paused (default 10,000). */
+  readonly ingressHighWater?: number | undefined
+}
+
+/**
+ * The default reconnect backoff: 500 ms doubling, jittered, capped at 30 s, forever.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("500 millis").pipe(
+  Schedule.jittered,
+  Schedule.union(Schedule.spaced("30 seconds"))
+)
+
+const formatParseError = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+
+const decoderCache = new WeakMap<EventSubTypes.AnyDefinition, Engine.EventDecoder<unknown>>()
+const decoderFor = <D extends EventSubTypes.AnyDefinition>(definition: D): Engine.EventDecoder<Ev<D>> => {
+  let decoder = decoderCache.get(definition)
+  if (decoder === undefined) {
+    decoder = {
+      type: definition.type,
+      version: definition.version,
+      decode: (raw) => Either.mapLeft(definition.decodeEvent(raw), formatParseError)
+    }
+    decoderCache.set(definition, decoder)
+  }
+  return decoder as Engine.EventDecoder<Ev<D>>
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<EventSub.Service, never, Helix.Helix | TwitchConfig | Socket.WebSocketConstructor | Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = yield* TwitchConfig
+    const helix = yield* Helix.Helix
+
+    const api: Engine.SubscriptionApi = {
+      create: ({ condition, sessionId, type, userId, version }) =>
+        helix.createEventSubSubscription({
+          type,
+          version,
+          // Twitch conditions are string-valued
+          condition: condition as Readonly<Record<string, string>>,
+          transport: { method: "websocket", sessionId }
+        }).pipe(
+          Helix.withUser(userId),
+          Effect.map((created) => ({ id: created.subscription.id })),
+          Effect.catchAll((error): Effect.Effect<never, EventSubError> => {
+            if (error._tag === "HelixRateLimited") {
+              return Effect.fail(new EventSubLimitExceeded({ userId, limit: "cost", description: error.message }))
+            }
+            return Effect.fail(
+              new EventSubSubscribeError({ userId, type, version, description: error.message, cause: error })
+            )
+          })
+        ),
+      delete: (userId, id) =>
+        helix.deleteEventSubSubscription(id).pipe(
+          Helix.withUser(userId),
+          Effect.catchAll((error) =>
+            error._tag === "HelixNotFound"
+              ? Effect.void
+              : Effect.fail(
+                new EventSubSubscribeError({
+                  userId,
+                  type: "delete",
+                  version: "",
+                  description: error.message,
+                  cause: error
+                })
+              )
+          )
+        )
+    }
+
+    const engine = yield* Engine.make(api, {
+      url: config.eventSubWsUrl,
+      keepaliveTimeoutSeconds: options.keepaliveTimeoutSeconds,
+      keepaliveGrace: Duration.decode(options.keepaliveGrace ?? Duration.seconds(2)),
+      openTimeout: config.requestTimeout,
+      welcomeTimeout: Duration.sum(config.requestTimeout, Duration.seconds(5)),
+      reconnectSchedule: options.reconnectSchedule ?? defaultReconnectSchedule,
+      maxSubscriptionsPerConnection: 300,
+      maxConnectionsPerUser: 3,
+      dedupeWindow: options.dedupeWindow ?? 50_000,
+      maxMessageAge: Duration.minutes(10),
+      consumerBuffer: options.consumerBuffer ?? 1024,
+      ingressHighWater: options.ingressHighWater ?? 10_000
+    })
+
+    const resolveUser = (type: string, subscribeOptions: SubscribeOptions | undefined) =>
+      Effect.flatMap(helix.actingUserId, (acting) => {
+        const userId = subscribeOptions?.userId ?? Option.getOrUndefined(acting) ?? options.defaultUser
+        return userId === undefined ? Effect.fail(new EventSubNoUser({ type })) : Effect.succeed(userId)
+      })
+
+    const subscribe = <D extends EventSubTypes.AnyDefinition>(
+      definition: D,
+      condition: EventSubTypes.Condition<D>,
+      subscribeOptions?: SubscribeOptions
+    ): Stream.Stream<Ev<D>, EventSubError> =>
+      Stream.unwrap(
+        Effect.map(
+          resolveUser(definition.type, subscribeOptions),
+          (userId) => engine.subscribe(userId, decoderFor(definition), condition as Record<string, unknown>)
+        )
+      )
+
+    /** a helper whose condition needs the subscribing user's id */
+    const asUser = <A>(
+      type: string,
+      subscribeOptions: SubscribeOptions | undefined,
+      f: (userId: string) => Stream.Stream<A, EventSubError>
+    ): Stream.Stream<A, EventSubError> =>
+      Stream.unwrap(Effect.map(resolveUser(type, subscribeOptions), f))
+
+    const service: EventSub.Service = {
+      subscribe,
+      follows: (broadcasterId, opts) =>
+        asUser("channel.follow", opts, (userId) =>
+          subscribe(EventSubTypes.ChannelFollowV2, {
+            broadcaster_user_id: broadcasterId,
+            moderator_user_id: opts?.moderatorId ?? userId
+          }, { userId })),
+      chatMessages: (broadcasterId, opts) =>
+        asUser("channel.chat.message", opts, (userId) =>
+          subscribe(EventSubTypes.ChannelChatMessageV1, {
+            broadcaster_user_id: broadcasterId,
+            user_id: opts?.readerId ?? userId
+          }, { userId })),
+      streamOnline: (broadcasterId, opts) =>
+        subscribe(EventSubTypes.StreamOnlineV1, { broadcaster_user_id: broadcasterId }, opts),
+      streamOffline: (broadcasterId, opts) =>
+        subscribe(EventSubTypes.StreamOfflineV1, { broadcaster_user_id: broadcasterId }, opts),
+      channelUpdate: (broadcasterId, opts) =>
+        subscribe(EventSubTypes.ChannelUpdateV2, { broadcaster_user_id: broadcasterId }, opts),
+      subscriptions: (broadcasterId, opts) =>
+        subscribe(EventSubTypes.ChannelSubscribeV1, { broadcaster_user_id: broadcasterId }, opts),
+      cheers: (broadcasterId, opts) =>
+        subscribe(EventSubTypes.ChannelCheerV1, { broadcaster_user_id: broadcasterId }, opts),
+      raids: (broadcasterId, opts) =>
+        subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: broadcasterId }, opts),
+      whispers: (opts) =>
+        asUser("user.whisper.message", opts, (userId) =>
+          subscribe(EventSubTypes.UserWhisperMessageV1, { user_id: userId }, { userId })),
+      channelPointsRedemptions: (broadcasterId, opts) =>
+        subscribe(
+          EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1,
+          opts?.rewardId === undefined
+            ? { broadcaster_user_id: broadcasterId }
+            : { broadcaster_user_id: broadcasterId, reward_id: opts.rewardId },
+          opts
+        ),
+      status: engine.status
+    }
+    return service
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<EventSub, never, Helix.Helix | TwitchConfig | Socket.WebSocketConstructor> =>
+  Layer.scoped(EventSub, make(options))

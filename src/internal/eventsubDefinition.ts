@@ -1,0 +1,118 @@
+/**
+ * The `define` constructor and the scope model behind every EventSub type definition.
+ *
+ * @internal
+ */
+import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { compileGuard } from "./eventsubGuard.js"
+
+/**
+ * The scopes (or token kind) a subscription needs, as data.
+ *
+ * - `None`: no authorization (e.g. `stream.online`).
+ * - `AppToken`: only with an app access token (webhooks / conduits), never over a user-token WebSocket.
+ * - `AnyOf`: one of the listed scopes.
+ * - `AllOf`: every group, each group satisfied by one of its scopes (e.g. `channel.moderate`).
+ *
+ * @internal
+ */
+export type Scopes =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "AppToken" }
+  | { readonly _tag: "AnyOf"; readonly anyOf: ReadonlyArray<string> }
+  | { readonly _tag: "AllOf"; readonly allOf: ReadonlyArray<ReadonlyArray<string>> }
+
+/** @internal */
+export const Scopes = {
+  none: { _tag: "None" } as Scopes,
+  appToken: { _tag: "AppToken" } as Scopes,
+  anyOf: (...anyOf: ReadonlyArray<string>): Scopes => ({ _tag: "AnyOf", anyOf }),
+  allOf: (...allOf: ReadonlyArray<ReadonlyArray<string>>): Scopes => ({ _tag: "AllOf", allOf })
+}
+
+/** @internal */
+export const scopesSatisfiedBy = (scopes: Scopes, granted: Iterable<string>): boolean => {
+  const set = new Set(granted)
+  switch (scopes._tag) {
+    case "None":
+      return true
+    case "AppToken":
+      return false
+    case "AnyOf":
+      return scopes.anyOf.some((s) => set.has(s))
+    case "AllOf":
+      return scopes.allOf.every((group) => group.some((s) => set.has(s)))
+  }
+}
+
+/**
+ * A typed EventSub subscription type + version.
+ *
+ * @internal
+ */
+export interface Definition<
+  Type extends string = string,
+  Version extends string = string,
+  C extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext,
+  E extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext
+> {
+  readonly type: Type
+  readonly version: Version
+  /** Twitch's status for this version: `stable`, `new` (recently added) or `beta`. */
+  readonly status: "stable" | "new" | "beta"
+  /** `true` when notifications carry `payload.events` (an array) instead of `payload.event`. */
+  readonly batched: boolean
+  readonly condition: C
+  readonly event: E
+  readonly scopes: Scopes
+  /** The authorization paragraph of the Twitch docs, verbatim. */
+  readonly authorization: string
+  /** Decodes a raw `payload.event` (or `payload.events` when `batched`); compiled once. */
+  readonly decodeEvent: (raw: unknown) => Either.Either<Schema.Schema.Type<E>, ParseResult.ParseError>
+  /** Decodes a raw condition object; compiled once. */
+  readonly decodeCondition: (raw: unknown) => Either.Either<Schema.Schema.Type<C>, ParseResult.ParseError>
+}
+
+/**
+ * Builds a definition and compiles its decoders once.
+ *
+ * @internal
+ */
+export const define = <
+  const Type extends string,
+  const Version extends string,
+  C extends Schema.Schema.AnyNoContext,
+  E extends Schema.Schema.AnyNoContext
+>(options: {
+  readonly type: Type
+  readonly version: Version
+  readonly status: "stable" | "new" | "beta"
+  readonly batched: boolean
+  readonly condition: C
+  readonly event: E
+  readonly scopes: Scopes
+  readonly authorization: string
+}): Definition<Type, Version, C, E> => {
+  const decode = Schema.decodeUnknownEither(options.event)
+  // Event schemas have no transformations (Type = Encoded), so a value that passes the compiled guard
+  // is its own decoded form (unknown fields stay on the object at runtime; the type ignores them).
+  const guard = compileGuard(options.event.ast)
+  const decodeEvent: Definition<Type, Version, C, E>["decodeEvent"] = guard === undefined
+    ? (raw) => decode(raw)
+    : (raw) => guard(raw) ? Either.right(raw as Schema.Schema.Type<E>) : decode(raw)
+  return {
+    ...options,
+    decodeEvent,
+    decodeCondition: Schema.decodeUnknownEither(options.condition)
+  }
+}
+
+/**
+ * A field that Twitch sends as `null` (or may leave out): `field?: A | null`.
+ *
+ * @internal
+ */
+export const Nullable = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
+  Schema.optionalWith(Schema.NullOr(schema), { exact: true })

@@ -1,0 +1,355 @@
+/**
+ * Client-side model of Twitch's Helix token bucket, one per token (user id or "app").
+ *
+ * Every answer carries `Ratelimit-Limit` (capacity), `Ratelimit-Remaining` (points left after the
+ * request) and `Ratelimit-Reset` (epoch seconds when the bucket is full again). Points refill
+ * continuously, so instead of waiting for the reset and sending the next batch, the limiter keeps an
+ * estimate of the bucket level that:
+ *
+ * - counts requests in flight (a request is charged when it is released, not when it is answered);
+ * - refills at an estimated rate: a lower bound from the headers (`(limit - remaining)` points are
+ *   refilled by the reset), refined by measuring how fast `remaining + requests processed` grows while
+ *   the bucket is not full;
+ * - is re-synchronised on every answer with what the server said (minus the requests sent after the
+ *   answered one, which the server had not seen yet);
+ * - releases queued requests one by one as the estimate reaches one point (a timer per bucket).
+ *
+ * Before the first answer of a bucket only one request is in flight (a probe that tells the capacity);
+ * a server that sends no `Ratelimit-*` headers is not limited (only the concurrency cap applies).
+ *
+ * @internal
+ */
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+
+/** @internal */
+export interface RateLimitHeaders {
+  readonly limit: number
+  readonly remaining: number
+  /** epoch millis */
+  readonly resetAt: number
+}
+
+/** @internal */
+export const parseHeaders = (headers: Readonly<Record<string, string | undefined>>): Option.Option<RateLimitHeaders> => {
+  const limit = Number(headers["ratelimit-limit"])
+  const remaining = Number(headers["ratelimit-remaining"])
+  const reset = Number(headers["ratelimit-reset"])
+  if (
+    headers["ratelimit-limit"] === undefined || headers["ratelimit-remaining"] === undefined ||
+    !Number.isFinite(limit) || !Number.isFinite(remaining) || limit <= 0
+  ) {
+    return Option.none()
+  }
+  return Option.some({
+    limit,
+    remaining: Math.max(0, remaining),
+    resetAt: Number.isFinite(reset) ? reset * 1000 : 0
+  })
+}
+
+/** @internal */
+export interface Permit {
+  readonly key: string
+  readonly seq: number
+  readonly sentAt: number
+}
+
+/** What the limiter learnt from one answer. */
+/** @internal */
+export type Outcome =
+  | { readonly _tag: "Headers"; readonly headers: RateLimitHeaders }
+  | { readonly _tag: "NoHeaders" }
+  | { readonly _tag: "NoResponse" }
+
+/** @internal */
+export interface RateLimiter {
+  /** Waits until the bucket of `key` has a point for one more request (interruptible). */
+  readonly acquire: (key: string) => Effect.Effect<Permit>
+  /** Marks the request done and feeds what its answer said into the bucket. */
+  readonly release: (permit: Permit, outcome: Outcome) => Effect.Effect<void>
+  /** Snapshot for tests and diagnostics. */
+  readonly snapshot: (key: string) => Effect.Effect<Option.Option<BucketSnapshot>>
+}
+
+/** @internal */
+export interface BucketSnapshot {
+  readonly mode: Mode
+  readonly limit: number
+  readonly level: number
+  /** points per second */
+  readonly rate: number
+  readonly inFlight: number
+  readonly waiting: number
+}
+
+type Mode = "Unknown" | "Known" | "Unlimited"
+
+interface Waiter {
+  readonly deferred: Deferred.Deferred<Permit>
+  permit: Permit | undefined
+  cancelled: boolean
+}
+
+interface Bucket {
+  readonly key: string
+  mode: Mode
+  limit: number
+  /** estimated points available at `at` (net of every request released so far) */
+  level: number
+  at: number
+  /** points per millisecond; 0 = unknown */
+  rate: number
+  /** best lower bound of the rate seen in the headers (points per millisecond) */
+  headerRate: number
+  /** rate measured over the current window (points per millisecond); 0 = not yet */
+  measuredRate: number
+  resetAt: number
+  seq: number
+  lastAppliedSeq: number
+  readonly inFlight: Set<number>
+  readonly waiters: Array<Waiter>
+  head: number
+  /** first sample of the current measurement window: time and remaining + processed */
+  anchor: { readonly at: number; readonly q: number } | undefined
+  timerAt: number | undefined
+}
+
+/** Measured rates are used only over a window at least this long (ms). */
+const MIN_WINDOW = 250
+/** Allowance for the answer's transit time when measuring the rate (ms). */
+const JITTER = 10
+/** Margin against a slightly optimistic rate estimate. */
+const SAFETY = 0.99
+
+const newBucket = (key: string): Bucket => ({
+  key,
+  mode: "Unknown",
+  limit: 0,
+  level: 0,
+  at: 0,
+  rate: 0,
+  headerRate: 0,
+  measuredRate: 0,
+  resetAt: 0,
+  seq: 0,
+  lastAppliedSeq: 0,
+  inFlight: new Set(),
+  waiters: [],
+  head: 0,
+  anchor: undefined,
+  timerAt: undefined
+})
+
+const advance = (bucket: Bucket, now: number): void => {
+  if (bucket.mode !== "Known") return
+  if (now > bucket.at) {
+    if (bucket.rate > 0) {
+      bucket.level = Math.min(bucket.limit, bucket.level + bucket.rate * (now - bucket.at))
+    } else if (now >= bucket.resetAt) {
+      // no rate known: the bucket is full at the reset, less what is still in flight
+      bucket.level = Math.max(bucket.level, bucket.limit - bucket.inFlight.size)
+    }
+    bucket.at = now
+  }
+}
+
+const canSend = (bucket: Bucket): boolean => {
+  switch (bucket.mode) {
+    case "Unlimited":
+      return true
+    case "Unknown":
+      return bucket.inFlight.size === 0
+    case "Known":
+      return bucket.level >= 1 - 1e-9
+  }
+}
+
+/** When the next point will be there (epoch millis), if the limiter can tell. */
+const nextPointAt = (bucket: Bucket): number | undefined => {
+  if (bucket.mode !== "Known") return undefined
+  if (bucket.rate > 0) return bucket.at + (1 - bucket.level) / bucket.rate
+  return bucket.resetAt > bucket.at ? bucket.resetAt : undefined
+}
+
+/** @internal */
+export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(function*() {
+  const buckets = new Map<string, Bucket>()
+  const scope = yield* Effect.scope
+
+  const bucketFor = (key: string): Bucket => {
+    let bucket = buckets.get(key)
+    if (bucket === undefined) {
+      bucket = newBucket(key)
+      buckets.set(key, bucket)
+    }
+    return bucket
+  }
+
+  const grant = (bucket: Bucket, now: number): Permit => {
+    bucket.seq += 1
+    bucket.inFlight.add(bucket.seq)
+    if (bucket.mode === "Known") bucket.level -= 1
+    return { key: bucket.key, seq: bucket.seq, sentAt: now }
+  }
+
+  /** Releases as many waiters as the bucket allows; returns a timer to arm, if any. */
+  const pump = (bucket: Bucket, now: number): number | undefined => {
+    advance(bucket, now)
+    while (bucket.head < bucket.waiters.length) {
+      const waiter = bucket.waiters[bucket.head]
+      if (waiter.cancelled) {
+        bucket.head += 1
+        continue
+      }
+      if (!canSend(bucket)) break
+      bucket.head += 1
+      waiter.permit = grant(bucket, now)
+      Deferred.unsafeDone(waiter.deferred, Effect.succeed(waiter.permit))
+    }
+    if (bucket.head === bucket.waiters.length) {
+      bucket.waiters.length = 0
+      bucket.head = 0
+      return undefined
+    } else if (bucket.head > 1024 && bucket.head * 2 > bucket.waiters.length) {
+      bucket.waiters.splice(0, bucket.head)
+      bucket.head = 0
+    }
+    const wakeAt = nextPointAt(bucket)
+    if (wakeAt === undefined) return undefined
+    if (bucket.timerAt !== undefined && bucket.timerAt <= wakeAt && bucket.timerAt >= now) return undefined
+    bucket.timerAt = wakeAt
+    return wakeAt
+  }
+
+  const pumpAndArm = (bucket: Bucket): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const wakeAt = pump(bucket, now)
+      return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
+    })
+
+  const arm = (bucket: Bucket, wakeAt: number, now: number): Effect.Effect<void> =>
+    Effect.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))).pipe(
+      Effect.zipRight(Effect.suspend(() => {
+        if (bucket.timerAt === wakeAt) bucket.timerAt = undefined
+        return pumpAndArm(bucket)
+      })),
+      Effect.forkIn(scope),
+      Effect.asVoid
+    )
+
+  const acquire = (key: string): Effect.Effect<Permit> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const bucket = bucketFor(key)
+      advance(bucket, now)
+      if (bucket.head === bucket.waiters.length && canSend(bucket)) {
+        return Effect.succeed(grant(bucket, now))
+      }
+      const waiter: Waiter = { deferred: Deferred.unsafeMake<Permit>(FiberId.none), permit: undefined, cancelled: false }
+      bucket.waiters.push(waiter)
+      const wakeAt = pump(bucket, now)
+      return Effect.zipRight(
+        wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now),
+        Deferred.await(waiter.deferred).pipe(
+          Effect.onInterrupt(() =>
+            Effect.suspend(() => {
+              waiter.cancelled = true
+              if (waiter.permit !== undefined) {
+                // released but never sent: give the point back
+                bucket.inFlight.delete(waiter.permit.seq)
+                if (bucket.mode === "Known") bucket.level += 1
+                return pumpAndArm(bucket)
+              }
+              return Effect.void
+            })
+          )
+        )
+      )
+    })
+
+  const observe = (bucket: Bucket, permit: Permit, headers: RateLimitHeaders, now: number): void => {
+    const first = bucket.mode !== "Known" || headers.limit !== bucket.limit
+    if (first) {
+      // first answer, or the capacity changed: start over from what the server says
+      bucket.mode = "Known"
+      bucket.limit = headers.limit
+      bucket.rate = 0
+      bucket.headerRate = 0
+      bucket.measuredRate = 0
+      bucket.anchor = undefined
+      bucket.level = 0
+      bucket.at = now
+    }
+    advance(bucket, now)
+    bucket.resetAt = headers.resetAt
+    // Lower bound of the rate from the reset: (limit - remaining) points are back by the reset, which
+    // is rounded to a whole second (either way, hence the extra second).
+    if (headers.remaining < headers.limit && headers.resetAt > now) {
+      const bound = (headers.limit - headers.remaining) / (headers.resetAt + 1000 - now)
+      if (bound > bucket.headerRate) bucket.headerRate = bound
+    }
+    // Measured rate: remaining + requests processed grows at the refill rate while the bucket is not full.
+    if (permit.seq >= bucket.lastAppliedSeq) {
+      const q = headers.remaining + permit.seq
+      if (headers.remaining >= headers.limit - 1) {
+        bucket.anchor = undefined
+      } else if (bucket.anchor === undefined) {
+        bucket.anchor = { at: now, q }
+      } else {
+        const window = now - bucket.anchor.at
+        const gained = q - bucket.anchor.q
+        if (window >= MIN_WINDOW && gained >= 5) {
+          bucket.measuredRate = (gained - 1) / (window + JITTER)
+        }
+      }
+    }
+    bucket.rate = Math.max(bucket.headerRate, bucket.measuredRate) * SAFETY
+    // Re-synchronise with the server: it had not yet seen the requests sent after this one, nor
+    // (most likely) those still in flight.
+    if (permit.seq >= bucket.lastAppliedSeq) {
+      let inFlightBefore = 0
+      for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
+      const lower = headers.remaining - (bucket.seq - permit.seq) - inFlightBefore
+      const upper = lower + 1 + bucket.rate * Math.max(0, now - permit.sentAt)
+      bucket.level = first ? Math.min(lower, bucket.limit) : Math.min(Math.max(bucket.level, lower), upper, bucket.limit)
+      bucket.lastAppliedSeq = permit.seq
+    }
+  }
+
+  const release = (permit: Permit, outcome: Outcome): Effect.Effect<void> =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const bucket = bucketFor(permit.key)
+      if (outcome._tag === "Headers") {
+        observe(bucket, permit, outcome.headers, now)
+      } else if (outcome._tag === "NoHeaders" && bucket.mode === "Unknown") {
+        bucket.mode = "Unlimited"
+      }
+      bucket.inFlight.delete(permit.seq)
+      if (bucket.inFlight.size === 0 && bucket.head === bucket.waiters.length) {
+        // idle: the bucket may fill up (and stop refilling) before the next request
+        bucket.anchor = undefined
+      }
+      return pumpAndArm(bucket)
+    })
+
+  const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>
+    Effect.map(Clock.currentTimeMillis, (now) =>
+      Option.map(Option.fromNullable(buckets.get(key)), (bucket) => {
+        advance(bucket, now)
+        return {
+          mode: bucket.mode,
+          limit: bucket.limit,
+          level: bucket.level,
+          rate: bucket.rate * 1000,
+          inFlight: bucket.inFlight.size,
+          waiting: bucket.waiters.length - bucket.head
+        }
+      }))
+
+  return { acquire, release, snapshot }
+})

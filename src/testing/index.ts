@@ -1,0 +1,10 @@
+/**
+ * `effect-twitch/testing`: a local Twitch simulator (OAuth, Helix, EventSub) for tests, examples and benchmarks.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as Simulator from "./Simulator.js"

@@ -1,0 +1,146 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, DateTime, Effect, Fiber, Layer, Option, Redacted, Stream, TestClock } from "effect"
+import * as AccessTokens from "../src/AccessTokens.js"
+import * as Helix from "../src/Helix.js"
+import { AppToken, UserToken } from "../src/Token.js"
+import * as TwitchConfig from "../src/TwitchConfig.js"
+
+/**
+ * A Helix look-alike on the TestClock: one token bucket per bearer token, `capacity` points refilled
+ * continuously at `perSecond`, `Ratelimit-*` headers on every answer, 429 when empty.
+ */
+const bucketServer = (capacity: number, perSecond: number) => {
+  const stats = { ok: 0, status429: 0, lastAt: 0 }
+  const buckets = new Map<string, { level: number; at: number }>()
+  const rate = perSecond / 1000
+  const client = HttpClient.make((request, url) =>
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      const key = request.headers["authorization"] ?? ""
+      const bucket = buckets.get(key) ?? { level: capacity, at: now }
+      buckets.set(key, bucket)
+      bucket.level = Math.min(capacity, bucket.level + rate * (now - bucket.at))
+      bucket.at = now
+      const ok = bucket.level >= 1
+      if (ok) bucket.level -= 1
+      const headers = {
+        "content-type": "application/json",
+        "ratelimit-limit": String(capacity),
+        "ratelimit-remaining": String(Math.floor(bucket.level)),
+        "ratelimit-reset": String(Math.ceil((now + (capacity - bucket.level) / rate) / 1000))
+      }
+      stats.lastAt = now
+      if (!ok) {
+        stats.status429++
+        return HttpClientResponse.fromWeb(
+          request,
+          new Response(JSON.stringify({ error: "Too Many Requests", status: 429, message: "" }), { status: 429, headers })
+        )
+      }
+      stats.ok++
+      const id = url.searchParams.get("id") ?? "0"
+      const user = {
+        id,
+        login: `u${id}`,
+        display_name: `U${id}`,
+        type: "",
+        broadcaster_type: "",
+        description: "",
+        profile_image_url: "",
+        offline_image_url: "",
+        created_at: "2020-01-01T00:00:00Z"
+      }
+      return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [user] }), { status: 200, headers }))
+    })
+  )
+  return { client, stats }
+}
+
+const tokens: AccessTokens.AccessTokens.Service = {
+  forUser: (userId) =>
+    Effect.succeed(
+      new UserToken({
+        userId,
+        login: "u",
+        scopes: [],
+        accessToken: Redacted.make(`user-${userId}`),
+        refreshToken: Option.none(),
+        expiresAt: Option.none(),
+        obtainedAt: DateTime.unsafeMake(0)
+      })
+    ),
+  refreshAfterUnauthorized: (userId) => tokens.forUser(userId),
+  app: Effect.succeed(
+    new AppToken({ accessToken: Redacted.make("app"), expiresAt: Option.none(), obtainedAt: DateTime.unsafeMake(0) })
+  ),
+  appAfterUnauthorized: () => tokens.app,
+  refreshes: Stream.empty
+}
+
+const burst = (capacity: number, perSecond: number, n: number) => {
+  const server = bucketServer(capacity, perSecond)
+  const layer = Helix.layer().pipe(
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, server.client)),
+    Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokens)),
+    Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
+  )
+  return Effect.gen(function*() {
+    const helix = yield* Helix.Helix
+    const ids = Array.from({ length: n }, (_, i) => String(i))
+    const start = yield* Clock.currentTimeMillis
+    const fiber = yield* Effect.fork(
+      // 64 callers keep the limiter's queue full (fewer fibers keep the TestClock fast)
+      Effect.forEach(ids, (id) => helix.getUserById(id), { concurrency: 64 })
+    )
+    // one jump: the TestClock runs every sleep in order, those scheduled meanwhile included
+    yield* TestClock.adjust("10 minutes")
+    const users = yield* Fiber.join(fiber)
+    const ideal = ((n - capacity) / perSecond) * 1000
+    return { users, elapsed: server.stats.lastAt - start, ideal, stats: server.stats }
+  }).pipe(Effect.provide(layer))
+}
+
+describe("Helix rate limiter", () => {
+  // virtual time: each release costs the TestClock a few real milliseconds, so N - C stays small
+  it.effect("C = 200 per second, 500 requests: zero 429s, released at the refill rate", () =>
+    Effect.gen(function*() {
+      const { elapsed, ideal, stats, users } = yield* burst(200, 200, 500)
+      assert.strictEqual(users.length, 500)
+      assert.isTrue(users.every(Option.isSome))
+      assert.strictEqual(stats.status429, 0)
+      assert.strictEqual(stats.ok, 500)
+      // released continuously, not in batches: within 10 % of (N - C) / refill (virtual time)
+      assert.isAtMost(elapsed, ideal * 1.1, `elapsed ${elapsed} ms, ideal ${ideal} ms`)
+      assert.isAtLeast(elapsed, ideal * 0.95)
+    }))
+
+  it.effect("C = 800 per 4 seconds, 1,200 requests: zero 429s within 1.1x the ideal time", () =>
+    Effect.gen(function*() {
+      const { elapsed, ideal, stats } = yield* burst(800, 200, 1200)
+      assert.strictEqual(stats.status429, 0)
+      assert.strictEqual(stats.ok, 1200)
+      assert.isAtMost(elapsed, ideal * 1.1, `elapsed ${elapsed} ms, ideal ${ideal} ms`)
+    }))
+
+  it.effect("buckets are per token: two users do not share one", () => {
+    const server = bucketServer(10, 10)
+    const layer = Helix.layer().pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, server.client)),
+      Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokens)),
+      Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
+    )
+    return Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const ten = (user: string) =>
+        Effect.forEach(Array.from({ length: 10 }, (_, i) => String(i)), (id) => helix.getUserById(id), {
+          concurrency: "unbounded"
+        }).pipe(Helix.withUser(user))
+      // 20 requests at t = 0: both buckets of 10 are full, nothing has to wait
+      yield* Effect.all([ten("1"), ten("2")], { concurrency: "unbounded" })
+      assert.strictEqual(server.stats.ok, 20)
+      assert.strictEqual(server.stats.status429, 0)
+      assert.strictEqual(yield* Clock.currentTimeMillis, 0)
+    }).pipe(Effect.provide(layer))
+  })
+})

@@ -1,0 +1,608 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Clock, DateTime, Effect, Exit, Fiber, Layer, Option, Redacted, Stream, TestClock } from "effect"
+import * as AccessTokens from "../src/AccessTokens.js"
+import * as Helix from "../src/Helix.js"
+import { AppToken, UserToken } from "../src/Token.js"
+import * as TwitchConfig from "../src/TwitchConfig.js"
+
+// -----------------------------------------------------------------------------
+// harness: a fake Helix server behind a fake HttpClient, and stub AccessTokens
+// -----------------------------------------------------------------------------
+
+interface Req {
+  readonly method: string
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: unknown
+}
+
+interface Res {
+  readonly status: number
+  readonly body?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+}
+
+type Handler = (req: Req) => Effect.Effect<Res>
+
+const json = (status: number, body: unknown, headers?: Record<string, string>): Res => ({
+  status,
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json", ...headers }
+})
+
+const bodyOf = (request: HttpClientRequest.HttpClientRequest): unknown =>
+  request.body._tag === "Uint8Array" ? JSON.parse(new TextDecoder().decode(request.body.body)) : undefined
+
+const fakeClient = (handler: Handler, log: Array<Req>) =>
+  HttpClient.make((request, url) => {
+    const req: Req = {
+      method: request.method,
+      path: url.pathname,
+      query: url.searchParams,
+      headers: request.headers,
+      body: bodyOf(request)
+    }
+    log.push(req)
+    return Effect.map(handler(req), (res) =>
+      HttpClientResponse.fromWeb(
+        request,
+        new Response(res.status === 204 ? null : res.body ?? "", {
+          status: res.status,
+          ...(res.headers !== undefined ? { headers: res.headers } : {})
+        })
+      ))
+  })
+
+const userToken = (userId: string, token: string, scopes: ReadonlyArray<string>) =>
+  new UserToken({
+    userId,
+    login: `user${userId}`,
+    scopes,
+    accessToken: Redacted.make(token),
+    refreshToken: Option.none(),
+    expiresAt: Option.none(),
+    obtainedAt: DateTime.unsafeMake(0)
+  })
+
+interface TokenStub {
+  readonly service: AccessTokens.AccessTokens.Service
+  readonly refreshes: Array<string>
+}
+
+/** Users "42" (all scopes in `scopes`) and "7" (no scopes); app token "app-1". Refresh bumps the suffix. */
+const tokenStub = (scopes: ReadonlyArray<string> = []): TokenStub => {
+  const generation = new Map<string, number>()
+  const refreshes: Array<string> = []
+  const tokenFor = (userId: string) =>
+    userToken(userId, `user-${userId}-${generation.get(userId) ?? 1}`, userId === "7" ? [] : scopes)
+  const app = (): AppToken =>
+    new AppToken({
+      accessToken: Redacted.make(`app-${generation.get("app") ?? 1}`),
+      expiresAt: Option.none(),
+      obtainedAt: DateTime.unsafeMake(0)
+    })
+  return {
+    refreshes,
+    service: {
+      forUser: (userId) =>
+        userId === "404"
+          ? Effect.fail(new AccessTokens.TokenNotFound({ userId }))
+          : Effect.sync(() => tokenFor(userId)),
+      refreshAfterUnauthorized: (userId, rejected) =>
+        Effect.sync(() => {
+          refreshes.push(`${userId}:${Redacted.value(rejected)}`)
+          generation.set(userId, (generation.get(userId) ?? 1) + 1)
+          return tokenFor(userId)
+        }),
+      app: Effect.sync(app),
+      appAfterUnauthorized: (rejected) =>
+        Effect.sync(() => {
+          refreshes.push(`app:${Redacted.value(rejected)}`)
+          generation.set("app", (generation.get("app") ?? 1) + 1)
+          return app()
+        }),
+      refreshes: Stream.empty
+    }
+  }
+}
+
+const userJson = (id: string) => ({
+  id,
+  login: `login${id}`,
+  display_name: `Login${id}`,
+  type: "",
+  broadcaster_type: "",
+  description: "",
+  profile_image_url: "https://example.com/p.png",
+  offline_image_url: "",
+  view_count: 0,
+  created_at: "2020-01-01T00:00:00Z",
+  extra_field_from_the_future: { nested: true }
+})
+
+const usersHandler: Handler = (req) =>
+  Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
+
+interface Setup {
+  readonly handler: Handler
+  readonly scopes?: ReadonlyArray<string>
+  readonly options?: Helix.Options
+  readonly requestTimeout?: number
+}
+
+const run = <A, E>(
+  setup: Setup,
+  f: (helix: Helix.Helix.Service, ctx: { readonly log: Array<Req>; readonly tokens: TokenStub }) => Effect.Effect<A, E>
+): Effect.Effect<A, E> => {
+  const log: Array<Req> = []
+  const tokens = tokenStub(setup.scopes)
+  const layer = Helix.layer(setup.options).pipe(
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, fakeClient(setup.handler, log))),
+    Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokens.service)),
+    Layer.provide(TwitchConfig.layer({
+      clientId: "cid",
+      helixUrl: "http://helix.test/helix",
+      requestTimeout: setup.requestTimeout ?? 10_000
+    }))
+  )
+  return Effect.flatMap(Helix.Helix, (helix) => f(helix, { log, tokens })).pipe(Effect.provide(layer))
+}
+
+const bearer = (req: Req) => req.headers["authorization"]
+
+// -----------------------------------------------------------------------------
+
+describe("Helix", () => {
+  it.effect("sends Client-Id, the bearer token and the query, and decodes (extra fields ignored)", () =>
+    run({ handler: usersHandler }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const user = yield* helix.getUserById("1")
+        assert.isTrue(Option.isSome(user))
+        const u = Option.getOrThrow(user)
+        assert.strictEqual(u.displayName, "Login1")
+        assert.strictEqual(DateTime.formatIso(u.createdAt), "2020-01-01T00:00:00.000Z")
+        assert.strictEqual(log.length, 1)
+        assert.strictEqual(log[0].path, "/helix/users")
+        assert.deepStrictEqual(log[0].query.getAll("id"), ["1"])
+        assert.strictEqual(log[0].headers["client-id"], "cid")
+        assert.strictEqual(bearer(log[0]), "Bearer app-1")
+        assert.isUndefined(log[0].headers["traceparent"])
+        assert.isUndefined(log[0].headers["b3"])
+      })))
+
+  it.effect("withUser / withApp / defaultUser choose the token, for effects and streams", () =>
+    run({
+      handler: (req) =>
+        req.path.endsWith("/users")
+          ? usersHandler(req)
+          : Effect.succeed(json(200, { data: [], total: 3, pagination: {} })),
+      options: { defaultUser: "9" }
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        yield* helix.getUserById("1")
+        yield* helix.getUserById("1").pipe(Helix.withUser("42"))
+        yield* Effect.gen(function*() {
+          yield* helix.getUserById("1")
+          yield* helix.getUserById("2").pipe(Helix.withApp)
+          assert.strictEqual(yield* Helix.currentUserId, "42")
+          assert.deepStrictEqual(yield* helix.actingUserId, Option.some("42"))
+        }).pipe(Helix.withUser("42"))
+        yield* helix.followers("5").pipe(Helix.withUser("43"), Stream.runDrain)
+        assert.deepStrictEqual(log.map(bearer), [
+          "Bearer user-9-1",
+          "Bearer user-42-1",
+          "Bearer user-42-1",
+          "Bearer app-1",
+          "Bearer user-43-1"
+        ])
+        assert.isUndefined(yield* Helix.currentUserId)
+      })))
+
+  it.effect("getUsers sends ids and logins in batches of 100", () =>
+    run({
+      handler: (req) =>
+        Effect.succeed(json(200, {
+          data: [...req.query.getAll("id"), ...req.query.getAll("login").map((l) => l.replace("login", ""))].map(
+            userJson
+          )
+        }))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const ids = Array.from({ length: 150 }, (_, i) => String(i))
+        const logins = Array.from({ length: 60 }, (_, i) => `login${1000 + i}`)
+        const users = yield* helix.getUsers({ ids, logins })
+        assert.strictEqual(users.length, 210)
+        assert.strictEqual(log.length, 3)
+        for (const req of log) assert.isAtMost(req.query.getAll("id").length + req.query.getAll("login").length, 100)
+        const byLogin = yield* helix.getUserByLogin("login1005")
+        assert.strictEqual(Option.getOrThrow(byLogin).id, "1005")
+        assert.deepStrictEqual(yield* helix.getUsers({}), [])
+      })))
+
+  it.effect("401 → one refresh → the retry succeeds with the new token", () => {
+    let calls = 0
+    return run({
+      handler: (req) => {
+        calls++
+        return bearer(req) === "Bearer user-42-1"
+          ? Effect.succeed(json(401, { error: "Unauthorized", status: 401, message: "Invalid OAuth token" }))
+          : usersHandler(req)
+      }
+    }, (helix, { log, tokens }) =>
+      Effect.gen(function*() {
+        const user = yield* helix.getUserById("1").pipe(Helix.withUser("42"))
+        assert.isTrue(Option.isSome(user))
+        assert.deepStrictEqual(tokens.refreshes, ["42:user-42-1"])
+        assert.deepStrictEqual(log.map(bearer), ["Bearer user-42-1", "Bearer user-42-2"])
+        assert.strictEqual(calls, 2)
+      }))
+  })
+
+  it.effect("401 again after the refresh → HelixUnauthorized, refreshed only once; app tokens too", () =>
+    run({
+      handler: () => Effect.succeed(json(401, { error: "Unauthorized", status: 401, message: "Invalid OAuth token" }))
+    }, (helix, { log, tokens }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(helix.getUserById("1").pipe(Helix.withUser("42")))
+        assert.strictEqual(error._tag, "HelixUnauthorized")
+        assert.deepStrictEqual(tokens.refreshes, ["42:user-42-1"])
+        assert.strictEqual(log.length, 2)
+        const appError = yield* Effect.flip(helix.getUserById("1"))
+        assert.strictEqual(appError._tag, "HelixUnauthorized")
+        assert.deepStrictEqual(tokens.refreshes, ["42:user-42-1", "app:app-1"])
+        assert.notInclude(appError.message, "app-")
+        assert.include(appError.message, "Invalid OAuth token")
+      })))
+
+  it.effect("a token that cannot be had is passed through (TokenNotFound)", () =>
+    run({ handler: usersHandler }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(helix.getUserById("1").pipe(Helix.withUser("404")))
+        assert.strictEqual(error._tag, "TokenNotFound")
+        assert.strictEqual(log.length, 0)
+      })))
+
+  it.effect("429 with a reset in the future is waited out, then the retry succeeds", () => {
+    let first = true
+    return run({
+      handler: (req) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (first) {
+            first = false
+            return Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
+              "ratelimit-limit": "800",
+              "ratelimit-remaining": "0",
+              "ratelimit-reset": String(Math.floor(now / 1000) + 30)
+            }))
+          }
+          return usersHandler(req)
+        })
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(helix.getUserById("1"))
+        yield* TestClock.adjust("29 seconds")
+        assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+        assert.strictEqual(log.length, 1)
+        yield* TestClock.adjust("2 seconds")
+        const user = yield* Fiber.join(fiber)
+        assert.isTrue(Option.isSome(user))
+        assert.strictEqual(log.length, 2)
+      }))
+  })
+
+  it.effect("429s beyond the bounded retries → HelixRateLimited with the reset", () =>
+    run({
+      handler: () =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
+            "ratelimit-limit": "800",
+            "ratelimit-remaining": "0",
+            "ratelimit-reset": String(Math.floor(now / 1000) + 1)
+          })),
+      options: { maxRateLimitRetries: 2 }
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(helix.getUserById("1")))
+        yield* TestClock.adjust("10 seconds")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "HelixRateLimited")
+        if (error._tag === "HelixRateLimited") assert.isNumber(error.resetAt)
+        assert.strictEqual(log.length, 3)
+      })))
+
+  it.effect("missing scope is a typed forbidden naming the scope (checked before sending)", () =>
+    run({ handler: () => Effect.succeed({ status: 204 }), scopes: ["user:write:chat"] }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          helix.banUser({ broadcasterId: "1", userId: "2" }).pipe(Helix.withUser("42"))
+        )
+        assert.strictEqual(error._tag, "HelixForbidden")
+        if (error._tag === "HelixForbidden") {
+          assert.deepStrictEqual(error.missingScopes, ["moderator:manage:banned_users"])
+          assert.include(error.message, "moderator:manage:banned_users")
+        }
+        assert.strictEqual(log.length, 0)
+      })))
+
+  it.effect("missing scope reported by Twitch (403, or 401 as twitch-cli does) names the scope, no refresh", () => {
+    let status = 403
+    return run({
+      handler: () =>
+        Effect.succeed(json(status, {
+          error: status === 403 ? "Forbidden" : "Unauthorized",
+          status,
+          message: "Missing scope: moderator:read:followers"
+        }))
+    }, (helix, { tokens }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(helix.followers("1").pipe(Stream.runDrain, Helix.withUser("42")))
+        assert.strictEqual(error._tag, "HelixForbidden")
+        if (error._tag === "HelixForbidden") {
+          assert.deepStrictEqual(error.missingScopes, ["moderator:read:followers"])
+          assert.strictEqual(error.status, 403)
+        }
+        status = 401
+        const error401 = yield* Effect.flip(helix.followers("1").pipe(Stream.runDrain, Helix.withUser("42")))
+        assert.strictEqual(error401._tag, "HelixForbidden")
+        assert.deepStrictEqual(tokens.refreshes, [])
+      }))
+  })
+
+  it.effect("pagination over 1,000 followers yields each exactly once, page by page", () => {
+    const followers = Array.from({ length: 1000 }, (_, i) => ({
+      user_id: String(i),
+      user_login: `f${i}`,
+      user_name: `F${i}`,
+      followed_at: "2024-01-01T00:00:00Z"
+    }))
+    const handler: Handler = (req) => {
+      const first = Number(req.query.get("first") ?? "20")
+      const start = Number(req.query.get("after") ?? "0")
+      const data = followers.slice(start, start + first)
+      const next = start + first
+      return Effect.succeed(json(200, {
+        data,
+        total: followers.length,
+        pagination: next < followers.length ? { cursor: String(next) } : {}
+      }))
+    }
+    return run({ handler, scopes: ["moderator:read:followers"] }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const all = yield* Stream.runCollect(helix.followers("1").pipe(Helix.withUser("42")))
+        const ids = Chunk.toReadonlyArray(all).map((f) => f.userId)
+        assert.strictEqual(ids.length, 1000)
+        assert.strictEqual(new Set(ids).size, 1000)
+        assert.strictEqual(log.length, 10)
+        assert.isTrue(log.every((req) => req.query.get("first") === "100"))
+
+        // stoppable: taking fewer fetches only what is needed
+        log.length = 0
+        const few = yield* Stream.runCollect(helix.followers("1").pipe(Stream.take(150)))
+        assert.strictEqual(Chunk.size(few), 150)
+        assert.strictEqual(log.length, 2)
+
+        log.length = 0
+        assert.strictEqual(yield* helix.followerCount("1"), 1000)
+        assert.strictEqual(log[0].query.get("first"), "1")
+      }))
+  })
+
+  it.effect("a dropped chat message is a typed failure; the sender is the current user", () => {
+    let drop = true
+    return run({
+      handler: (req) =>
+        Effect.succeed(json(200, {
+          data: [drop
+            ? { message_id: "", is_sent: false, drop_reason: { code: "msg_duplicate", message: "duplicate message" } }
+            : { message_id: "m1", is_sent: true, drop_reason: null }],
+          echo: req.body
+        }))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          helix.sendChatMessage({ broadcasterId: "1", message: "hi", replyTo: "p1" }).pipe(Helix.withUser("42"))
+        )
+        assert.strictEqual(error._tag, "ChatMessageDropped")
+        if (error._tag === "ChatMessageDropped") {
+          assert.strictEqual(error.code, "msg_duplicate")
+          assert.strictEqual(error.reason, "duplicate message")
+        }
+        assert.deepStrictEqual(log[0].body, {
+          broadcaster_id: "1",
+          sender_id: "42",
+          message: "hi",
+          reply_parent_message_id: "p1"
+        })
+        drop = false
+        const sent = yield* helix.sendChatMessage({ broadcasterId: "1", message: "hi" }).pipe(Helix.withUser("42"))
+        assert.strictEqual(sent.messageId, "m1")
+
+        const noUser = yield* Effect.flip(helix.sendChatMessage({ broadcasterId: "1", message: "hi" }))
+        assert.strictEqual(noUser._tag, "HelixUserRequired")
+      }))
+  })
+
+  it.effect("malformed, truncated, HTML and mistyped bodies are decode errors naming endpoint and field", () => {
+    const bodies = [
+      "<html><body>502 Bad Gateway</body></html>",
+      "{\"data\": [{\"id\": \"1\"",
+      JSON.stringify({ data: [{ ...userJson("1"), login: 5 }] }),
+      JSON.stringify({ data: [{ ...userJson("1"), created_at: undefined }] }),
+      JSON.stringify({ nope: true }),
+      ""
+    ]
+    let i = 0
+    return run({ handler: () => Effect.succeed({ status: 200, body: bodies[i++] }) }, (helix) =>
+      Effect.gen(function*() {
+        const errors = []
+        for (let n = 0; n < bodies.length; n++) errors.push(yield* Effect.flip(helix.getUserById("1")))
+        for (const error of errors) {
+          assert.strictEqual(error._tag, "HelixDecodeError")
+          if (error._tag === "HelixDecodeError") assert.strictEqual(error.endpoint, "GET /users")
+        }
+        const paths = errors.map((e) => (e._tag === "HelixDecodeError" ? e.path : "?"))
+        assert.strictEqual(paths[2], "data[0].login")
+        assert.strictEqual(paths[3], "data[0].created_at")
+        assert.strictEqual(paths[4], "data")
+        assert.include(errors[2].message, "data[0].login")
+      }))
+  })
+
+  it.effect("503 is retried (even with maxRetries 0); 500s end in HelixServerError after the bounded retries", () => {
+    let n = 0
+    return run({
+      handler: (req) => {
+        n++
+        if (req.query.get("id") === "503") {
+          return n === 1
+            ? Effect.succeed(json(503, { error: "Service Unavailable", status: 503, message: "" }))
+            : usersHandler(req)
+        }
+        return Effect.succeed(json(500, { error: "Internal Server Error", status: 500, message: "boom" }))
+      },
+      options: { maxRetries: 0 }
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(helix.getUserById("503"))
+        yield* TestClock.adjust("10 seconds")
+        const user = yield* Fiber.join(fiber)
+        assert.strictEqual(Option.getOrThrow(user).id, "503")
+        assert.strictEqual(log.length, 2)
+
+        log.length = 0
+        const error = yield* Effect.flip(helix.getUserById("1"))
+        assert.strictEqual(error._tag, "HelixServerError")
+        assert.strictEqual(log.length, 1)
+      }))
+  })
+
+  it.effect("5xx retries are bounded and jittered on a schedule; no resend after a success", () =>
+    run({
+      handler: () => Effect.succeed(json(502, { error: "Bad Gateway", status: 502, message: "" })),
+      options: { maxRetries: 3 }
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(helix.getUserById("1")))
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "HelixServerError")
+        assert.strictEqual(log.length, 4)
+      })))
+
+  it.effect("transport errors are retried for GET, not for POST", () => {
+    let fail = true
+    const client = (log: Array<Req>) =>
+      HttpClient.make((request, url) => {
+        log.push({ method: request.method, path: url.pathname, query: url.searchParams, headers: {}, body: undefined })
+        if (fail) {
+          fail = false
+          return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" }))
+        }
+        return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [userJson("1")] }))))
+      })
+    const log: Array<Req> = []
+    const layer = Helix.layer().pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, client(log))),
+      Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokenStub().service)),
+      Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
+    )
+    return Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const fiber = yield* Effect.fork(helix.getUserById("1"))
+      yield* TestClock.adjust("10 seconds")
+      assert.isTrue(Option.isSome(yield* Fiber.join(fiber)))
+      assert.strictEqual(log.length, 2)
+      fail = true
+      const error = yield* Effect.flip(helix.sendChatMessage({ broadcasterId: "1", senderId: "2", message: "x" }))
+      assert.strictEqual(error._tag, "HelixTransportError")
+      assert.strictEqual(log.length, 3)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a hung server ends in HelixTimeout", () =>
+    run({ handler: () => Effect.never, requestTimeout: 5_000 }, (helix) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(helix.sendWhisper("2", "hello", { fromUserId: "42" }).pipe(Effect.exit))
+        yield* TestClock.adjust("4 seconds")
+        assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+        yield* TestClock.adjust("2 seconds")
+        const exit = yield* Fiber.join(fiber)
+        assert.isTrue(Exit.isFailure(exit))
+        const error = yield* Effect.flip(exit)
+        assert.strictEqual(error._tag, "HelixTimeout")
+      })))
+
+  it.effect("error bodies are kept: 404, 409, 400", () => {
+    const statuses = [404, 409, 400, 422]
+    let i = 0
+    return run({
+      handler: () => {
+        const status = statuses[i++]
+        return Effect.succeed(json(status, { error: "X", status, message: `m${status}` }))
+      }
+    }, (helix) =>
+      Effect.gen(function*() {
+        const tags = []
+        for (let n = 0; n < statuses.length; n++) {
+          const error = yield* Effect.flip(helix.deleteEventSubSubscription("s1"))
+          tags.push(error._tag)
+          if ("twitchMessage" in error) assert.strictEqual(error.twitchMessage, `m${statuses[n]}`)
+        }
+        assert.deepStrictEqual(tags, ["HelixNotFound", "HelixConflict", "HelixBadRequest", "HelixBadRequest"])
+      }))
+  })
+
+  it.effect("EventSub subscriptions: create (202 with totals), list as a stream, delete (204)", () =>
+    run({
+      handler: (req) => {
+        const sub = (id: string) => ({
+          id,
+          status: "enabled",
+          type: "channel.follow",
+          version: "2",
+          condition: { broadcaster_user_id: "1", moderator_user_id: "1" },
+          created_at: "2024-01-01T00:00:00.123Z",
+          transport: { method: "websocket", session_id: "sess", connected_at: "2024-01-01T00:00:00Z" },
+          cost: 0
+        })
+        if (req.method === "POST") {
+          return Effect.succeed(json(202, { data: [sub("new")], total: 1, total_cost: 0, max_total_cost: 10 }))
+        }
+        if (req.method === "DELETE") return Effect.succeed({ status: 204 })
+        const after = req.query.get("after")
+        return Effect.succeed(json(200, {
+          data: after === null ? [sub("a"), sub("b")] : [sub("c")],
+          total: 3,
+          total_cost: 0,
+          max_total_cost: 10,
+          pagination: after === null ? { cursor: "x" } : {}
+        }))
+      }
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const created = yield* helix.createEventSubSubscription({
+          type: "channel.follow",
+          version: "2",
+          condition: { broadcaster_user_id: "1", moderator_user_id: "1" },
+          transport: { method: "websocket", sessionId: "sess" }
+        }).pipe(Helix.withUser("42"))
+        assert.strictEqual(created.subscription.id, "new")
+        assert.strictEqual(created.maxTotalCost, 10)
+        assert.deepStrictEqual((log[0].body as { transport: unknown }).transport, {
+          method: "websocket",
+          session_id: "sess"
+        })
+        const ids = yield* Stream.runCollect(helix.eventSubSubscriptions({ type: "channel.follow" }))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(ids).map((s) => s.id), ["a", "b", "c"])
+        assert.strictEqual(log[1].query.get("type"), "channel.follow")
+        assert.isNull(log[1].query.get("first"))
+        yield* helix.deleteEventSubSubscription("a")
+        assert.strictEqual(log[3].method, "DELETE")
+        assert.strictEqual(log[3].query.get("id"), "a")
+      })))
+})
