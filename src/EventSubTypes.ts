@@ -527,9 +527,14 @@ export type Condition<D extends AnyDefinition> = Schema.Schema.Type<D["condition
  */
 export type KnownDefinition = (typeof all)[number]
 
-const lookup: ReadonlyMap<string, KnownDefinition> = new Map(
-  all.map((definition) => [`${definition.type}\u0000${definition.version}`, definition])
-)
+// type → version → definition (nested maps: no key string built per lookup on the hot path)
+const lookup = new Map<string, Map<string, KnownDefinition>>()
+for (const definition of all) {
+  const versions = lookup.get(definition.type) ?? new Map<string, KnownDefinition>()
+  versions.set(definition.version, definition)
+  lookup.set(definition.type, versions)
+}
+const find = (type: string, version: string): KnownDefinition | undefined => lookup.get(type)?.get(version)
 
 /**
  * The definition of a subscription type + version.
@@ -538,7 +543,7 @@ const lookup: ReadonlyMap<string, KnownDefinition> = new Map(
  * @category definitions
  */
 export const byTypeAndVersion = (type: string, version: string): Option.Option<KnownDefinition> =>
-  Option.fromNullable(lookup.get(`${type}\u0000${version}`))
+  Option.fromNullable(find(type, version))
 
 /**
  * A notification of a type / version this library has no definition for, handed over raw.
@@ -612,7 +617,7 @@ export const decodeAnyEvent = (
   notification: Notification
 ): Either.Either<KnownEvent | GenericEvent, EventSubDecodeError> => {
   const { subscription } = notification
-  const definition: AnyDefinition | undefined = lookup.get(`${subscription.type}\u0000${subscription.version}`)
+  const definition: AnyDefinition | undefined = find(subscription.type, subscription.version)
   if (definition === undefined) {
     return Either.right({
       _tag: "GenericEvent",
@@ -622,19 +627,16 @@ export const decodeAnyEvent = (
       event: notification.event
     })
   }
-  return Either.match(definition.decodeEvent(notification.event), {
-    onLeft: (error) => Either.left(eventError(notification, "InvalidEvent", error)),
-    onRight: (event) =>
-      Either.right(
-        {
-          _tag: "KnownEvent",
-          type: definition.type,
-          version: definition.version,
-          subscription,
-          event
-        } as KnownEvent
-      )
-  })
+  const decoded = definition.decodeEvent(notification.event)
+  if (Either.isLeft(decoded)) return Either.left(eventError(notification, "InvalidEvent", decoded.left))
+  const event: KnownEvent = {
+    _tag: "KnownEvent",
+    type: definition.type,
+    version: definition.version,
+    subscription,
+    event: decoded.right
+  } as KnownEvent
+  return Either.right(event)
 }
 
 /**

@@ -706,6 +706,7 @@ const sendChatMessageEndpoint = endpoint({
   name: "sendChatMessage",
   method: "POST",
   path: "/chat/messages",
+  scopes: ["user:write:chat"],
   body: (input: {
     readonly broadcasterId: string
     readonly senderId: string

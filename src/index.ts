@@ -6,7 +6,21 @@ export * as AccessTokens from "./AccessTokens.js"
 /**
  * @since 0.1.0
  */
+export * as Bot from "./Bot.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Client from "./Client.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as DeviceAuth from "./DeviceAuth.js"
+/**
+ * @since 0.1.0
+ */
+export * as EventSub from "./EventSub.js"
 /**
  * @since 0.1.0
  */

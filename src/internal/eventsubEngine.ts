@@ -132,14 +132,30 @@ class End {
   constructor(readonly error: EventSubError) {}
 }
 
+/** A session as subscriptions see it: its id, and the fresh-connection generation it belongs to. */
+interface SessionRef {
+  readonly sessionId: string
+  /** incremented for each fresh connection; a `session_reconnect` handover keeps it (subscriptions carry over) */
+  readonly generation: number
+}
+
 interface Entry {
   readonly key: string
   readonly decoder: EventDecoder<unknown>
   readonly condition: Readonly<Record<string, unknown>>
   readonly pubsub: PubSub.PubSub<unknown>
+  /** serialises creation and deletion of the Twitch subscription */
+  readonly lock: Effect.Semaphore
+  readonly conn: Conn
   refCount: number
+  /** the latest Twitch subscription id (may belong to an older, disabled session) */
   twitchId: string | null
-  conn: Conn
+  /** the generation the Twitch subscription was created in (-1: none yet) */
+  generation: number
+  /** revoked or failed: its `End` was published and it left the registry */
+  ended: boolean
+  /** every consumer is gone */
+  removed: boolean
 }
 
 interface Conn {
@@ -147,8 +163,12 @@ interface Conn {
   readonly user: User
   readonly entries: Set<Entry>
   readonly byTwitchId: Map<string, Entry>
-  /** the current session id; replaced by a new Deferred whenever the session is lost */
-  session: Deferred.Deferred<string>
+  /** the current session; a new pending one after the session is lost, failed when the connection gives up */
+  session: Deferred.Deferred<SessionRef, EventSubError>
+  sessionReady: boolean
+  generation: number
+  /** no longer takes new subscriptions (its fiber ends or has ended) */
+  closed: boolean
   fiber: Fiber.RuntimeFiber<void, never> | undefined
 }
 
@@ -163,12 +183,40 @@ type Control =
   | { readonly _tag: "Welcome"; readonly sessionId: string; readonly keepaliveSeconds: number }
   | { readonly _tag: "Reconnect"; readonly url: string }
 
+interface SocketHandle {
+  readonly run: Effect.Effect<void, Socket.SocketError>
+  readonly resume: () => void
+  readonly isPaused: () => boolean
+}
+
 const stableKey = (type: string, version: string, condition: Readonly<Record<string, unknown>>): string =>
   `${type}\u0000${version}\u0000${
     JSON.stringify(Object.keys(condition).sort().map((k) => [k, condition[k]]))
   }`
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
+
+const conditionMatches = (wanted: Readonly<Record<string, unknown>>, actual: unknown): boolean => {
+  if (!isRecord(actual)) return false
+  for (const key in wanted) {
+    if (actual[key] !== wanted[key]) return false
+  }
+  return true
+}
+
+/** Twitch's close codes (REFERENCE §1); every one of them means: open a fresh connection and resubscribe. */
+const closeReasons: Record<number, string> = {
+  4000: "internal server error",
+  4001: "client sent inbound traffic",
+  4002: "client failed ping-pong",
+  4003: "connection unused",
+  4004: "reconnect grace time expired",
+  4005: "network timeout",
+  4006: "network error",
+  4007: "invalid reconnect"
+}
+
+const textDecoder = new TextDecoder()
 
 /** @internal */
 export interface Engine {
@@ -181,14 +229,18 @@ export interface Engine {
 }
 
 /** @internal */
-export const make = (api: SubscriptionApi, options: EngineOptions) =>
+export const make = (
+  api: SubscriptionApi,
+  options: EngineOptions
+): Effect.Effect<Engine, never, Socket.WebSocketConstructor | Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const clock = yield* Effect.clock
+    const socketContext = yield* Effect.context<Socket.WebSocketConstructor>()
     const users = new Map<string, User>()
     const dedupe = new Dedupe(options.dedupeWindow)
     const ageGuard = new AgeGuard(clock, Duration.toMillis(options.maxMessageAge))
-    // status is a state signal: when a consumer lags, older states are dropped for newer ones.
+    // status is a state signal: when a reader lags, older states are dropped for newer ones.
     const statusHub = yield* PubSub.sliding<Status>(256)
     let connCounter = 0
 
@@ -203,79 +255,134 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
       return user
     }
 
-    const endEntry = (entry: Entry, error: EventSubError) =>
+    /** takes the entry out of the registry (its Twitch subscription is left alone) */
+    const unregister = (entry: Entry): void => {
+      const conn = entry.conn
+      conn.entries.delete(entry)
+      if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) conn.byTwitchId.delete(entry.twitchId)
+      if (conn.user.entries.get(entry.key) === entry) conn.user.entries.delete(entry.key)
+    }
+
+    /** the entry's streams fail with `error` once they have delivered what was published before */
+    const endEntry = (entry: Entry, error: EventSubError): Effect.Effect<void> =>
       Effect.suspend(() => {
-        removeEntry(entry)
+        if (entry.ended) return Effect.void
+        entry.ended = true
+        unregister(entry)
         return PubSub.publish(entry.pubsub, new End(error))
       })
 
-    const removeEntry = (entry: Entry) => {
-      entry.conn.entries.delete(entry)
-      if (entry.twitchId !== null) entry.conn.byTwitchId.delete(entry.twitchId)
-      entry.conn.user.entries.delete(entry.key)
+    /** the connection takes no new subscriptions from now on */
+    const markClosed = (conn: Conn): void => {
+      if (conn.closed) return
+      conn.closed = true
+      const index = conn.user.conns.indexOf(conn)
+      if (index >= 0) conn.user.conns.splice(index, 1)
     }
 
-    // -- subscription creation on a session -------------------------------------------------
+    // -- creating subscriptions ---------------------------------------------------------------
 
-    const createOnSession = (entry: Entry, sessionId: string) =>
-      api.create({
-        userId: entry.conn.user.userId,
-        type: entry.decoder.type,
-        version: entry.decoder.version,
-        condition: entry.condition,
-        sessionId
-      }).pipe(
-        Effect.tap((created) =>
-          Effect.sync(() => {
+    /** Creates the entry's Twitch subscription on the session unless it exists in that generation already. */
+    const ensureCreated = (entry: Entry, ref: SessionRef): Effect.Effect<void, EventSubError> =>
+      entry.lock.withPermits(1)(Effect.suspend(() => {
+        console.log("ensureCreated", ref, entry.generation, entry.ended, entry.removed)
+        if (entry.ended || entry.removed || entry.generation === ref.generation) return Effect.void
+        return Effect.map(
+          api.create({
+            userId: entry.conn.user.userId,
+            type: entry.decoder.type,
+            version: entry.decoder.version,
+            condition: entry.condition,
+            sessionId: ref.sessionId
+          }),
+          (created) => {
+            console.log("created", created)
+            const conn = entry.conn
+            if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
+              conn.byTwitchId.delete(entry.twitchId)
+            }
             entry.twitchId = created.id
-            entry.conn.byTwitchId.set(created.id, entry)
-          })
+            entry.generation = ref.generation
+            if (!entry.ended) conn.byTwitchId.set(created.id, entry)
+          }
         )
-      )
+      }))
+
+    /** Waits for a session and creates the subscription on it; a session lost meanwhile means: try the next. */
+    const waitCreated = (entry: Entry): Effect.Effect<void, EventSubError> =>
+      Effect.suspend(() => {
+        if (entry.ended) return Effect.void // its End is in the consumer's queue
+        const deferred = entry.conn.session
+        return Deferred.await(deferred).pipe(
+          Effect.flatMap((ref) => ensureCreated(entry, ref)),
+          Effect.catchAll((error) =>
+            entry.conn.session !== deferred && !entry.conn.closed ? waitCreated(entry) : Effect.fail(error)
+          )
+        )
+      })
 
     // -- one socket ---------------------------------------------------------------------------
 
-    const openSocket = (conn: Conn, url: string, ingress: Mailbox.Mailbox<string>, touch: () => void) =>
+    const openSocket = (url: string, ingress: Mailbox.Mailbox<string>, touch: () => void) =>
       Effect.gen(function*() {
         let raw: { pause?: () => void; resume?: () => void } | undefined
         const socket = yield* Socket.fromWebSocket(
           Effect.acquireRelease(
             Effect.map(Socket.WebSocketConstructor, (construct) => {
               const ws = construct(url)
+              // Node's `ws` can pause reading; other implementations cannot (no ingress bound then)
               raw = ws as unknown as { pause?: () => void; resume?: () => void }
               return ws
             }),
+            // a clean close: frames the server sent before its close frame are still delivered
             (ws) => Effect.sync(() => ws.close(1000))
           ),
           { openTimeout: options.openTimeout, closeCodeIsError: () => true }
         )
         let paused = false
-        const pauseIfFull = () => {
-          if (!paused && raw?.pause !== undefined) {
-            const size = ingress.unsafeSize()
-            if (Option.isSome(size) && size.value >= options.ingressHighWater) {
-              paused = true
-              raw.pause()
-            }
-          }
-        }
-        const resume = () => {
-          if (paused) {
-            paused = false
-            raw?.resume?.()
-          }
-        }
-        return {
+        const handle: SocketHandle = {
           run: socket.runRaw((data) => {
             touch()
-            ingress.unsafeOffer(typeof data === "string" ? data : new TextDecoder().decode(data))
-            pauseIfFull()
+            ingress.unsafeOffer(typeof data === "string" ? data : textDecoder.decode(data))
+            if (!paused && raw?.pause !== undefined) {
+              const size = ingress.unsafeSize()
+              if (size._tag === "Some" && size.value >= options.ingressHighWater) {
+                paused = true
+                raw.pause()
+              }
+            }
           }),
-          resume,
-          isPaused: () => paused,
-          connId: conn.id
+          resume: () => {
+            if (paused) {
+              paused = false
+              raw?.resume?.()
+            }
+          },
+          isPaused: () => paused
         }
+        return handle
       })
+
+    const describeEnd = (cause: Cause.Cause<Socket.SocketError>): string => {
+      const failure = Cause.failureOption(cause)
+      if (Option.isSome(failure)) {
+        const error = failure.value
+        if (error.reason === "Close") {
+          const known = closeReasons[error.code]
+          return known === undefined ? `closed with ${error.code}` : `closed with ${error.code} (${known})`
+        }
+        return `socket ${error.reason} error`
+      }
+      return Cause.isInterruptedOnly(cause) ? "interrupted" : "socket defect"
+    }
+
+    const socketEnded = (fiber: Fiber.RuntimeFiber<void, Socket.SocketError>): Effect.Effect<never, string> =>
+      Fiber.join(fiber).pipe(
+        Effect.matchCauseEffect({
+          onFailure: (cause) => Effect.fail(describeEnd(cause)),
+          onSuccess: () => Effect.fail("socket closed")
+        })
+      )
 
     // -- one connection: sessions, handover, reconnect ---------------------------------------
 
@@ -284,162 +391,198 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
         const userId = conn.user.userId
         const backoff = yield* Schedule.driver(options.reconnectSchedule)
         let attempt = 0
-        while (conn.entries.size > 0) {
-          const session = { connected: false }
-          const reason = yield* Effect.flip(runSession(conn, session))
-          if (conn.entries.size === 0) break
-          conn.session = yield* Deferred.make<string>()
-          attempt = session.connected ? 1 : attempt + 1
+        while (!conn.closed && conn.entries.size > 0) {
+          const outcome = { generation: -1 }
+          const reason = yield* Effect.flip(runSession(conn, outcome))
+          // the session is gone: its subscriptions are disabled, waiters wait for the next one
+          if (conn.sessionReady) {
+            conn.session = yield* Deferred.make<SessionRef, EventSubError>()
+            conn.sessionReady = false
+          }
+          conn.byTwitchId.clear()
+          if (conn.closed || conn.entries.size === 0) break
+          // healthy: welcomed, and a subscription was created on it (a 4003 "unused" session is not)
+          let healthy = false
+          for (const entry of conn.entries) {
+            if (entry.generation === outcome.generation) healthy = true
+          }
+          attempt = healthy ? 1 : attempt + 1
           yield* publishStatus({ _tag: "Reconnecting", userId, connection: conn.id, reason, attempt })
           yield* Effect.logWarning(`EventSub connection lost (${reason}); reconnecting`).pipe(
             Effect.annotateLogs({ userId, connection: conn.id, attempt })
           )
-          if (session.connected) {
-            // it was up: try again at once, and start the backoff afresh
+          if (healthy) {
+            // it was up: reconnect at once, and start the backoff afresh
             yield* backoff.reset
           } else {
             const more = yield* Effect.either(backoff.next(undefined))
             if (Either.isLeft(more)) {
-              yield* failAll(conn, `gave up reconnecting after ${attempt} attempts: ${reason}`)
+              const description = `gave up reconnecting after ${attempt} attempts: ${reason}`
+              markClosed(conn)
+              yield* Deferred.fail(
+                conn.session,
+                new EventSubSubscribeError({ userId, type: "websocket", version: "", description })
+              )
+              yield* Effect.forEach(Array.from(conn.entries), (entry) =>
+                endEntry(
+                  entry,
+                  new EventSubSubscribeError({
+                    userId,
+                    type: entry.decoder.type,
+                    version: entry.decoder.version,
+                    description
+                  })
+                ), { discard: true })
               break
             }
           }
         }
-        yield* publishStatus({ _tag: "Disconnected", userId, connection: conn.id, reason: "no subscriptions" })
-      })
-
-    const failAll = (conn: Conn, description: string) =>
-      Effect.forEach(Array.from(conn.entries), (entry) =>
-        endEntry(
-          entry,
-          new EventSubSubscribeError({
+      }).pipe(
+        Effect.ensuring(Effect.suspend(() => {
+          markClosed(conn)
+          return publishStatus({
+            _tag: "Disconnected",
             userId: conn.user.userId,
-            type: entry.decoder.type,
-            version: entry.decoder.version,
-            description
+            connection: conn.id,
+            reason: conn.entries.size === 0 ? "no subscriptions" : "stopped"
           })
-        ), { discard: true })
+        }))
+      )
 
-    /** Runs one fresh session (and any number of reconnect handovers); fails with the reason it ended. */
-    const runSession = (conn: Conn, session: { connected: boolean }) =>
+    /**
+     * Runs one fresh session (and any number of `session_reconnect` handovers); fails with the reason it
+     * ended, after every frame received until then has been dispatched.
+     */
+    const runSession = (conn: Conn, outcome: { generation: number }) =>
       Effect.scoped(Effect.gen(function*() {
         const userId = conn.user.userId
+        // unbounded, but the socket is paused at `ingressHighWater` frames (see openSocket)
         const ingress = yield* Mailbox.make<string>()
-        const control = yield* Queue.bounded<Control>(8)
+        // at most a welcome and a reconnect per socket, and at most two sockets
+        const control = yield* Queue.sliding<Control>(16)
+        const sockets = new Set<SocketHandle>()
+        const socketFibers = new Set<Fiber.RuntimeFiber<void, Socket.SocketError>>()
         let lastSeen = clock.unsafeCurrentTimeMillis()
         const touch = () => {
           lastSeen = clock.unsafeCurrentTimeMillis()
         }
-        let keepaliveMillis = 10_000
         yield* publishStatus({ _tag: "Connecting", userId, connection: conn.id })
 
         const url = options.keepaliveTimeoutSeconds === undefined
           ? options.url
-          : `${options.url}${options.url.includes("?") ? "&" : "?"}keepalive_timeout_seconds=${options.keepaliveTimeoutSeconds}`
+          : `${options.url}${
+            options.url.includes("?") ? "&" : "?"
+          }keepalive_timeout_seconds=${options.keepaliveTimeoutSeconds}`
 
-        let current = yield* openSocket(conn, url, ingress, touch)
-        let currentFiber = yield* Effect.forkScoped(current.run)
+        const start = (socketUrl: string) =>
+          Effect.gen(function*() {
+            const handle = yield* openSocket(socketUrl, ingress, touch)
+            const fiber = yield* Effect.forkScoped(handle.run)
+            sockets.add(handle)
+            socketFibers.add(fiber)
+            return [handle, fiber] as const
+          })
+        const stop = (handle: SocketHandle, fiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
+          Effect.suspend(() => {
+            sockets.delete(handle)
+            socketFibers.delete(fiber)
+            handle.resume() // let it read up to the server's close frame
+            return Fiber.interrupt(fiber)
+          })
 
-        // dispatcher: one fiber, batches
-        yield* Effect.forkScoped(dispatch(conn, ingress, control, () => current.resume()))
+        const dispatcher = yield* Effect.forkScoped(dispatch(conn, ingress, control, () => {
+          for (const socket of sockets) socket.resume()
+        }))
 
         const awaitWelcome = (socketFiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
           Effect.raceFirst(
-            Queue.take(control).pipe(
-              Effect.flatMap((msg) =>
-                msg._tag === "Welcome" ? Effect.succeed(msg) : Effect.fail("reconnect before welcome")
-              )
+            Effect.flatMap(
+              Queue.take(control),
+              (msg) => msg._tag === "Welcome" ? Effect.succeed(msg) : Effect.fail("reconnect before welcome")
             ),
-            Fiber.join(socketFiber).pipe(
-              Effect.matchCauseEffect({
-                onFailure: (cause) => Effect.fail(describeEnd(cause)),
-                onSuccess: () => Effect.fail("socket closed before welcome")
-              })
-            )
+            socketEnded(socketFiber)
           ).pipe(
             Effect.timeoutFail({ duration: options.welcomeTimeout, onTimeout: () => "no welcome in time" })
           )
 
-        const welcome = yield* awaitWelcome(currentFiber)
-        keepaliveMillis = welcome.keepaliveSeconds * 1000
-        session.connected = true
-        {
+        const body = Effect.gen(function*() {
+          let [current, currentFiber] = yield* start(url)
+          console.log("started")
+          const welcome = yield* awaitWelcome(currentFiber)
+          console.log("welcome", welcome)
+          let keepaliveMillis = welcome.keepaliveSeconds * 1000
+          const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
+          outcome.generation = ref.generation
           // a fresh session holds no subscriptions (Twitch does not replay): create every one anew
-          const failed = yield* Effect.forEach(
+          yield* Effect.forEach(
             Array.from(conn.entries),
-            (entry) => Effect.either(createOnSession(entry, welcome.sessionId)).pipe(
-              Effect.flatMap((r) => Either.isLeft(r) ? Effect.as(endEntry(entry, r.left), entry) : Effect.succeed(null))
-            ),
-            { concurrency: 10 }
+            (entry) =>
+              Effect.catchAll(
+                ensureCreated(entry, ref),
+                (error) =>
+                  Effect.zipRight(
+                    Effect.logWarning(`EventSub: could not re-create a subscription: ${error.message}`).pipe(
+                      Effect.annotateLogs({ userId, connection: conn.id })
+                    ),
+                    endEntry(entry, error)
+                  )
+              ),
+            { concurrency: 10, discard: true }
           )
-          if (failed.some((e) => e !== null)) {
-            yield* Effect.logWarning("EventSub: some subscriptions could not be re-created").pipe(
-              Effect.annotateLogs({ userId })
-            )
-          }
-        }
-        yield* Deferred.succeed(conn.session, welcome.sessionId)
-        yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: welcome.sessionId })
+          yield* Deferred.succeed(conn.session, ref)
+          conn.sessionReady = true
+          yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
 
-        // keepalive watchdog: silence longer than the keepalive timeout (+ grace) means the connection is dead
-        const graceMillis = Duration.toMillis(options.keepaliveGrace)
-        const watchdog = Effect.gen(function*() {
-          while (true) {
-            const silentFor = clock.unsafeCurrentTimeMillis() - lastSeen
-            const limit = keepaliveMillis + graceMillis
-            if (silentFor > limit && !current.isPaused()) return yield* Effect.fail("keepalive timeout")
-            yield* Effect.sleep(Duration.millis(Math.max(limit - silentFor, 100)))
-          }
+          // keepalive watchdog: silence longer than the keepalive timeout (+ grace) means the connection is dead
+          const graceMillis = Duration.toMillis(options.keepaliveGrace)
+          const watchdog = Effect.gen(function*() {
+            while (true) {
+              const silentFor = clock.unsafeCurrentTimeMillis() - lastSeen
+              const limit = keepaliveMillis + graceMillis
+              if (silentFor > limit && !current.isPaused()) return yield* Effect.fail("keepalive timeout")
+              yield* Effect.sleep(Duration.millis(Math.max(limit - silentFor + 1, 100)))
+            }
+          })
+
+          const loop = Effect.gen(function*() {
+            while (true) {
+              const next = yield* Effect.raceFirst(Queue.take(control), socketEnded(currentFiber))
+              if (next._tag !== "Reconnect") continue // a welcome outside a handover carries nothing new
+              // open reconnect_url as given; the old socket keeps delivering until the new welcome
+              const [incoming, incomingFiber] = yield* start(next.url)
+              const handed = yield* Effect.either(awaitWelcome(incomingFiber))
+              if (Either.isLeft(handed)) {
+                yield* stop(incoming, incomingFiber)
+                return yield* Effect.fail(`reconnect failed: ${handed.left}`)
+              }
+              keepaliveMillis = handed.right.keepaliveSeconds * 1000
+              yield* stop(current, currentFiber)
+              current = incoming
+              currentFiber = incomingFiber
+              // subscriptions carried over: same generation, new session id
+              conn.session = yield* Deferred.make<SessionRef, EventSubError>()
+              yield* Deferred.succeed(conn.session, {
+                sessionId: handed.right.sessionId,
+                generation: ref.generation
+              })
+              yield* publishStatus({
+                _tag: "Connected",
+                userId,
+                connection: conn.id,
+                sessionId: handed.right.sessionId
+              })
+            }
+          })
+          return yield* Effect.raceFirst(loop, watchdog)
         })
 
-        const loop: Effect.Effect<never, string, Socket.WebSocketConstructor | Scope.Scope> = Effect.gen(
-          function*() {
-            while (true) {
-              const next = yield* Effect.raceFirst(
-                Queue.take(control),
-                Fiber.join(currentFiber).pipe(
-                  Effect.matchCauseEffect({
-                    onFailure: (cause) => Effect.fail(describeEnd(cause)),
-                    onSuccess: () => Effect.fail("socket closed")
-                  })
-                )
-              )
-              if (next._tag === "Reconnect") {
-                // open reconnect_url as given; the old socket keeps delivering until the new welcome
-                const incoming = yield* openSocket(conn, next.url, ingress, touch)
-                const incomingFiber = yield* Effect.forkScoped(incoming.run)
-                const handed = yield* Effect.either(awaitWelcome(incomingFiber))
-                if (Either.isLeft(handed)) {
-                  yield* Fiber.interrupt(incomingFiber)
-                  return yield* Effect.fail(`reconnect failed: ${handed.left}`)
-                }
-                keepaliveMillis = handed.right.keepaliveSeconds * 1000
-                const old = currentFiber
-                current = incoming
-                currentFiber = incomingFiber
-                yield* Fiber.interrupt(old)
-                yield* publishStatus({
-                  _tag: "Connected",
-                  userId,
-                  connection: conn.id,
-                  sessionId: handed.right.sessionId
-                })
-              }
-              // a Welcome outside a handover carries nothing new
-            }
-          }
-        )
-        return yield* Effect.raceFirst(loop, watchdog)
+        const reason = yield* Effect.flip(body)
+        // drain: close the sockets, then dispatch what they delivered before the end
+        yield* Effect.forEach(Array.from(socketFibers), Fiber.interrupt, { discard: true })
+        yield* ingress.end
+        yield* Fiber.join(dispatcher)
+        return yield* Effect.fail(reason)
       }))
-
-    const describeEnd = (cause: Cause.Cause<Socket.SocketError>): string => {
-      const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure)) {
-        const error = failure.value
-        return error.reason === "Close" ? `closed with ${error.code}` : `socket ${error.reason.toLowerCase()} error`
-      }
-      return Cause.isInterruptedOnly(cause) ? "interrupted" : "socket defect"
-    }
 
     // -- dispatch -----------------------------------------------------------------------------
 
@@ -452,11 +595,12 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
       Effect.gen(function*() {
         const batches = new Map<Entry, Array<unknown>>()
         const problems: Array<string> = []
+        const revoked: Array<readonly [Entry, EventSubError]> = []
         while (true) {
-          const [frames] = yield* ingress.takeAll
+          const [frames, done] = yield* ingress.takeAll
           resume()
           for (const text of frames) {
-            route(conn, text, batches, problems, control)
+            route(conn, text, batches, problems, revoked, control)
           }
           if (problems.length > 0) {
             for (const problem of problems) {
@@ -473,13 +617,13 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
             }
             batches.clear()
           }
-          for (const [entry, error] of revoked.splice(0)) {
-            yield* endEntry(entry, error)
+          if (revoked.length > 0) {
+            for (const [entry, error] of revoked) yield* endEntry(entry, error)
+            revoked.length = 0
           }
+          if (done) return
         }
       })
-
-    const revoked: Array<readonly [Entry, EventSubError]> = []
 
     const findEntry = (conn: Conn, subscription: Record<string, unknown>): Entry | undefined => {
       const id = subscription.id
@@ -487,11 +631,11 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
         const byId = conn.byTwitchId.get(id)
         if (byId !== undefined) return byId
       }
-      // a notification may overtake the answer to the create request: match a pending entry
+      // a notification may overtake the answer to the create request: match an entry being created
       for (const entry of conn.entries) {
         if (
-          entry.twitchId === null && entry.decoder.type === subscription.type &&
-          entry.decoder.version === subscription.version
+          entry.generation !== conn.generation && entry.decoder.type === subscription.type &&
+          entry.decoder.version === subscription.version && conditionMatches(entry.condition, subscription.condition)
         ) return entry
       }
       return undefined
@@ -502,17 +646,19 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
       text: string,
       batches: Map<Entry, Array<unknown>>,
       problems: Array<string>,
+      revoked: Array<readonly [Entry, EventSubError]>,
       control: Queue.Queue<Control>
     ): void => {
       let frame: unknown
       try {
         frame = JSON.parse(text)
       } catch {
-        problems.push(`not JSON (${text.length} bytes)`)
+        problems.push(`not JSON (${text.length} characters)`)
         return
       }
       if (!isRecord(frame) || !isRecord(frame.metadata) || !isRecord(frame.payload)) {
-        problems.push("not an EventSub envelope")
+        const id = isRecord(frame) && isRecord(frame.metadata) ? frame.metadata.message_id : undefined
+        problems.push(`not an EventSub envelope${typeof id === "string" ? ` (message ${id})` : ""}`)
         return
       }
       const metadata = frame.metadata
@@ -521,7 +667,7 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
       const messageType = metadata.message_type
       const timestamp = metadata.message_timestamp
       if (typeof messageId !== "string" || typeof messageType !== "string" || typeof timestamp !== "string") {
-        problems.push("envelope metadata incomplete")
+        problems.push(`envelope metadata incomplete${typeof messageId === "string" ? ` (message ${messageId})` : ""}`)
         return
       }
       switch (messageType) {
@@ -540,7 +686,7 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
           if (entry === undefined) return // a subscription we no longer hold
           const decoded = entry.decoder.decode(payload.event ?? payload.events, subscription)
           if (Either.isLeft(decoded)) {
-            problems.push(`message ${messageId} (${entry.decoder.type}): ${decoded.left}`)
+            problems.push(`message ${messageId} (${entry.decoder.type} v${entry.decoder.version}): ${decoded.left}`)
             return
           }
           const batch = batches.get(entry)
@@ -596,104 +742,100 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
 
     // -- subscribe ----------------------------------------------------------------------------
 
-    const startConnection = (user: User) =>
+    const newConn = (user: User): Effect.Effect<Conn> =>
       Effect.gen(function*() {
         const conn: Conn = {
           id: ++connCounter,
           user,
           entries: new Set(),
           byTwitchId: new Map(),
-          session: yield* Deferred.make<string>(),
+          session: yield* Deferred.make<SessionRef, EventSubError>(),
+          sessionReady: false,
+          generation: 0,
+          closed: false,
           fiber: undefined
         }
         user.conns.push(conn)
+        conn.fiber = yield* runConnection(conn).pipe(
+          Effect.provide(socketContext),
+          Effect.forkIn(scope)
+        )
         return conn
       })
 
-    const launch = (conn: Conn) =>
-      Effect.gen(function*() {
-        conn.fiber = yield* runConnection(conn).pipe(
-          Effect.ensuring(Effect.sync(() => {
-            const index = conn.user.conns.indexOf(conn)
-            if (index >= 0) conn.user.conns.splice(index, 1)
-          })),
-          Effect.forkIn(scope)
-        )
-      })
-
-    const acquire = <A>(
+    /** Registers a consumer (sharing the entry of the same type + condition) and returns its queue. */
+    const register = (
       userId: string,
-      decoder: EventDecoder<A>,
+      decoder: EventDecoder<unknown>,
       condition: Readonly<Record<string, unknown>>
-    ): Effect.Effect<Queue.Dequeue<unknown>, EventSubError, Socket.WebSocketConstructor | Scope.Scope> =>
-      Effect.gen(function*() {
-        const user = getUser(userId)
-        const key = stableKey(decoder.type, decoder.version, condition)
-        return yield* user.lock.withPermits(1)(Effect.gen(function*() {
-          const existing = user.entries.get(key)
-          if (existing !== undefined) {
-            existing.refCount++
-            yield* Effect.addFinalizer(() => release(existing))
-            return yield* PubSub.subscribe(existing.pubsub)
-          }
-          let conn = user.conns.find((c) => c.entries.size < options.maxSubscriptionsPerConnection)
-          let isNew = false
+    ): Effect.Effect<readonly [Entry, Queue.Dequeue<unknown>], EventSubError, Scope.Scope> => {
+      const user = getUser(userId)
+      const key = stableKey(decoder.type, decoder.version, condition)
+      return Effect.uninterruptible(user.lock.withPermits(1)(Effect.gen(function*() {
+        let entry = user.entries.get(key)
+        if (entry === undefined) {
+          let conn = user.conns.find((c) => !c.closed && c.entries.size < options.maxSubscriptionsPerConnection)
           if (conn === undefined) {
             if (user.conns.length >= options.maxConnectionsPerUser) {
               return yield* new EventSubLimitExceeded({
                 userId,
                 limit: "connections",
-                description:
-                  `${options.maxConnectionsPerUser} connections of ${options.maxSubscriptionsPerConnection} subscriptions are in use`
+                description: `${options.maxConnectionsPerUser} connections of ${options.maxSubscriptionsPerConnection} ` +
+                  "subscriptions are in use"
               })
             }
-            conn = yield* startConnection(user)
-            isNew = true
+            conn = yield* newConn(user)
           }
-          const entry: Entry = {
+          entry = {
             key,
-            decoder: decoder as EventDecoder<unknown>,
+            decoder,
             condition,
             pubsub: yield* PubSub.bounded<unknown>(options.consumerBuffer),
-            refCount: 1,
+            lock: Effect.unsafeMakeSemaphore(1),
+            conn,
+            refCount: 0,
             twitchId: null,
-            conn
+            generation: -1,
+            ended: false,
+            removed: false
           }
-          const dequeue = yield* PubSub.subscribe(entry.pubsub)
           conn.entries.add(entry)
           user.entries.set(key, entry)
-          yield* Effect.addFinalizer(() => release(entry))
-          if (isNew) yield* launch(conn)
-          const sessionId = yield* Deferred.await(conn.session)
-          yield* createOnSession(entry, sessionId).pipe(
-            Effect.tapError(() => Effect.sync(() => removeEntry(entry)))
-          )
-          return dequeue
-        }))
-      })
+        }
+        entry.refCount++
+        const registered = entry
+        yield* Effect.addFinalizer(() => release(registered))
+        const dequeue = yield* PubSub.subscribe(entry.pubsub)
+        return [entry, dequeue] as const
+      })))
+    }
 
+    /** A consumer is gone: the last one deletes the Twitch subscription, and closes an emptied connection. */
     const release = (entry: Entry): Effect.Effect<void> =>
-      entry.conn.user.lock.withPermits(1)(Effect.gen(function*() {
-        entry.refCount--
-        if (entry.refCount > 0) return
-        const wasActive = entry.conn.user.entries.get(entry.key) === entry
-        removeEntry(entry)
-        if (wasActive && entry.twitchId !== null) {
-          yield* api.delete(entry.conn.user.userId, entry.twitchId).pipe(
-            Effect.catchAll((error) =>
-              Effect.logWarning(`EventSub: could not delete subscription ${entry.twitchId}: ${error.message}`)
-            )
-          )
-        }
+      Effect.gen(function*() {
         const conn = entry.conn
-        if (conn.entries.size === 0 && conn.fiber !== undefined) {
-          const fiber = conn.fiber
-          conn.fiber = undefined
-          yield* Fiber.interrupt(fiber)
-          const index = conn.user.conns.indexOf(conn)
-          if (index >= 0) conn.user.conns.splice(index, 1)
+        const toClose = yield* conn.user.lock.withPermits(1)(Effect.sync(() => {
+          entry.refCount--
+          if (entry.refCount > 0) return null
+          entry.removed = true
+          unregister(entry)
+          if (conn.entries.size > 0) return null
+          markClosed(conn)
+          return conn
+        }))
+        if (!entry.removed || entry.refCount > 0) return
+        if (!entry.ended) {
+          // waits for a creation in flight; a revoked subscription is gone already
+          yield* entry.lock.withPermits(1)(Effect.suspend(() =>
+            entry.twitchId === null ? Effect.void : api.delete(conn.user.userId, entry.twitchId).pipe(
+              Effect.catchAll((error) =>
+                Effect.logWarning(`EventSub: could not delete subscription ${entry.twitchId}: ${error.message}`)
+              )
+            )
+          ))
         }
-      }))
+        if (toClose !== null && toClose.fiber !== undefined) yield* Fiber.interrupt(toClose.fiber)
+      })
 
     const fromDequeue = <A>(dequeue: Queue.Dequeue<unknown>): Stream.Stream<A, EventSubError> => {
       let ended: EventSubError | undefined
@@ -710,14 +852,14 @@ export const make = (api: SubscriptionApi, options: EngineOptions) =>
       )
     }
 
-    const socketContext = yield* Effect.context<Socket.WebSocketConstructor>()
     const engine: Engine = {
       subscribe: <A>(userId: string, decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
-        Stream.unwrapScoped(
-          Effect.map(acquire(userId, decoder, condition), (dequeue) => fromDequeue<A>(dequeue))
-        ).pipe(Stream.provideSomeContext(socketContext)),
+        Stream.unwrapScoped(Effect.gen(function*() {
+          const [entry, dequeue] = yield* register(userId, decoder as EventDecoder<unknown>, condition)
+          yield* waitCreated(entry)
+          return fromDequeue<A>(dequeue)
+        })),
       status: Stream.fromPubSub(statusHub)
     }
-    yield* Effect.addFinalizer(() => Effect.sync(() => users.clear()))
     return engine
   })

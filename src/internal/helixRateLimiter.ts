@@ -121,7 +121,7 @@ interface Bucket {
 }
 
 /** Measured rates are used only over a window at least this long (ms). */
-const MIN_WINDOW = 250
+const MIN_WINDOW = 1000
 /** Allowance for the answer's transit time when measuring the rate (ms). */
 const JITTER = 10
 /** Margin against a slightly optimistic rate estimate. */
@@ -295,7 +295,10 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
     }
     // Measured rate: remaining + requests processed grows at the refill rate while the bucket is not full.
     if (permit.seq >= bucket.lastAppliedSeq) {
-      const q = headers.remaining + permit.seq
+      // processed so far: this request and those before it, less those still in flight
+      let inFlightBefore = 0
+      for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
+      const q = headers.remaining + permit.seq - inFlightBefore
       if (headers.remaining >= headers.limit - 1) {
         bucket.anchor = undefined
       } else if (bucket.anchor === undefined) {
@@ -303,7 +306,7 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
       } else {
         const window = now - bucket.anchor.at
         const gained = q - bucket.anchor.q
-        if (window >= MIN_WINDOW && gained >= 5) {
+        if (window >= MIN_WINDOW && gained >= 10) {
           bucket.measuredRate = (gained - 1) / (window + JITTER)
         }
       }

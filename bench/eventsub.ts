@@ -1,0 +1,108 @@
+/**
+ * EventSub ingest: the simulator pushes N `channel.chat.message` notifications (~1.5 KB each) to
+ * (a) this library (decoded, validated, deduplicated, typed Stream), (b) Twurple's
+ * EventSubWsListener, (c) the floor: a bare `ws` client doing JSON.parse of each frame.
+ * Each client runs in its own process; we report its CPU µs per event (the figure that tells clients
+ * apart, see shared/BENCHMARKS.md), events/s and peak RSS. Last line: one JSON object.
+ *
+ * `npm run bench -- eventsub` (BENCH_EVENTS to change N, default 200000).
+ */
+import { Effect, Schedule } from "effect"
+import { spawn } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Simulator from "../src/testing/Simulator.js"
+
+const events = Number(process.env.BENCH_EVENTS ?? 200_000)
+const here = dirname(fileURLToPath(import.meta.url))
+
+interface Result {
+  readonly kind: string
+  readonly events: number
+  readonly usPerEvent: number
+  readonly eps: number
+  readonly peakRssMB: number
+}
+
+const runClient = (sim: Simulator.Simulator.Service, kind: string, token: string) =>
+  Effect.gen(function*() {
+    const child = spawn(process.execPath, ["--import", "tsx", join(here, "_eventsub-client.ts"), kind], {
+      env: {
+        ...process.env,
+        TWURPLE_MOCK_API_PORT: String(sim.port),
+        BENCH_COUNT: String(events),
+        BENCH_CLIENT_ID: sim.clientId,
+        BENCH_TOKEN: token,
+        BENCH_USER_ID: sim.users.broadcaster,
+        BENCH_AUTH_URL: sim.authUrl,
+        BENCH_HELIX_URL: sim.helixUrl,
+        BENCH_WS_URL: sim.eventSubWsUrl
+      },
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.on("data", (chunk) => {
+      out += String(chunk)
+    })
+    const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? 1)))
+    // wait for the client's subscription to be enabled on a live session
+    const subscription = yield* sim.eventSub.subscriptions.pipe(
+      Effect.flatMap((subs) => {
+        const found = subs.find((s) => s.type === "channel.chat.message" && s.status === "enabled")
+        return found === undefined ? Effect.fail(`${kind}: no subscription yet`) : Effect.succeed(found)
+      }),
+      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("60 seconds")))
+    )
+    yield* Effect.sleep("300 millis")
+    yield* sim.eventSub.burst({ subscriptionId: subscription.id, count: events })
+    const code = yield* Effect.promise(() => exited)
+    if (code !== 0) return yield* Effect.dieMessage(`${kind} client exited with ${code}`)
+    const line = out.trim().split("\n").pop() ?? ""
+    return JSON.parse(line) as Result
+  })
+
+const program = Effect.gen(function*() {
+  const sim = yield* Simulator.make({ eventSub: { keepaliveSeconds: 30 } })
+  const { accessToken } = yield* sim.issueUserToken({ userId: sim.users.broadcaster, scopes: ["user:read:chat"] })
+  const results: Record<string, Result> = {}
+  for (const kind of (process.env.BENCH_CLIENTS ?? "floor,twurple,ours").split(",")) {
+    results[kind] = yield* runClient(sim, kind, accessToken)
+    // let the simulator notice the closed session before the next client subscribes
+    yield* Effect.sleep("500 millis")
+  }
+  const row = (r: Result) =>
+    `${r.kind.padEnd(8)} ${r.usPerEvent.toFixed(2).padStart(8)} µs/event ${String(r.eps).padStart(8)} events/s ${
+      r.peakRssMB.toFixed(0).padStart(5)
+    } MB peak RSS`
+  process.stdout.write(`EventSub ingest, ${events} channel.chat.message notifications, client CPU per event\n`)
+  for (const r of Object.values(results)) process.stdout.write(row(r) + "\n")
+  const { floor, ours, twurple } = results as Partial<Record<"floor" | "ours" | "twurple", Result>>
+  if (floor === undefined || ours === undefined || twurple === undefined) return
+  const vsTwurple = ours.usPerEvent / twurple.usPerEvent
+  const vsFloor = ours.usPerEvent / floor.usPerEvent
+  process.stdout.write(
+    `ours/twurple ${vsTwurple.toFixed(2)}x (goal ≤ 1.00), ours/floor ${vsFloor.toFixed(2)}x (goal ≤ 1.50), ` +
+      `RSS ours/twurple ${(ours.peakRssMB / twurple.peakRssMB).toFixed(2)}x (goal < 1)\n`
+  )
+  process.stdout.write(
+    JSON.stringify({
+      bench: "eventsub",
+      events,
+      ours: { eps: ours.eps, peakRssMB: round(ours.peakRssMB), usPerEvent: round(ours.usPerEvent) },
+      twurple: { eps: twurple.eps, peakRssMB: round(twurple.peakRssMB), usPerEvent: round(twurple.usPerEvent) },
+      floor: { eps: floor.eps, peakRssMB: round(floor.peakRssMB), usPerEvent: round(floor.usPerEvent) },
+      vsTwurple: round(vsTwurple),
+      vsFloor: round(vsFloor)
+    }) + "\n"
+  )
+})
+
+const round = (n: number) => Math.round(n * 100) / 100
+
+Effect.runPromise(Effect.scoped(program)).then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`bench failed: ${String(error)}\n`)
+    process.exit(1)
+  }
+)

@@ -1,0 +1,357 @@
+/**
+ * An app plus its user: one layer that validates the user's token at start and provides `Helix`,
+ * `EventSub` (both acting as that user), `AccessTokens`, `OAuth`, `DeviceAuth`, and `Client` with the
+ * everyday calls — chat in the user's channel, whispers, users, channel info, follows and chat
+ * messages as `Stream`s.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "effect-twitch"
+ * import { Effect, Stream } from "effect"
+ *
+ * // every follow becomes a chat message
+ * const program = Effect.gen(function*() {
+ *   const client = yield* Client.Client
+ *   yield* client.follows().pipe(
+ *     Stream.runForEach((follow) => client.sendMessage(`Thanks for the follow, ${follow.user_name}!`))
+ *   )
+ * })
+ *
+ * // requires TwitchConfig | TokenStore | HttpClient | WebSocketConstructor
+ * // (`NodeTwitch.layerClient` provides the last two on Node)
+ * program.pipe(Effect.provide(Client.layer({ userId: "1234", scopes: ["moderator:read:followers", "user:write:chat"] })))
+ * ```
+ *
+ * Start-up checks (the layer fails with a typed error whose `message` says what to do):
+ * - the token exists (`UnknownUser`; `NoUserToken` when no user was named and the store does not
+ *   hold exactly one token);
+ * - Twitch accepts it, after a refresh if needed (`TokenRejected`, `TokenDead`);
+ * - it was issued for this app's client id (`ClientIdMismatch`);
+ * - it carries the `scopes` you ask for (`MissingScopes`, naming the missing ones).
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Socket from "@effect/platform/Socket"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as AccessTokens from "./AccessTokens.js"
+import * as DeviceAuth from "./DeviceAuth.js"
+import * as EventSub from "./EventSub.js"
+import type * as EventSubTypes from "./EventSubTypes.js"
+import * as Helix from "./Helix.js"
+import { ClientIdMismatch, MissingScopes, NoUserToken, TokenRejected, UnknownUser } from "./internal/clientErrors.js"
+import type { TokenInput, UserInfo } from "./internal/clientValidate.js"
+import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
+import * as OAuth from "./OAuth.js"
+import type { UserToken } from "./Token.js"
+import * as TokenStore from "./TokenStore.js"
+import type { TwitchConfig } from "./TwitchConfig.js"
+
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  ClientIdMismatch,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  MissingScopes,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  NoUserToken,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  TokenRejected,
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  UnknownUser
+}
+
+/**
+ * What `Client.layer` / `Client.make` can fail with at start. (`AccessTokens` errors such as
+ * `TokenDead` or an `OAuthError` from a failed network call pass through as they are.)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ClientError =
+  | ClientIdMismatch
+  | MissingScopes
+  | UnknownUser
+  | NoUserToken
+  | TokenRejected
+  | AccessTokens.AccessTokensError
+
+/**
+ * A token handed over as text or `Redacted` (it is wrapped in `Redacted` at once).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Token = TokenInput
+
+/**
+ * The client's user, as Twitch reported it when the client started.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface User {
+  readonly id: string
+  readonly login: string
+  /** The scopes the user granted (at start; see `refreshes` for later tokens). */
+  readonly scopes: ReadonlyArray<string>
+}
+
+/**
+ * A follow, as EventSub `channel.follow` v2 delivers it (`user_id`, `user_login`, `user_name`, `followed_at`, …).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Follow = EventSubTypes.Event<typeof EventSubTypes.ChannelFollowV2>
+
+/**
+ * A chat message, as EventSub `channel.chat.message` v1 delivers it (`chatter_user_name`, `message.text`, …).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ChatMessage = EventSubTypes.Event<typeof EventSubTypes.ChannelChatMessageV1>
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Client extends Context.Tag("effect-twitch/Client")<Client, Client.Service>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Client {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    readonly user: User
+    /**
+     * Sends a chat message as the user, to the user's own channel unless `channel` (a broadcaster id)
+     * is given; `replyTo` is the id of the message answered. Needs `user:write:chat`.
+     */
+    readonly sendMessage: (
+      text: string,
+      options?: { readonly replyTo?: string | undefined; readonly channel?: string | undefined }
+    ) => Effect.Effect<Helix.SentChatMessage, Helix.HelixFailure | MissingScopes>
+    /** Whispers `text` from the user to `toUserId`. Needs `user:manage:whispers`. */
+    readonly whisper: (toUserId: string, text: string) => Effect.Effect<void, Helix.HelixFailure | MissingScopes>
+    readonly getUserById: (id: string) => Effect.Effect<Option.Option<Helix.User>, Helix.HelixFailure>
+    readonly getUserByLogin: (login: string) => Effect.Effect<Option.Option<Helix.User>, Helix.HelixFailure>
+    /** The channel's information (default: the user's own channel). */
+    readonly channelInfo: (
+      broadcasterId?: string
+    ) => Effect.Effect<Option.Option<Helix.ChannelInformation>, Helix.HelixFailure>
+    /**
+     * Every follow of the channel (default: the user's own) from now on. The user must be the
+     * broadcaster or a moderator there, with `moderator:read:followers`.
+     */
+    readonly follows: (broadcasterId?: string) => Stream.Stream<Follow, EventSub.EventSubError | MissingScopes>
+    /** Every chat message in the channel (default: the user's own) from now on. Needs `user:read:chat`. */
+    readonly chatMessages: (
+      broadcasterId?: string
+    ) => Stream.Stream<ChatMessage, EventSub.EventSubError | MissingScopes>
+    /** Every refresh of the user's token (the seeds' token-refresh callback): persist it elsewhere, log it, … */
+    readonly refreshes: Stream.Stream<UserToken>
+  }
+}
+
+/**
+ * Which user: `userId` (a token already in the `TokenStore`), or `token` (validated and stored at
+ * start), or neither (the store's only token).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UserOptions {
+  readonly userId?: string | undefined
+  readonly token?: Token | undefined
+  /** Scopes the program needs; checked at start (`MissingScopes` names the missing ones). */
+  readonly scopes?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends UserOptions {
+  readonly oauth?: OAuth.Options | undefined
+  readonly accessTokens?: AccessTokens.Options | undefined
+  /** `defaultUser` is the client's user. */
+  readonly helix?: Omit<Helix.Options, "defaultUser"> | undefined
+  /** `defaultUser` is the client's user. */
+  readonly eventSub?: Omit<EventSub.Options, "defaultUser"> | undefined
+}
+
+const SCOPES = {
+  sendMessage: ["user:write:chat"],
+  whisper: ["user:manage:whispers"],
+  follows: ["moderator:read:followers"],
+  chatMessages: ["user:read:chat"]
+} as const
+
+/**
+ * Finds, validates and (for `token`) stores the client's user.
+ */
+const resolveUser = (
+  options: UserOptions
+): Effect.Effect<UserInfo, ClientError, OAuth.OAuth | AccessTokens.AccessTokens | TokenStore.TokenStore | TwitchConfig> =>
+  Effect.gen(function*() {
+    const store = yield* TokenStore.TokenStore
+    let userId: string
+    if (options.token !== undefined) {
+      const token = yield* validateNew(options.token, "Client")
+      if (options.userId !== undefined && options.userId !== token.userId) {
+        return yield* new TokenRejected({
+          operation: "Client",
+          userId: options.userId,
+          reason: `the token given belongs to ${token.login} (${token.userId})`
+        })
+      }
+      yield* store.set(token)
+      userId = token.userId
+    } else if (options.userId !== undefined) {
+      userId = options.userId
+    } else {
+      const stored = yield* store.list
+      if (stored.length !== 1) return yield* new NoUserToken({ stored: stored.length })
+      userId = stored[0]!.userId
+    }
+    const user = yield* verifyStored(userId, "Client")
+    yield* requireScopes(user, options.scopes ?? [], "Client")
+    return user
+  }).pipe(Effect.withSpan("Client.start"))
+
+const makeService = (
+  info: UserInfo
+): Effect.Effect<Client.Service, never, Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | TokenStore.TokenStore> =>
+  Effect.gen(function*() {
+    const helix = yield* Helix.Helix
+    const eventSub = yield* EventSub.EventSub
+    const tokens = yield* AccessTokens.AccessTokens
+    const store = yield* TokenStore.TokenStore
+    const user: User = { id: info.userId, login: info.login, scopes: info.scopes }
+    const asUser = Helix.withUser(user.id)
+
+    /** The scopes of the stored token (it may have been re-authorized since start), else those at start. */
+    const currentScopes = store.get(user.id).pipe(
+      Effect.map(Option.match({ onNone: () => info.scopes, onSome: (token) => token.scopes })),
+      Effect.orElseSucceed(() => info.scopes)
+    )
+    const needs = (operation: string, scopes: ReadonlyArray<string>) =>
+      Effect.flatMap(currentScopes, (granted) =>
+        requireScopes({ userId: user.id, login: user.login, scopes: granted }, scopes, `Client.${operation}`))
+
+    return Client.of({
+      user,
+      sendMessage: (text, options) =>
+        Effect.zipRight(
+          needs("sendMessage", SCOPES.sendMessage),
+          helix.sendChatMessage({
+            broadcasterId: options?.channel ?? user.id,
+            message: text,
+            replyTo: options?.replyTo,
+            senderId: user.id
+          }).pipe(asUser)
+        ).pipe(Effect.withSpan("Client.sendMessage")),
+      whisper: (toUserId, text) =>
+        Effect.zipRight(
+          needs("whisper", SCOPES.whisper),
+          helix.sendWhisper(toUserId, text, { fromUserId: user.id }).pipe(asUser)
+        ).pipe(Effect.withSpan("Client.whisper")),
+      getUserById: (id) => helix.getUserById(id).pipe(asUser),
+      getUserByLogin: (login) => helix.getUserByLogin(login).pipe(asUser),
+      channelInfo: (broadcasterId) => helix.getChannelInfo(broadcasterId ?? user.id).pipe(asUser),
+      follows: (broadcasterId) =>
+        Stream.unwrap(Effect.as(
+          needs("follows", SCOPES.follows),
+          eventSub.follows(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser)
+        )),
+      chatMessages: (broadcasterId) =>
+        Stream.unwrap(Effect.as(
+          needs("chatMessages", SCOPES.chatMessages),
+          eventSub.chatMessages(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser)
+        )),
+      refreshes: Stream.filter(tokens.refreshes, (token) => token.userId === user.id)
+    })
+  })
+
+/**
+ * Builds the service over existing `Helix` / `EventSub` / `AccessTokens` services, after the start-up
+ * checks. (`layer` also makes the client's user the `defaultUser` of `Helix` and `EventSub`.)
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: UserOptions = {}
+): Effect.Effect<
+  Client.Service,
+  ClientError,
+  | Helix.Helix
+  | EventSub.EventSub
+  | AccessTokens.AccessTokens
+  | OAuth.OAuth
+  | TokenStore.TokenStore
+  | TwitchConfig
+> => Effect.flatMap(resolveUser(options), makeService)
+
+/**
+ * Everything a single-user program needs. `Helix` and `EventSub` act as the client's user by default
+ * (`Helix.withUser` / `Helix.withApp` still switch), and `DeviceAuth` stores into the same `TokenStore`.
+ *
+ * Provide `TwitchConfig`, a `TokenStore`, an `HttpClient` and a `WebSocketConstructor`
+ * (`NodeTwitch.layerClient` provides the last two on Node).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<
+  Client | Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | OAuth.OAuth | DeviceAuth.DeviceAuth,
+  ClientError,
+  TwitchConfig | TokenStore.TokenStore | HttpClient.HttpClient | Socket.WebSocketConstructor
+> => {
+  const auth = Layer.merge(AccessTokens.layer(options.accessTokens), DeviceAuth.layer).pipe(
+    Layer.provideMerge(OAuth.layer(options.oauth))
+  )
+  const client = Layer.unwrapScoped(
+    Effect.map(resolveUser(options), (user) =>
+      Layer.effect(Client, makeService(user)).pipe(
+        Layer.provideMerge(EventSub.layer({ ...options.eventSub, defaultUser: user.userId })),
+        Layer.provideMerge(Helix.layer({ ...options.helix, defaultUser: user.userId }))
+      ))
+  )
+  return client.pipe(Layer.provideMerge(auth))
+}
+
+/**
+ * Accessor: runs `f` with the `Client` service.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const use = <A, E, R>(f: (client: Client.Service) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Client> =>
+  Effect.flatMap(Client, f)

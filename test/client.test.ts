@@ -1,0 +1,185 @@
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Context, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
+import * as Client from "../src/Client.js"
+import * as Helix from "../src/Helix.js"
+import * as Simulator from "../src/testing/Simulator.js"
+import * as TokenStore from "../src/TokenStore.js"
+
+const { broadcaster, viewer } = Simulator.defaultUsers
+const ALL = ["user:write:chat", "user:manage:whispers", "moderator:read:followers", "user:read:chat"]
+
+/** Simulator, its TwitchConfig, Node HTTP + WebSocket, a memory TokenStore. */
+const base = Layer.mergeAll(
+  Simulator.layerTwitchConfig,
+  NodeHttpClient.layerUndici,
+  NodeSocket.layerWebSocketConstructor,
+  TokenStore.layerMemory()
+).pipe(Layer.provideMerge(Simulator.layer()))
+
+const issue = (userId: string, scopes: ReadonlyArray<string> = ALL, clientId?: string) =>
+  Effect.flatMap(Simulator.Simulator, (sim) => sim.issueUserToken({ userId, scopes, clientId }))
+
+/** Builds `Client.layer(options)` in the test's scope and returns its context. */
+const start = (options: Client.Options) => Layer.build(Client.layer(options))
+
+const realPause = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+/** Waits (real time, bounded) until the simulator holds `n` enabled subscriptions. */
+const awaitSubscriptions = (n: number) =>
+  Effect.gen(function*() {
+    const sim = yield* Simulator.Simulator
+    for (let i = 0; i < 200; i++) {
+      const subs = yield* sim.eventSub.subscriptions
+      if (subs.filter((s) => s.status === "enabled").length >= n) return subs
+      yield* realPause(10)
+    }
+    return assert.fail(`fewer than ${n} subscriptions became enabled`)
+  })
+
+describe("Client", () => {
+  it.live("starts from a token, knows its user, and calls as that user", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const issued = yield* issue(broadcaster)
+      const ctx = yield* start({ token: { accessToken: issued.accessToken, refreshToken: issued.refreshToken } })
+      const client = Context.get(ctx, Client.Client)
+      assert.strictEqual(client.user.id, broadcaster)
+      assert.strictEqual(client.user.login, "simbroadcaster")
+      // stored for the next start
+      const stored = yield* (yield* TokenStore.TokenStore).get(broadcaster)
+      assert.isTrue(Option.isSome(stored))
+
+      const sent = yield* client.sendMessage("hello", { replyTo: "parent-1" })
+      assert.isTrue(sent.isSent)
+      yield* client.sendMessage("over there", { channel: viewer })
+      yield* client.whisper(viewer, "psst")
+      const user = yield* client.getUserById(viewer)
+      assert.strictEqual(Option.getOrThrow(user).login, "simviewer")
+      const info = yield* client.channelInfo()
+      assert.strictEqual(Option.getOrThrow(info).broadcasterId, broadcaster)
+
+      const messages = yield* sim.chatMessages
+      assert.deepStrictEqual(
+        messages.map((m) => [m.broadcaster_id, m.sender_id, m.message, m.reply_parent_message_id]),
+        [[broadcaster, broadcaster, "hello", "parent-1"], [viewer, broadcaster, "over there", null]]
+      )
+      assert.deepStrictEqual(yield* sim.whispers, [{ from_user_id: broadcaster, to_user_id: viewer, message: "psst" }])
+      // every Helix request carried the user's token
+      const helixRequests = (yield* sim.requestLog).filter((e) => e.path.startsWith("/helix/"))
+      assert.strictEqual(helixRequests.length, 5)
+      assert.isTrue(helixRequests.every((e) => e.token === issued.accessToken && e.userId === broadcaster))
+
+      // Helix from the same layer acts as the client's user by default
+      const helix = Context.get(ctx, Helix.Helix)
+      assert.deepStrictEqual(yield* helix.actingUserId, Option.some(broadcaster))
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("follows and chatMessages of the user's channel as Streams", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const issued = yield* issue(broadcaster)
+      const ctx = yield* start({ token: { accessToken: issued.accessToken } })
+      const client = Context.get(ctx, Client.Client)
+      const follows = yield* client.follows().pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      const chat = yield* client.chatMessages().pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      const subs = yield* awaitSubscriptions(2)
+      assert.isTrue(subs.every((s) => s.userId === broadcaster))
+      yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Newcomer" } })
+      yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { chatter_user_name: "Chatty" } })
+      assert.strictEqual(Chunk.unsafeHead(yield* Fiber.join(follows)).user_name, "Newcomer")
+      assert.strictEqual(Chunk.unsafeHead(yield* Fiber.join(chat)).chatter_user_name, "Chatty")
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("a stored token whose access token expired is refreshed at start; refreshes are announced", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const issued = yield* issue(broadcaster)
+      yield* start({ token: { accessToken: issued.accessToken, refreshToken: issued.refreshToken } })
+      yield* sim.expireToken(issued.accessToken)
+      // a second client over the same store, by user id: the stored access token no longer works
+      const ctx = yield* start({ userId: broadcaster })
+      const client = Context.get(ctx, Client.Client)
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+      const refreshes = yield* client.refreshes.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      const current = Option.getOrThrow(yield* (yield* TokenStore.TokenStore).get(broadcaster))
+      yield* sim.expireToken(Redacted.value(current.accessToken))
+      yield* client.getUserById(viewer) // 401 → refresh → retry
+      const refreshed = Chunk.unsafeHead(yield* Fiber.join(refreshes))
+      assert.strictEqual(refreshed.userId, broadcaster)
+      assert.notStrictEqual(Redacted.value(refreshed.accessToken), Redacted.value(current.accessToken))
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("the store's only token is the default user", () =>
+    Effect.gen(function*() {
+      const issued = yield* issue(viewer)
+      yield* start({ token: { accessToken: issued.accessToken } })
+      const client = Context.get(yield* start({}), Client.Client)
+      assert.strictEqual(client.user.id, viewer)
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  describe("bad input: typed errors with readable messages", () => {
+    it.live("a token for another client id → ClientIdMismatch", () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        yield* sim.addClient({ clientId: "someotherclientid0000000000001", clientSecret: "other" })
+        const issued = yield* issue(broadcaster, ALL, "someotherclientid0000000000001")
+        const error = yield* Effect.flip(start({ token: { accessToken: issued.accessToken } }))
+        assert.strictEqual(error._tag, "ClientIdMismatch")
+        assert.include(error.message, "simbroadcaster")
+        assert.include(error.message, "someotherclientid0000000000001")
+        assert.include(error.message, sim.clientId)
+        assert.notInclude(error.message, issued.accessToken)
+        // nothing was stored
+        assert.deepStrictEqual(yield* (yield* TokenStore.TokenStore).list, [])
+      }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("missing scopes → MissingScopes naming them, at start and per operation", () =>
+      Effect.gen(function*() {
+        const issued = yield* issue(broadcaster, ["user:read:chat"])
+        const atStart = yield* Effect.flip(
+          start({ token: { accessToken: issued.accessToken }, scopes: ["user:read:chat", "user:write:chat"] })
+        )
+        assert.strictEqual(atStart._tag, "MissingScopes")
+        if (atStart._tag === "MissingScopes") assert.deepStrictEqual(atStart.missing, ["user:write:chat"])
+        assert.strictEqual(
+          atStart.message,
+          "Client: simbroadcaster (100000001) has not granted the scope user:write:chat: authorize again with it"
+        )
+        const client = Context.get(yield* start({ userId: broadcaster }), Client.Client)
+        const sim = yield* Simulator.Simulator
+        yield* sim.clearRequestLog
+        const onSend = yield* Effect.flip(client.sendMessage("hi"))
+        assert.strictEqual(onSend._tag, "MissingScopes")
+        assert.include(onSend.message, "Client.sendMessage")
+        const onFollows = yield* Effect.flip(Stream.runDrain(client.follows()))
+        assert.strictEqual(onFollows._tag, "MissingScopes")
+        assert.include(onFollows.message, "moderator:read:followers")
+        assert.strictEqual(yield* sim.countRequests({ path: "/helix" }), 0, "nothing was sent")
+      }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("an unknown user id → UnknownUser; no user and an empty store → NoUserToken", () =>
+      Effect.gen(function*() {
+        const unknown = yield* Effect.flip(start({ userId: "424242" }))
+        assert.strictEqual(unknown._tag, "UnknownUser")
+        assert.include(unknown.message, "424242")
+        const none = yield* Effect.flip(start({}))
+        assert.strictEqual(none._tag, "NoUserToken")
+        assert.include(none.message, "holds no user token")
+      }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("a revoked token without a working refresh token → TokenRejected", () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const issued = yield* issue(broadcaster)
+        yield* sim.revokeToken(issued.accessToken)
+        const error = yield* Effect.flip(
+          start({ token: { accessToken: issued.accessToken, refreshToken: issued.refreshToken } })
+        )
+        assert.strictEqual(error._tag, "TokenRejected")
+        assert.include(error.message, "rejected the refresh token")
+      }).pipe(Effect.provide(base), Effect.scoped))
+  })
+})
