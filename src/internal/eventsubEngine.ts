@@ -285,7 +285,6 @@ export const make = (
     /** Creates the entry's Twitch subscription on the session unless it exists in that generation already. */
     const ensureCreated = (entry: Entry, ref: SessionRef): Effect.Effect<void, EventSubError> =>
       entry.lock.withPermits(1)(Effect.suspend(() => {
-        console.log("ensureCreated", ref, entry.generation, entry.ended, entry.removed)
         if (entry.ended || entry.removed || entry.generation === ref.generation) return Effect.void
         return Effect.map(
           api.create({
@@ -296,7 +295,6 @@ export const make = (
             sessionId: ref.sessionId
           }),
           (created) => {
-            console.log("created", created)
             const conn = entry.conn
             if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
               conn.byTwitchId.delete(entry.twitchId)
@@ -507,9 +505,7 @@ export const make = (
 
         const body = Effect.gen(function*() {
           let [current, currentFiber] = yield* start(url)
-          console.log("started")
           const welcome = yield* awaitWelcome(currentFiber)
-          console.log("welcome", welcome)
           let keepaliveMillis = welcome.keepaliveSeconds * 1000
           const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
           outcome.generation = ref.generation
@@ -756,8 +752,10 @@ export const make = (
           fiber: undefined
         }
         user.conns.push(conn)
+        // forked from an uninterruptible region (register): the connection itself must be interruptible
         conn.fiber = yield* runConnection(conn).pipe(
           Effect.provide(socketContext),
+          Effect.interruptible,
           Effect.forkIn(scope)
         )
         return conn
