@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { Bot } from "effect-twitch"
+ * import { Bot, EventSub, Helix } from "effect-twitch"
  * import { Effect, Stream } from "effect"
  *
  * const program = Effect.gen(function*() {
@@ -139,10 +139,13 @@ export interface Registration extends RegisteredUser {
  * @since 0.1.0
  * @category models
  */
-export interface AsUser {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | UnknownUser | TokenStore.TokenStoreError, R>
-  <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E | UnknownUser | TokenStore.TokenStoreError, R>
-}
+export type AsUser = <
+  Self extends Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>
+>(self: Self) => Self extends Effect.Effect<infer A, infer E, infer R>
+  ? Effect.Effect<A, E | UnknownUser | TokenStore.TokenStoreError, R>
+  : Self extends Stream.Stream<infer A, infer E, infer R>
+    ? Stream.Stream<A, E | UnknownUser | TokenStore.TokenStoreError, R>
+  : never
 
 /**
  * @since 0.1.0
@@ -283,10 +286,10 @@ export const make = (
     const asUser = (userId: string): AsUser => {
       const check = lookup(userId, "Bot.asUser")
       const withUser = Helix.withUser(userId)
-      return (<A, E, R>(self: Effect.Effect<A, E, R> | Stream.Stream<A, E, R>) =>
+      return ((self: Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>) =>
         // effects are streams too: test for an effect first
         Effect.isEffect(self)
-          ? Effect.zipRight(check, withUser(self as Effect.Effect<A, E, R>))
+          ? Effect.zipRight(check, withUser(self))
           : Stream.unwrap(Effect.as(check, withUser(self)))) as AsUser
     }
 

@@ -19,7 +19,8 @@
  *
  * // requires TwitchConfig | TokenStore | HttpClient | WebSocketConstructor
  * // (`NodeTwitch.layerClient` provides the last two on Node)
- * program.pipe(Effect.provide(Client.layer({ userId: "1234", scopes: ["moderator:read:followers", "user:write:chat"] })))
+ * const scopes = ["moderator:read:followers", "user:write:chat"]
+ * program.pipe(Effect.provide(Client.layer({ userId: "1234", scopes })))
  * ```
  *
  * Start-up checks (the layer fails with a typed error whose `message` says what to do):
@@ -216,7 +217,11 @@ const SCOPES = {
  */
 const resolveUser = (
   options: UserOptions
-): Effect.Effect<UserInfo, ClientError, OAuth.OAuth | AccessTokens.AccessTokens | TokenStore.TokenStore | TwitchConfig> =>
+): Effect.Effect<
+  UserInfo,
+  ClientError,
+  OAuth.OAuth | AccessTokens.AccessTokens | TokenStore.TokenStore | TwitchConfig
+> =>
   Effect.gen(function*() {
     const store = yield* TokenStore.TokenStore
     let userId: string
@@ -245,7 +250,11 @@ const resolveUser = (
 
 const makeService = (
   info: UserInfo
-): Effect.Effect<Client.Service, never, Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | TokenStore.TokenStore> =>
+): Effect.Effect<
+  Client.Service,
+  never,
+  Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | TokenStore.TokenStore
+> =>
   Effect.gen(function*() {
     const helix = yield* Helix.Helix
     const eventSub = yield* EventSub.EventSub

@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
 import * as Client from "../src/Client.js"
 import * as Helix from "../src/Helix.js"
+import * as NodeTwitch from "../src/NodeTwitch.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
 
@@ -119,6 +120,17 @@ describe("Client", () => {
       const client = Context.get(yield* start({}), Client.Client)
       assert.strictEqual(client.user.id, viewer)
     }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("NodeTwitch.layerClient: the Node platform built in", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const issued = yield* sim.issueUserToken({ userId: viewer, scopes: ALL })
+      const live = NodeTwitch.layerClient({ token: { accessToken: issued.accessToken } }).pipe(
+        Layer.provide(Layer.merge(TokenStore.layerMemory(), Simulator.layerTwitchConfig))
+      )
+      const login = yield* Client.use((client) => Effect.succeed(client.user.login)).pipe(Effect.provide(live))
+      assert.strictEqual(login, "simviewer")
+    }).pipe(Effect.provide(Simulator.layer())))
 
   describe("bad input: typed errors with readable messages", () => {
     it.live("a token for another client id → ClientIdMismatch", () =>

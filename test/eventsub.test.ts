@@ -1,21 +1,413 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { ApiClient } from "@twurple/api"
+import { StaticAuthProvider } from "@twurple/auth"
+import { EventSubWsListener } from "@twurple/eventsub-ws"
+import {
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  Schedule,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
 import * as EventSub from "../src/EventSub.js"
+import * as EventSubTypes from "../src/EventSubTypes.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as Stack from "./fixtures/stack.js"
 
 const B = Simulator.defaultUsers.broadcaster
+const VIEWER = Simulator.defaultUsers.viewer
+
+// ---------------------------------------------------------------------------------------------
+// helpers (real sockets: wait for I/O with short real pauses; timers are driven with TestClock)
+// ---------------------------------------------------------------------------------------------
+
+const realPause = (millis = 5) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
+
+/** Polls `check` (with real pauses for socket I/O) until it holds; fails after ~2 s. */
+const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what = "condition"): Effect.Effect<void, E | string, R> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 400; i++) {
+      if (yield* check) return
+      yield* realPause()
+    }
+    return yield* Effect.fail(`timed out waiting for ${what}`)
+  })
+
+/** Runs the stream in the background, collecting what it emits; `exit` completes when it ends. */
+const collect = <A, E>(stream: Stream.Stream<A, E>) =>
+  Effect.gen(function*() {
+    const items: Array<A> = []
+    const fiber = yield* stream.pipe(
+      Stream.runForEach((a) => Effect.sync(() => items.push(a))),
+      Effect.forkScoped
+    )
+    return { items, fiber }
+  })
+
+const enabledSubs = Effect.flatMap(Simulator.Simulator, (sim) =>
+  Effect.map(sim.eventSub.subscriptions, (subs) => subs.filter((s) => s.status === "enabled")))
+
+const waitSubscribed = (count = 1) =>
+  eventually(Effect.map(enabledSubs, (subs) => subs.length === count), `${count} enabled subscription(s)`)
+
+const sessions = Effect.flatMap(Simulator.Simulator, (sim) => sim.eventSub.sessions)
+const openSessions = Effect.map(sessions, (list) => list.filter((s) => s.status !== "closed"))
+
+/** Runs `f` with a logger that records each line as "LEVEL message" (fibers it forks included). */
+const captureLogs = <A, E, R>(f: (lines: Array<string>) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => {
+      lines.push(`${logLevel.label} ${Array.isArray(message) ? message.join(" ") : String(message)}`)
+    })
+    return f(lines).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
+
+const withStack = (options: Stack.StackOptions = {}) => <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(Effect.provide(Stack.layer(options)))
 
 describe("EventSub", () => {
-  it.live("smoke", () =>
+  it.scoped("follows: a triggered follow arrives decoded and typed", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
-      const es = yield* EventSub.EventSub
-      const fiber = yield* es.follows(B).pipe(Stream.take(1), Stream.runCollect, Effect.fork)
-      yield* Effect.sleep("300 millis")
-      console.log(yield* sim.eventSub.subscriptions)
-      yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "X" } })
-      const got = yield* Fiber.join(fiber)
-      assert.strictEqual(Chunk.unsafeHead(got).user_name, "X")
-    }).pipe(Effect.provide(Stack.layer())))
+      const eventSub = yield* EventSub.EventSub
+      const { fiber, items } = yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      const [sub] = yield* enabledSubs
+      assert.deepStrictEqual(sub!.condition, { broadcaster_user_id: B, moderator_user_id: B })
+      yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Fan", user_id: "42" } })
+      yield* eventually(Effect.sync(() => items.length === 1))
+      assert.strictEqual(items[0]!.user_name, "Fan")
+      assert.strictEqual(items[0]!.broadcaster_user_id, B)
+      yield* Fiber.interrupt(fiber)
+    }).pipe(withStack()))
+
+  it.scoped("two consumers of one type + condition share one Twitch subscription; deleted when both end", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const first = yield* eventSub.follows(B).pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      const second = yield* collect(eventSub.subscribe(EventSubTypes.ChannelFollowV2, {
+        broadcaster_user_id: B,
+        moderator_user_id: B
+      }))
+      yield* waitSubscribed(1)
+      yield* realPause(20) // both consumers registered
+      assert.strictEqual((yield* sim.eventSub.subscriptions).length, 1)
+      assert.strictEqual(yield* sim.countRequests({ path: "/eventsub/subscriptions", method: "POST" }), 1)
+      yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Shared" } })
+      const got = yield* Fiber.join(first)
+      assert.strictEqual([...got][0]!.user_name, "Shared")
+      yield* eventually(Effect.sync(() => second.items.length === 1))
+      // one consumer ended: the subscription stays for the other
+      yield* realPause(20)
+      assert.strictEqual((yield* enabledSubs).length, 1)
+      yield* Fiber.interrupt(second.fiber)
+      yield* eventually(Effect.map(sim.eventSub.subscriptions, (subs) => subs.length === 0), "deletion")
+      assert.strictEqual(yield* sim.countRequests({ path: "/eventsub/subscriptions", method: "DELETE" }), 1)
+      // no subscription left: the connection is closed too
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "connection closed")
+    }).pipe(withStack()))
+
+  it.scoped("reconnect handover while 1,000 events flow: every event exactly once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const { items } = yield* collect(eventSub.chatMessages(B))
+      yield* waitSubscribed()
+      const [subscription] = yield* enabledSubs
+      const burst = yield* Effect.fork(sim.eventSub.burst({ subscriptionId: subscription!.id, count: 1000 }))
+      yield* eventually(Effect.sync(() => items.length > 0), "first events")
+      const [sent] = yield* sim.eventSub.reconnect()
+      assert.isDefined(sent)
+      const result = yield* Fiber.join(burst)
+      assert.strictEqual(result.sent, 1000)
+      yield* eventually(Effect.sync(() => items.length >= 1000), "1,000 events")
+      yield* realPause(50)
+      assert.strictEqual(items.length, 1000)
+      // the handover happened: the old session points at the new one and was closed by the client
+      const all = yield* sessions
+      const old = all.find((s) => s.id === sent!.sessionId)!
+      assert.isNotNull(old.reconnectedTo)
+      yield* eventually(Effect.map(sessions, (list) => list.find((s) => s.id === old.id)?.status === "closed"))
+      const fresh = (yield* sessions).find((s) => s.id === old.reconnectedTo)!
+      assert.strictEqual(fresh.status, "connected")
+      assert.deepStrictEqual(fresh.subscriptions, [subscription!.id])
+      // nothing re-created: the subscription carried over
+      assert.strictEqual(yield* sim.countRequests({ path: "/eventsub/subscriptions", method: "POST" }), 1)
+      const ids = yield* sim.eventSub.trigger({ type: "channel.chat.message" })
+      assert.strictEqual(ids.length, 1)
+      yield* eventually(Effect.sync(() => items.length === 1001), "event on the new session")
+    }).pipe(withStack()))
+
+  it.scoped("dropped connection (4006, then 4000): resubscribed on a new session, later events arrive", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const { items } = yield* collect(eventSub.streamOnline(B))
+      yield* waitSubscribed()
+      for (const code of [4006, 4000]) {
+        const [before] = yield* openSessions
+        yield* sim.eventSub.close({ sessionId: before!.id, code })
+        yield* eventually(
+          Effect.map(enabledSubs, (subs) => subs.length === 1 && subs[0]!.sessionId !== before!.id),
+          "re-created subscription"
+        )
+      }
+      assert.strictEqual(yield* sim.countRequests({ path: "/eventsub/subscriptions", method: "POST" }), 3)
+      yield* sim.eventSub.trigger({ type: "stream.online" })
+      yield* eventually(Effect.sync(() => items.length === 1), "event after the reconnect")
+      assert.strictEqual((yield* openSessions).length, 1)
+    }).pipe(withStack()))
+
+  it.scoped("silent keepalive: the watchdog declares the connection dead and reconnects", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const { items } = yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      const [before] = yield* openSessions
+      yield* sim.eventSub.setKeepalive({ sessionId: before!.id, enabled: false })
+      yield* TestClock.adjust("11 seconds") // keepalive 10 s + 2 s grace not yet over
+      yield* realPause(20)
+      assert.strictEqual((yield* openSessions)[0]!.id, before!.id)
+      yield* TestClock.adjust("2 seconds")
+      yield* eventually(
+        Effect.map(enabledSubs, (subs) => subs.length === 1 && subs[0]!.sessionId !== before!.id),
+        "a new session"
+      )
+      yield* eventually(
+        Effect.map(sessions, (list) => list.find((s) => s.id === before!.id)?.status === "closed"),
+        "old session closed"
+      )
+      yield* sim.eventSub.trigger({ type: "channel.follow" })
+      yield* eventually(Effect.sync(() => items.length === 1))
+    }).pipe(withStack()))
+
+  it.scoped("a keepalive-receiving connection stays up", () =>
+    Effect.gen(function*() {
+      const eventSub = yield* EventSub.EventSub
+      yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      const [before] = yield* openSessions
+      for (let i = 0; i < 6; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* realPause(10)
+      }
+      const open = yield* openSessions
+      assert.strictEqual(open.length, 1)
+      assert.strictEqual(open[0]!.id, before!.id)
+    }).pipe(withStack()))
+
+  it.scoped("duplicate message id: delivered once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const { items } = yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      const [id] = yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Once" } })
+      yield* sim.eventSub.resend({ messageId: id! })
+      yield* sim.eventSub.resend({ messageId: id! })
+      yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Next" } })
+      yield* eventually(Effect.sync(() => items.length >= 2))
+      yield* realPause(20)
+      assert.deepStrictEqual(items.map((e) => e.user_name), ["Once", "Next"])
+    }).pipe(withStack()))
+
+  it.scoped("old timestamp (700 s): dropped and logged", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const eventSub = yield* EventSub.EventSub
+        yield* TestClock.adjust("1 hour") // a realistic "now"
+        const { items } = yield* collect(eventSub.follows(B))
+        yield* waitSubscribed()
+        const [oldId] = yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 700, event: { user_name: "Old" } })
+        yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 500, event: { user_name: "Recent" } })
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "New" } })
+        yield* eventually(Effect.sync(() => items.length >= 2))
+        yield* realPause(20)
+        assert.deepStrictEqual(items.map((e) => e.user_name), ["Recent", "New"])
+        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
+      }).pipe(withStack())
+    ))
+
+  it.scoped("bad input (not JSON, truncated, wrong envelope, unknown message_type): logged, skipped, stream goes on", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const eventSub = yield* EventSub.EventSub
+        const { fiber, items } = yield* collect(eventSub.follows(B))
+        yield* waitSubscribed()
+        const [session] = yield* openSessions
+        const frames = [
+          "not json at all",
+          `{"metadata":{"message_id":"trunc","message_type":"notification"`,
+          `{"hello":"world"}`,
+          JSON.stringify({
+            metadata: { message_id: "m-unknown", message_type: "session_party", message_timestamp: new Date().toISOString() },
+            payload: {}
+          })
+        ]
+        for (const text of frames) yield* sim.eventSub.sendMalformed({ sessionId: session!.id, text })
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "StillHere" } })
+        yield* eventually(Effect.sync(() => items.length === 1))
+        assert.strictEqual(items[0]!.user_name, "StillHere")
+        assert.isNull(fiber.unsafePoll())
+        const skipped = lines.filter((l) => l.startsWith("WARN") && l.includes("skipped a frame"))
+        assert.strictEqual(skipped.length, 4, skipped.join("\n"))
+        assert.isTrue(skipped.some((l) => l.includes("m-unknown") && l.includes("session_party")))
+        assert.strictEqual((yield* openSessions).length, 1)
+      }).pipe(withStack())
+    ))
+
+  it.scoped("an event that fails its schema is skipped with a log line naming the message id", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const eventSub = yield* EventSub.EventSub
+        const { items } = yield* collect(eventSub.follows(B))
+        yield* waitSubscribed()
+        const [badId] = yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: 42 } })
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Good" } })
+        yield* eventually(Effect.sync(() => items.length === 1))
+        assert.strictEqual(items[0]!.user_name, "Good")
+        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(badId!) && l.includes("user_name")), lines.join("\n"))
+      }).pipe(withStack())
+    ))
+
+  it.scoped("revocation: the events before it are delivered, then the stream fails with EventSubRevoked", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const { fiber, items } = yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      const [sub] = yield* enabledSubs
+      for (const name of ["a", "b", "c"]) {
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: name } })
+      }
+      yield* sim.eventSub.revoke({ subscriptionId: sub!.id, status: "user_removed" })
+      const exit = yield* Fiber.await(fiber)
+      assert.deepStrictEqual(items.map((e) => e.user_name), ["a", "b", "c"])
+      assert.isTrue(Exit.isFailure(exit))
+      const error = yield* Effect.flip(exit)
+      assert.strictEqual(error._tag, "EventSubRevoked")
+      assert.strictEqual((error as EventSub.EventSubRevoked).status, "user_removed")
+      assert.strictEqual((error as EventSub.EventSubRevoked).subscriptionId, sub!.id)
+      // the only subscription is gone: so is the connection (no 4003 loop)
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "connection closed")
+      // a new consumer gets a fresh subscription
+      yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+    }).pipe(withStack()))
+
+  it.scoped("a subscription that cannot be created fails its stream and leaves no connection behind", () =>
+    Effect.gen(function*() {
+      const eventSub = yield* EventSub.EventSub
+      // the viewer's token lacks moderator:read:followers
+      const error = yield* Effect.flip(Stream.runDrain(eventSub.follows(B, { userId: VIEWER })))
+      assert.strictEqual(error._tag, "EventSubSubscribeError")
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "connection closed")
+      // nothing reconnects later (no 4003 / reconnect loop for an unused connection)
+      yield* TestClock.adjust("1 minute")
+      yield* realPause(30)
+      assert.strictEqual((yield* sessions).length, 1)
+      assert.strictEqual((yield* openSessions).length, 0)
+    }).pipe(withStack({ users: [B, { userId: VIEWER, scopes: [] }] })))
+
+  it.scoped("4003 (nothing subscribed in time): reconnects and subscribes on a new session", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      // the first create answers after 12 s: past the 10 s deadline of the session
+      yield* sim.injectFaults({ count: 1, kind: { delayMs: 12_000 }, pathPrefix: "/eventsub/subscriptions" })
+      const { items } = yield* collect(eventSub.follows(B))
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 1), "first session")
+      const [first] = yield* openSessions
+      for (let i = 0; i < 15 && (yield* enabledSubs).length === 0; i++) {
+        yield* TestClock.adjust("1 second")
+        yield* realPause(10)
+      }
+      yield* waitSubscribed()
+      const all = yield* sessions
+      assert.strictEqual(all.find((s) => s.id === first!.id)!.closeCode, 4003)
+      const [sub] = yield* enabledSubs
+      assert.notStrictEqual(sub!.sessionId, first!.id)
+      yield* sim.eventSub.trigger({ type: "channel.follow" })
+      yield* eventually(Effect.sync(() => items.length === 1))
+    }).pipe(withStack()))
+
+  it.scoped("status: Connecting, Connected, then Reconnecting and Connected after a drop", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const statuses = yield* collect(eventSub.status)
+      yield* realPause(10)
+      yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      yield* eventually(Effect.sync(() => statuses.items.some((s) => s._tag === "Connected")))
+      const [session] = yield* openSessions
+      yield* sim.eventSub.close({ sessionId: session!.id, code: 4005 })
+      yield* eventually(Effect.sync(() => statuses.items.filter((s) => s._tag === "Connected").length === 2))
+      assert.deepStrictEqual(statuses.items.map((s) => s._tag), [
+        "Connecting",
+        "Connected",
+        "Reconnecting",
+        "Connecting",
+        "Connected"
+      ])
+      const reconnecting = statuses.items[2]!
+      assert.isTrue(reconnecting._tag === "Reconnecting" && reconnecting.reason.includes("4005"))
+    }).pipe(withStack()))
+
+  it.scoped("closing the layer's scope closes every connection", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(Stack.layerLibrary(), scope)
+      const eventSub = Context.get(context, EventSub.EventSub)
+      const consumer = yield* Effect.forkDaemon(Stream.runDrain(eventSub.follows(B)))
+      const chat = yield* Effect.forkDaemon(Stream.runDrain(eventSub.chatMessages(B, { userId: VIEWER })))
+      yield* waitSubscribed(2)
+      assert.strictEqual((yield* openSessions).length, 2)
+      yield* Scope.close(scope, Exit.void)
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "every session closed")
+      yield* Fiber.interrupt(consumer)
+      yield* Fiber.interrupt(chat)
+      assert.isTrue((yield* sim.eventSub.sessions).every((s) => s.status === "closed"))
+    }).pipe(Effect.provide(Simulator.layer())))
+
+  it.scopedLive("Twurple's EventSubWsListener receives a triggered follow from the full simulator", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const token = yield* sim.issueUserToken({ userId: B, scopes: ["moderator:read:followers"] })
+      const previous = process.env.TWURPLE_MOCK_API_PORT
+      process.env.TWURPLE_MOCK_API_PORT = String(sim.port)
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          if (previous === undefined) delete process.env.TWURPLE_MOCK_API_PORT
+          else process.env.TWURPLE_MOCK_API_PORT = previous
+        })
+      )
+      const authProvider = new StaticAuthProvider(sim.clientId, token.accessToken, ["moderator:read:followers"])
+      const listener = new EventSubWsListener({ apiClient: new ApiClient({ authProvider }) })
+      const followed = yield* Deferred.make<string>()
+      listener.onChannelFollow(B, B, (event) => {
+        Deferred.unsafeDone(followed, Effect.succeed(event.userDisplayName))
+      })
+      listener.start()
+      yield* Effect.addFinalizer(() => Effect.sync(() => listener.stop()))
+      yield* enabledSubs.pipe(
+        Effect.filterOrFail((subs) => subs.length === 1),
+        Effect.retry({ schedule: Schedule.spaced("20 millis"), times: 250 })
+      )
+      yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "TwurpleFan" } })
+      assert.strictEqual(yield* Deferred.await(followed), "TwurpleFan")
+    }).pipe(Effect.provide(Simulator.layer())))
 })

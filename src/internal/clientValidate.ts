@@ -135,7 +135,11 @@ export const verifyStored = (
       current = yield* mapTokenErrors(tokens.refreshAfterUnauthorized(userId, token.accessToken))
       validated = yield* validateOption(oauth, current.accessToken)
       if (Option.isNone(validated)) {
-        return yield* new TokenRejected({ operation, userId, reason: "Twitch does not accept the refreshed access token" })
+        return yield* new TokenRejected({
+          operation,
+          userId,
+          reason: "Twitch does not accept the refreshed access token"
+        })
       }
     }
     yield* checkClient(config.clientId, validated.value)

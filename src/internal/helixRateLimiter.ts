@@ -180,6 +180,7 @@ const nextPointAt = (bucket: Bucket): number | undefined => {
 /** @internal */
 export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(function*() {
   const buckets = new Map<string, Bucket>()
+  ;(globalThis as Record<string, unknown>).__dbg = buckets // TEMP
   const scope = yield* Effect.scope
 
   const bucketFor = (key: string): Bucket => {
