@@ -1287,8 +1287,7 @@ export const make = (
   Effect.gen(function*() {
     const config = yield* TwitchConfig
     const tokens = yield* AccessTokens
-    const limiter = yield* RateLimiter.make
-    const concurrency = yield* Effect.makeSemaphore(Math.max(1, options.maxConcurrency ?? 50))
+    const limiter = yield* RateLimiter.make(Math.max(1, options.maxConcurrency ?? 50))
     const timeoutMillis = Duration.toMillis(config.requestTimeout)
     const maxRetries = Math.max(0, options.maxRetries ?? 2)
     const maxRateLimitRetries = Math.max(0, options.maxRateLimitRetries ?? 3)
@@ -1337,7 +1336,7 @@ export const make = (
     ): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(limiter.acquire(key)), (permit) =>
-          restore(concurrency.withPermits(1)(
+          restore(
             client.execute(request).pipe(
               Effect.flatMap((response) =>
                 Effect.map(response.text, (text): RawResponse => ({
@@ -1357,7 +1356,7 @@ export const make = (
                   Effect.fail(new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` }))
               })
             )
-          )).pipe(
+          ).pipe(
             Effect.onExit((exit) =>
               limiter.release(
                 permit,

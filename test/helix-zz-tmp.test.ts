@@ -11,12 +11,13 @@ const config = Layer.effect(TwitchConfig.TwitchConfig, Effect.map(Simulator.Simu
 const base = Layer.mergeAll(config, NodeHttpClient.layerUndici, TokenStore.layerMemory())
 const tokens = AccessTokens.layer().pipe(Layer.provide(OAuth.layer()), Layer.provide(base))
 const all = Layer.mergeAll(Helix.layer().pipe(Layer.provide(tokens), Layer.provide(base)), base).pipe(Layer.provideMerge(Simulator.layer()))
-for (const [c, r, n] of [[100000, 100000, 2000]]) {
+for (const [c, r, n] of [[200, 200, 2000], [800, 200, 3000], [800, 800, 10000]]) {
   it.live(`bench ${c}/${r} n=${n}`, () => Effect.gen(function*() {
     const sim = yield* Simulator.Simulator
     const helix = yield* Helix.Helix
     yield* sim.setRateLimit({ capacity: c, refillPerSecond: r })
     yield* helix.getUserById("100000001")
+    yield* Effect.sleep(Math.ceil(c / r * 1000) + 100)
 
     yield* sim.clearRequestLog
     const t0 = Date.now()

@@ -822,8 +822,9 @@ export const make = (
           return conn
         }))
         if (!entry.removed || entry.refCount > 0) return
-        if (!entry.ended) {
-          // waits for a creation in flight; a revoked subscription is gone already
+        if (!entry.ended && !shuttingDown) {
+          // waits for a creation in flight; a revoked subscription is gone already, and at shutdown the
+          // connections close (which disables their subscriptions on Twitch's side)
           yield* entry.lock.withPermits(1)(Effect.suspend(() =>
             entry.twitchId === null ? Effect.void : api.delete(conn.user.userId, entry.twitchId).pipe(
               Effect.catchAll((error) =>
@@ -849,6 +850,14 @@ export const make = (
         })
       )
     }
+
+    // runs first when the layer's scope closes: consumers released after that do not call Helix
+    let shuttingDown = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        shuttingDown = true
+      })
+    )
 
     const engine: Engine = {
       subscribe: <A>(userId: string, decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>

@@ -177,10 +177,17 @@ const nextPointAt = (bucket: Bucket): number | undefined => {
   return bucket.resetAt > bucket.at ? bucket.resetAt : undefined
 }
 
-/** @internal */
-export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(function*() {
+/**
+ * `maxConcurrency` caps the requests in flight over all buckets. It lives here rather than in a
+ * `Semaphore` because a semaphore wakes every waiter on each release: with thousands of queued
+ * callers that is quadratic.
+ *
+ * @internal
+ */
+export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, Scope.Scope> =>
+  Effect.gen(function*() {
   const buckets = new Map<string, Bucket>()
-  ;(globalThis as Record<string, unknown>).__dbg = buckets // TEMP
+  let active = 0
   const scope = yield* Effect.scope
 
   const bucketFor = (key: string): Bucket => {
@@ -193,6 +200,7 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
   }
 
   const grant = (bucket: Bucket, now: number): Permit => {
+    active += 1
     bucket.seq += 1
     bucket.inFlight.add(bucket.seq)
     if (bucket.mode === "Known") bucket.level -= 1
@@ -208,7 +216,7 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
         bucket.head += 1
         continue
       }
-      if (!canSend(bucket)) break
+      if (active >= maxConcurrency || !canSend(bucket)) break
       bucket.head += 1
       waiter.permit = grant(bucket, now)
       Deferred.unsafeDone(waiter.deferred, Effect.succeed(waiter.permit))
@@ -234,6 +242,17 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
       return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
     })
 
+  /** A slot was freed: this bucket first, then any other bucket with waiters (few: one per token). */
+  const pumpAll = (first: Bucket): Effect.Effect<void> => {
+    const others: Array<Bucket> = []
+    for (const bucket of buckets.values()) {
+      if (bucket !== first && bucket.head < bucket.waiters.length) others.push(bucket)
+    }
+    return others.length === 0
+      ? pumpAndArm(first)
+      : Effect.forEach([first, ...others], pumpAndArm, { discard: true })
+  }
+
   const arm = (bucket: Bucket, wakeAt: number, now: number): Effect.Effect<void> =>
     Effect.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))).pipe(
       Effect.zipRight(Effect.suspend(() => {
@@ -248,7 +267,7 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const bucket = bucketFor(key)
       advance(bucket, now)
-      if (bucket.head === bucket.waiters.length && canSend(bucket)) {
+      if (bucket.head === bucket.waiters.length && active < maxConcurrency && canSend(bucket)) {
         return Effect.succeed(grant(bucket, now))
       }
       const waiter: Waiter = { deferred: Deferred.unsafeMake<Permit>(FiberId.none), permit: undefined, cancelled: false }
@@ -263,8 +282,9 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
               if (waiter.permit !== undefined) {
                 // released but never sent: give the point back
                 bucket.inFlight.delete(waiter.permit.seq)
+                active -= 1
                 if (bucket.mode === "Known") bucket.level += 1
-                return pumpAndArm(bucket)
+                return pumpAll(bucket)
               }
               return Effect.void
             })
@@ -334,11 +354,12 @@ export const make: Effect.Effect<RateLimiter, never, Scope.Scope> = Effect.gen(f
         bucket.mode = "Unlimited"
       }
       bucket.inFlight.delete(permit.seq)
+      active -= 1
       if (bucket.inFlight.size === 0 && bucket.head === bucket.waiters.length) {
         // idle: the bucket may fill up (and stop refilling) before the next request
         bucket.anchor = undefined
       }
-      return pumpAndArm(bucket)
+      return pumpAll(bucket)
     })
 
   const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>

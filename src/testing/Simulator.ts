@@ -19,6 +19,7 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -27,6 +28,9 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as Scopes from "../Scopes.js"
+import { UserToken } from "../Token.js"
+import * as TokenStore from "../TokenStore.js"
 import * as TwitchConfig from "../TwitchConfig.js"
 import type { EventSubControl } from "./internal/contracts.js"
 import * as control from "./internal/control.js"
@@ -865,3 +869,52 @@ export const layerTwitchConfigPublic: Layer.Layer<TwitchConfig.TwitchConfig, nev
       eventSubWsUrl: sim.eventSubWsUrl
     }))
 )
+
+/**
+ * A `UserToken` issued by the simulator for one of its users (every scope unless `scopes` is given),
+ * ready to put into a `TokenStore`: how tests give a program a logged-in user.
+ *
+ * @since 0.1.0
+ * @category tokens
+ */
+export const userToken = (options: {
+  readonly userId: string
+  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly clientId?: string | undefined
+}): Effect.Effect<UserToken, SimulatorError, Simulator> =>
+  Effect.gen(function*() {
+    const sim = yield* Simulator
+    const issued = yield* sim.issueUserToken({
+      userId: options.userId,
+      scopes: options.scopes ?? Scopes.all,
+      clientId: options.clientId
+    })
+    const user = yield* sim.getUser(options.userId)
+    const now = yield* DateTime.now
+    return new UserToken({
+      userId: options.userId,
+      login: Option.match(user, { onNone: () => options.userId, onSome: (u) => u.login }),
+      scopes: [...issued.scopes],
+      accessToken: Redacted.make(issued.accessToken),
+      refreshToken: Option.some(Redacted.make(issued.refreshToken)),
+      expiresAt: Option.some(DateTime.add(now, { seconds: issued.expiresIn })),
+      obtainedAt: now
+    })
+  })
+
+/**
+ * A memory `TokenStore` holding simulator-issued tokens for the given users (default: the seeded
+ * broadcaster), each with every scope.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTokenStore = (
+  userIds: ReadonlyArray<string> = [defaultUsers.broadcaster]
+): Layer.Layer<TokenStore.TokenStore, SimulatorError, Simulator> =>
+  Layer.unwrapEffect(
+    Effect.map(
+      Effect.forEach(userIds, (userId) => userToken({ userId })),
+      (tokens) => TokenStore.layerMemory(tokens)
+    )
+  )
