@@ -401,7 +401,8 @@ describe("Helix", () => {
             ? { message_id: "", is_sent: false, drop_reason: { code: "msg_duplicate", message: "duplicate message" } }
             : { message_id: "m1", is_sent: true, drop_reason: null }],
           echo: req.body
-        }))
+        })),
+      scopes: ["user:write:chat"]
     }, (helix, { log }) =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(

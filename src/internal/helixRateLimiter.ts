@@ -229,8 +229,10 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
       bucket.waiters.splice(0, bucket.head)
       bucket.head = 0
     }
+    // blocked by the concurrency cap, not by the bucket: the next release pumps again
+    if (active >= maxConcurrency) return undefined
     const wakeAt = nextPointAt(bucket)
-    if (wakeAt === undefined) return undefined
+    if (wakeAt === undefined || wakeAt <= now) return undefined
     if (bucket.timerAt !== undefined && bucket.timerAt <= wakeAt && bucket.timerAt >= now) return undefined
     bucket.timerAt = wakeAt
     return wakeAt
