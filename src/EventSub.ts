@@ -18,7 +18,8 @@
  * - keepalive watchdog: silence longer than the session's keepalive timeout (plus `keepaliveGrace`)
  *   means the connection is dead and it is replaced;
  * - `session_reconnect`: the new connection is opened at the given URL while the old one keeps
- *   delivering; the old one is closed once the new welcome arrives. Nothing lost, nothing twice;
+ *   delivering; the old one is closed (cleanly, reading up to the server's close frame) once the new
+ *   welcome arrives. Nothing lost, nothing twice; during the overlap events are delivered in arrival order;
  * - a lost connection (close code, network error, keepalive timeout) is re-opened on a jittered,
  *   capped exponential backoff and every subscription is re-created on the new session. Twitch does
  *   not replay: events sent while no connection was open are lost (that is Twitch's protocol);
@@ -27,7 +28,14 @@
  * - frames that are not JSON, have a wrong envelope or an unknown `message_type`, and events that
  *   fail their schema are logged (with the message id) and skipped: the stream goes on;
  * - revocation: the subscription's stream fails with `EventSubRevoked` after delivering every event
- *   that arrived before it.
+ *   that arrived before it;
+ * - a connection lives only while it has subscriptions: when the last stream ends (or its subscription
+ *   cannot be created, or is revoked) the connection is closed, so an unused connection never lingers.
+ *   Close code 4003 (unused) can then only mean that creating took longer than Twitch's deadline: the
+ *   client reconnects (on the backoff, since that session never became healthy) and subscribes again.
+ *   Every other close code (4000–4007), a network error and a keepalive timeout are handled alike:
+ *   a fresh connection, every subscription re-created; a stream fails with `EventSubSubscribeError`
+ *   only when `reconnectSchedule` gives up or its subscription cannot be re-created.
  *
  * Buffers: each subscription has a bounded buffer (`consumerBuffer`, default 1024 events). When a
  * consumer falls behind, delivery to every stream of that connection waits (backpressure, nothing is
@@ -168,7 +176,12 @@ export declare namespace EventSub {
       broadcasterId: string,
       options?: SubscribeOptions & { readonly rewardId?: string }
     ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1>, EventSubError>
-    /** Connection states of every connection (lossy for a lagging reader: it is a state signal). */
+    /**
+     * Connection states of every connection, from the moment the stream starts: `Connecting`,
+     * `Connected` (after the welcome, once the subscriptions exist), `Reconnecting` (with the reason and
+     * attempt) and `Disconnected` (the connection's last subscription ended). Lossy for a lagging
+     * reader (a sliding buffer of 256): it is a state signal.
+     */
     readonly status: Stream.Stream<Status>
   }
 }

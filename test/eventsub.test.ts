@@ -122,12 +122,26 @@ describe("EventSub", () => {
       const { items } = yield* collect(eventSub.chatMessages(B))
       yield* waitSubscribed()
       const [subscription] = yield* enabledSubs
-      const burst = yield* Effect.fork(sim.eventSub.burst({ subscriptionId: subscription!.id, count: 1000 }))
-      yield* eventually(Effect.sync(() => items.length > 0), "first events")
-      const [sent] = yield* sim.eventSub.reconnect()
+      // 1,000 events in bursts of 10, with a pause for I/O between bursts (client and simulator share the
+      // event loop); session_reconnect after the 30th burst: events flow on the old socket until the new one
+      // is welcomed, then follow the subscription to the new one
+      let total = 0
+      let sent: { readonly sessionId: string } | undefined
+      let sentAtHandover = -1
+      for (let i = 0; i < 100; i++) {
+        if (i === 30) [sent] = yield* sim.eventSub.reconnect()
+        total += (yield* sim.eventSub.burst({ subscriptionId: subscription!.id, count: 10 })).sent
+        if (sent !== undefined && sentAtHandover < 0) {
+          const old = (yield* sessions).find((s) => s.id === sent!.sessionId)
+          if (old?.reconnectedTo !== null) sentAtHandover = total
+        }
+        yield* realPause(1)
+      }
       assert.isDefined(sent)
-      const result = yield* Fiber.join(burst)
-      assert.strictEqual(result.sent, 1000)
+      // the handover completed while events were flowing
+      assert.isAbove(sentAtHandover, 300)
+      assert.isBelow(sentAtHandover, 1000)
+      assert.strictEqual(total, 1000)
       yield* eventually(Effect.sync(() => items.length >= 1000), "1,000 events")
       yield* realPause(50)
       assert.strictEqual(items.length, 1000)
@@ -325,8 +339,8 @@ describe("EventSub", () => {
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
       const eventSub = yield* EventSub.EventSub
-      // the first create answers after 12 s: past the 10 s deadline of the session
-      yield* sim.injectFaults({ count: 1, kind: { delayMs: 12_000 }, pathPrefix: "/eventsub/subscriptions" })
+      // the first create answers after 7 s: past the session's 5 s deadline (within Helix's 10 s timeout)
+      yield* sim.injectFaults({ count: 1, kind: { delayMs: 7_000 }, pathPrefix: "/eventsub/subscriptions" })
       const { items } = yield* collect(eventSub.follows(B))
       yield* eventually(Effect.map(openSessions, (list) => list.length === 1), "first session")
       const [first] = yield* openSessions
@@ -341,7 +355,7 @@ describe("EventSub", () => {
       assert.notStrictEqual(sub!.sessionId, first!.id)
       yield* sim.eventSub.trigger({ type: "channel.follow" })
       yield* eventually(Effect.sync(() => items.length === 1))
-    }).pipe(withStack()))
+    }).pipe(withStack({ simulator: { eventSub: { subscribeDeadlineSeconds: 5 } } })))
 
   it.scoped("status: Connecting, Connected, then Reconnecting and Connected after a drop", () =>
     Effect.gen(function*() {
@@ -370,7 +384,7 @@ describe("EventSub", () => {
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(Stack.layerLibrary(), scope)
+      const context = yield* Layer.buildWithScope(Stack.layerLibrary({ users: [B, VIEWER] }), scope)
       const eventSub = Context.get(context, EventSub.EventSub)
       const consumer = yield* Effect.forkDaemon(Stream.runDrain(eventSub.follows(B)))
       const chat = yield* Effect.forkDaemon(Stream.runDrain(eventSub.chatMessages(B, { userId: VIEWER })))

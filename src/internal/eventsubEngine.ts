@@ -8,6 +8,13 @@
  * read from it. A slow consumer makes the dispatcher wait (backpressure); when the ingress holds
  * more than `ingressHighWater` frames the socket is paused (Node `ws`), so memory stays bounded.
  *
+ * Control path: the connection fiber owns the sessions. Subscriptions are created on a session by
+ * `ensureCreated`, serialised per entry and idempotent per session generation (a fresh connection is
+ * a new generation; a `session_reconnect` handover keeps it), so the connection fiber (re-creating
+ * everything after a welcome) and a new consumer (waiting for the session) never create twice.
+ * A session that ends is drained: its sockets are closed and every frame they delivered is dispatched
+ * before the next session starts.
+ *
  * @internal
  */
 import * as Socket from "@effect/platform/Socket"
@@ -435,9 +442,25 @@ export const make = (
             }
           }
         }
+        // synchronously after the last check: no subscriber can join a connection that is ending
+        markClosed(conn)
       }).pipe(
         Effect.ensuring(Effect.suspend(() => {
           markClosed(conn)
+          // nobody waits forever for a session that will not come
+          if (!conn.sessionReady) {
+            Deferred.unsafeDone(
+              conn.session,
+              Effect.fail(
+                new EventSubSubscribeError({
+                  userId: conn.user.userId,
+                  type: "websocket",
+                  version: "",
+                  description: "the connection was closed"
+                })
+              )
+            )
+          }
           return publishStatus({
             _tag: "Disconnected",
             userId: conn.user.userId,
@@ -509,8 +532,9 @@ export const make = (
           let keepaliveMillis = welcome.keepaliveSeconds * 1000
           const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
           outcome.generation = ref.generation
-          // a fresh session holds no subscriptions (Twitch does not replay): create every one anew
-          yield* Effect.forEach(
+          // a fresh session holds no subscriptions (Twitch does not replay): create every one anew,
+          // unless the socket ends meanwhile (e.g. 4003 when creating takes too long)
+          const createAll = Effect.forEach(
             Array.from(conn.entries),
             (entry) =>
               Effect.catchAll(
@@ -525,6 +549,7 @@ export const make = (
               ),
             { concurrency: 10, discard: true }
           )
+          yield* Effect.raceFirst(createAll, socketEnded(currentFiber))
           yield* Deferred.succeed(conn.session, ref)
           conn.sessionReady = true
           yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
