@@ -48,6 +48,7 @@ import * as Helix from "./Helix.js"
 import { ClientIdMismatch, MissingScopes, TokenRejected, UnknownUser } from "./internal/clientErrors.js"
 import type { TokenInput } from "./internal/clientValidate.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
+import { layerApis, layerAuth } from "./internal/layers.js"
 import * as OAuth from "./OAuth.js"
 import type { UserToken } from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
@@ -329,20 +330,16 @@ export const layer = (
   BotError,
   TwitchConfig | TokenStore.TokenStore | HttpClient.HttpClient | Socket.WebSocketConstructor
 > => {
-  const auth = Layer.merge(AccessTokens.layer(options.accessTokens), DeviceAuth.layer).pipe(
-    Layer.provideMerge(OAuth.layer(options.oauth))
-  )
   const checkDefaultUser = options.defaultUser === undefined
     ? Effect.void
     : Effect.asVoid(verifyStored(options.defaultUser, "Bot"))
   const bot = Layer.unwrapEffect(Effect.as(
     checkDefaultUser,
     Layer.effect(Bot, make(options)).pipe(
-      Layer.provideMerge(EventSub.layer({ ...options.eventSub, defaultUser: options.defaultUser })),
-      Layer.provideMerge(Helix.layer({ ...options.helix, defaultUser: options.defaultUser }))
+      Layer.provideMerge(layerApis(options, options.defaultUser))
     )
   ))
-  return bot.pipe(Layer.provideMerge(auth))
+  return bot.pipe(Layer.provideMerge(layerAuth(options)))
 }
 
 /**

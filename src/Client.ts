@@ -47,6 +47,7 @@ import * as Helix from "./Helix.js"
 import { ClientIdMismatch, MissingScopes, NoUserToken, TokenRejected, UnknownUser } from "./internal/clientErrors.js"
 import type { TokenInput, UserInfo } from "./internal/clientValidate.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
+import { layerApis, layerAuth } from "./internal/layers.js"
 import * as OAuth from "./OAuth.js"
 import type { UserToken } from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
@@ -343,17 +344,13 @@ export const layer = (
   ClientError,
   TwitchConfig | TokenStore.TokenStore | HttpClient.HttpClient | Socket.WebSocketConstructor
 > => {
-  const auth = Layer.merge(AccessTokens.layer(options.accessTokens), DeviceAuth.layer).pipe(
-    Layer.provideMerge(OAuth.layer(options.oauth))
-  )
   const client = Layer.unwrapScoped(
     Effect.map(resolveUser(options), (user) =>
       Layer.effect(Client, makeService(user)).pipe(
-        Layer.provideMerge(EventSub.layer({ ...options.eventSub, defaultUser: user.userId })),
-        Layer.provideMerge(Helix.layer({ ...options.helix, defaultUser: user.userId }))
+        Layer.provideMerge(layerApis(options, user.userId))
       ))
   )
-  return client.pipe(Layer.provideMerge(auth))
+  return client.pipe(Layer.provideMerge(layerAuth(options)))
 }
 
 /**
