@@ -4,15 +4,12 @@
  *   npx tsx examples/device-auth.ts
  *
  * Without TWITCH_CLIENT_ID it starts the local simulator in-process (which approves the code after
- * ~2 s) and uses its public client. With TWITCH_CLIENT_ID (and optional TWITCH_CLIENT_SECRET) it
- * talks to real Twitch and stores tokens in TWITCH_TOKEN_FILE (default .twitch-tokens.json).
+ * ~2 s). With TWITCH_CLIENT_ID (and optional TWITCH_CLIENT_SECRET) it talks to real Twitch and
+ * stores tokens in TWITCH_TOKEN_FILE (default .twitch-tokens.json).
  */
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Config, Console, Effect, Layer, Option, Stream } from "effect"
-import { DeviceAuth, OAuth, TokenStore, TwitchConfig } from "../src/index.js"
-import * as Simulator from "../src/testing/Simulator.js"
+import { Console, Effect, Stream } from "effect"
+import { DeviceAuth } from "../src/index.js"
+import * as Env from "./internal/env.js"
 
 const scopes = ["user:read:chat", "user:write:chat"]
 
@@ -34,35 +31,5 @@ const program = Effect.gen(function*() {
   )
 })
 
-const simulatorEnv = Layer.mergeAll(DeviceAuth.layer).pipe(
-  Layer.provideMerge(TokenStore.layerMemory()),
-  Layer.provide(OAuth.layer()),
-  Layer.provide(Layer.merge(Simulator.layerTwitchConfigPublic, NodeHttpClient.layerUndici)),
-  Layer.provide(Simulator.layer({ autoApproveDevice: { afterMillis: 2_000 } }))
-)
-
-const twitchEnv = Layer.unwrapEffect(
-  Effect.map(
-    Config.string("TWITCH_TOKEN_FILE").pipe(Config.withDefault(".twitch-tokens.json")),
-    (file) =>
-      DeviceAuth.layer.pipe(
-        Layer.provideMerge(TokenStore.layerFile(file).pipe(Layer.provide(NodeFileSystem.layer))),
-        Layer.provide(OAuth.layer()),
-        Layer.provide(Layer.merge(TwitchConfig.layerConfig(), NodeHttpClient.layerUndici))
-      )
-  )
-)
-
-const env = Layer.unwrapEffect(
-  Effect.map(
-    Config.option(Config.string("TWITCH_CLIENT_ID")),
-    (clientId) =>
-      Option.isSome(clientId)
-        ? twitchEnv
-        : Layer.effectDiscard(Console.log("No TWITCH_CLIENT_ID: using the local simulator")).pipe(
-          Layer.provideMerge(simulatorEnv)
-        )
-  )
-)
-
-program.pipe(Effect.provide(env), NodeRuntime.runMain)
+// TwitchConfig, token store and platform for the simulator or Twitch: see examples/internal/env.ts
+Env.run(program.pipe(Effect.provide(Env.layerAuth())))

@@ -1,0 +1,47 @@
+/**
+ * Follow announcer: every follow of the channel becomes a thank-you in its chat.
+ *
+ *   npx tsx examples/follow-announcer.ts
+ *
+ * Without TWITCH_CLIENT_ID it runs against the local simulator: two simulated viewers follow, the
+ * bot thanks them, and the example ends. With TWITCH_CLIENT_ID it runs against Twitch until you
+ * stop it (Ctrl-C); the token needs moderator:read:followers and user:write:chat, and
+ * examples/internal/env.ts says where it comes from (token file, TWITCH_ACCESS_TOKEN, device flow).
+ */
+import { Console, Effect, Option, Stream } from "effect"
+import { Client } from "../src/index.js"
+import * as Env from "./internal/env.js"
+
+export const scopes = ["moderator:read:followers", "user:write:chat"]
+
+/** The whole bot, as a Stream pipeline: follows in, one chat message out per follow. */
+export const announceFollows = (channelId: string) =>
+  Stream.unwrap(Effect.map(Client.Client, (client) =>
+    client.follows(channelId).pipe(
+      Stream.mapEffect((follow) => {
+        const text = `Thanks for the follow, ${follow.user_name}!`
+        return Effect.as(client.sendMessage(text, { channel: channelId }), { follow, text })
+      })
+    )))
+
+const main = Effect.gen(function*() {
+  const { channel, simulator } = yield* Env.Example
+  yield* Console.log(`Thanking every new follower of ${channel.login} in chat…`)
+  const announced = announceFollows(channel.id)
+  const print = Stream.runForEach(
+    (a: Stream.Stream.Success<typeof announced>) => Console.log(`${a.follow.user_login} followed → said: ${a.text}`)
+  )
+  if (Option.isNone(simulator)) return yield* print(announced)
+
+  // Simulator only: two viewers follow once we listen; the example stops after thanking them.
+  const sim = simulator.value
+  const followers = [sim.users.viewer, sim.users.moderator]
+  const stage = Env.awaitSubscription(sim, "channel.follow").pipe(
+    Effect.zipRight(Effect.forEach(followers, (userId) => Env.simulateFollow(sim, channel.id, userId)))
+  )
+  yield* Effect.all([print(Stream.take(announced, followers.length)), stage], { concurrency: 2, discard: true }).pipe(
+    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Env.ExampleError({ message: "no follows seen" }) })
+  )
+})
+
+if (Env.isMain(import.meta.url)) Env.run(main.pipe(Effect.provide(Env.layerClient({ scopes }))))
