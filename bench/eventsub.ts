@@ -5,7 +5,8 @@
  * Each client runs in its own process; we report its CPU µs per event (the figure that tells clients
  * apart, see shared/BENCHMARKS.md), events/s and peak RSS. Last line: one JSON object.
  *
- * `npm run bench -- eventsub` (BENCH_EVENTS to change N, default 200000).
+ * `npm run bench -- eventsub` (BENCH_EVENTS to change N, default 200000; BENCH_CLIENTS=ours,floor to run some;
+ * BENCH_PROFILE=ours to write that client's `--cpu-prof` profile to BENCH_PROFILE_DIR, default /tmp/prof).
  */
 import { Effect, Schedule } from "effect"
 import { spawn } from "node:child_process"
@@ -26,7 +27,11 @@ interface Result {
 
 const runClient = (sim: Simulator.Simulator.Service, kind: string, token: string) =>
   Effect.gen(function*() {
-    const child = spawn(process.execPath, ["--import", "tsx", join(here, "_eventsub-client.ts"), kind], {
+    // BENCH_PROFILE=ours (comma list of kinds): that client writes a V8 CPU profile to BENCH_PROFILE_DIR
+    const profile = (process.env.BENCH_PROFILE ?? "").split(",").includes(kind)
+      ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? "/tmp/prof"}`]
+      : []
+    const child = spawn(process.execPath, [...profile, "--import", "tsx", join(here, "_eventsub-client.ts"), kind], {
       env: {
         ...process.env,
         TWURPLE_MOCK_API_PORT: String(sim.port),

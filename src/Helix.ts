@@ -518,7 +518,8 @@ export const endpoint: {
   body: options.body,
   decode: options.response === undefined
     ? undefined
-    : Schema.decodeUnknown(Schema.parseJson(options.response), { errors: "first", onExcessProperty: "ignore" })
+    // an `Either` is an `Effect`: decoding runs synchronously, without a fiber step per schema node
+    : Schema.decodeUnknownEither(Schema.parseJson(options.response), { errors: "first", onExcessProperty: "ignore" })
 })
 
 /**
@@ -1297,16 +1298,11 @@ export const make = (
       Schedule.jittered
     )
 
-    const client = (yield* HttpClient.HttpClient).pipe(
-      HttpClient.mapRequest((request) =>
-        request.pipe(
-          HttpClientRequest.prependUrl(config.helixUrl),
-          HttpClientRequest.setHeader("Client-Id", config.clientId),
-          HttpClientRequest.acceptJson
-        )
-      ),
-      HttpClient.withTracerPropagation(false)
-    )
+    // Requests are built complete (URL, Client-Id, Accept) by `execute`: a `mapRequest` here would copy
+    // every request three times.
+    const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerPropagation(false))
+    const baseUrl = config.helixUrl.endsWith("/") ? config.helixUrl.slice(0, -1) : config.helixUrl
+    const baseHeaders = { "client-id": config.clientId, accept: "application/json" }
 
     const resolve: Effect.Effect<Resolved> = Effect.map(CurrentPrincipal, (principal): Resolved =>
       principal._tag === "Default"
@@ -1437,28 +1433,45 @@ export const make = (
             })
           }
         }
-        let request = HttpClientRequest.make(ep.method)(ep.path).pipe(
-          HttpClientRequest.setUrlParams(UrlParams.appendAll(UrlParams.fromInput(ep.query(input)), extraQuery))
+        const query = UrlParams.fromInput(ep.query(input))
+        let request = HttpClientRequest.make(ep.method)(
+          ep.path.startsWith("/") ? baseUrl + ep.path : `${baseUrl}/${ep.path}`,
+          { urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery), headers: baseHeaders }
         )
         if (ep.body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, ep.body(input))
         const retryTransport = IDEMPOTENT.has(ep.method)
+        const retryable = (e: ServerFailure | HelixTimeout | HelixTransportError): boolean =>
+          e._tag === "ServerFailure"
+            // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
+            ? maxRetries > 0 || e.response.status === 503
+            : e._tag === "HelixTransportError" && retryTransport && maxRetries > 0
 
-        const attempt = (bearer: typeof token.accessToken) =>
-          send(key, HttpClientRequest.bearerToken(request, bearer), ids).pipe(
-            Effect.flatMap((response) =>
+        const attempt = (bearer: typeof token.accessToken) => {
+          const once = Effect.flatMap(
+            send(key, HttpClientRequest.bearerToken(request, bearer), ids),
+            (response): Effect.Effect<RawResponse, ServerFailure> =>
               response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
-            ),
-            Effect.retry({
-              schedule: retrySchedule,
-              // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
-              times: Math.max(maxRetries, 1),
-              while: (e) =>
-                e._tag === "ServerFailure"
-                  ? maxRetries > 0 || e.response.status === 503
-                  : e._tag === "HelixTransportError" && retryTransport && maxRetries > 0
+          )
+          return once.pipe(
+            // the retry schedule is only set up once the first attempt failed: most calls never need it
+            Effect.catchAll((first) => {
+              if (!retryable(first)) return Effect.fail(first)
+              let replay = true
+              return Effect.retry(
+                // the schedule sees the first failure, then each retry
+                Effect.suspend(() => {
+                  if (replay) {
+                    replay = false
+                    return Effect.fail(first)
+                  }
+                  return once
+                }),
+                { schedule: retrySchedule, times: Math.max(maxRetries, 1), while: retryable }
+              )
             }),
             Effect.catchTag("ServerFailure", (e) => Effect.succeed(e.response))
           )
+        }
 
         let refreshed = false
         let rateLimited = 0

@@ -138,6 +138,8 @@ class AgeGuard {
 class End {
   constructor(readonly error: EventSubError) {}
 }
+const SLICE = 32
+type Delivery = ReadonlyArray<unknown> | End
 
 /** A session as subscriptions see it: its id, and the fresh-connection generation it belongs to. */
 interface SessionRef {
@@ -150,7 +152,7 @@ interface Entry {
   readonly key: string
   readonly decoder: EventDecoder<unknown>
   readonly condition: Readonly<Record<string, unknown>>
-  readonly pubsub: PubSub.PubSub<unknown>
+  readonly pubsub: PubSub.PubSub<Delivery>
   /** serialises creation and deletion of the Twitch subscription */
   readonly lock: Effect.Semaphore
   readonly conn: Conn
@@ -633,8 +635,12 @@ export const make = (
           }
           if (batches.size > 0) {
             for (const [entry, events] of batches) {
-              if (events.length === 1) yield* PubSub.publish(entry.pubsub, events[0])
-              else yield* PubSub.publishAll(entry.pubsub, events)
+              if (events.length <= SLICE) yield* PubSub.publish(entry.pubsub, events)
+              else {
+                const slices: Array<ReadonlyArray<unknown>> = []
+                for (let i = 0; i < events.length; i += SLICE) slices.push(events.slice(i, i + SLICE))
+                yield* PubSub.publishAll(entry.pubsub, slices)
+              }
             }
             batches.clear()
           }
@@ -791,7 +797,7 @@ export const make = (
       userId: string,
       decoder: EventDecoder<unknown>,
       condition: Readonly<Record<string, unknown>>
-    ): Effect.Effect<readonly [Entry, Queue.Dequeue<unknown>], EventSubError, Scope.Scope> => {
+    ): Effect.Effect<readonly [Entry, Queue.Dequeue<Delivery>], EventSubError, Scope.Scope> => {
       const user = getUser(userId)
       const key = stableKey(decoder.type, decoder.version, condition)
       return Effect.uninterruptible(user.lock.withPermits(1)(Effect.gen(function*() {
@@ -813,7 +819,7 @@ export const make = (
             key,
             decoder,
             condition,
-            pubsub: yield* PubSub.bounded<unknown>(options.consumerBuffer),
+            pubsub: yield* PubSub.bounded<Delivery>(Math.max(1, Math.ceil(options.consumerBuffer / SLICE))),
             lock: Effect.unsafeMakeSemaphore(1),
             conn,
             refCount: 0,
@@ -861,19 +867,36 @@ export const make = (
         if (toClose !== null && toClose.fiber !== undefined) yield* Fiber.interrupt(toClose.fiber)
       })
 
-    const fromDequeue = <A>(dequeue: Queue.Dequeue<unknown>): Stream.Stream<A, EventSubError> => {
+    /** the consumer's stream: each pull takes every slice waiting (at least one) as one chunk */
+    const fromDequeue = <A>(dequeue: Queue.Dequeue<Delivery>): Stream.Stream<A, EventSubError> => {
       let ended: EventSubError | undefined
-      return Stream.repeatEffectChunkOption(
-        Effect.suspend(() => {
-          if (ended !== undefined) return Effect.fail(Option.some(ended))
-          return Effect.map(Queue.takeBetween(dequeue, 1, 4096), (chunk) => {
-            const index = Chunk.findFirstIndex(chunk, (item) => item instanceof End)
-            if (Option.isNone(index)) return chunk as Chunk.Chunk<A>
-            ended = (Chunk.unsafeGet(chunk, index.value) as End).error
-            return Chunk.take(chunk, index.value) as Chunk.Chunk<A>
-          })
-        })
+      const flatten = (deliveries: Chunk.Chunk<Delivery>): Chunk.Chunk<A> => {
+        let out: Array<unknown> | undefined
+        let single: ReadonlyArray<unknown> | undefined
+        for (const delivery of deliveries) {
+          if (delivery instanceof End) {
+            ended = delivery.error
+            break
+          }
+          if (single === undefined && out === undefined) single = delivery
+          else {
+            if (out === undefined) {
+              out = single!.slice()
+              single = undefined
+            }
+            for (let i = 0; i < delivery.length; i++) out.push(delivery[i])
+          }
+        }
+        // slices are never mutated after they are published: no copy for a single one
+        if (out !== undefined) return Chunk.unsafeFromArray(out) as Chunk.Chunk<A>
+        return single === undefined ? Chunk.empty() : Chunk.unsafeFromArray(single) as Chunk.Chunk<A>
+      }
+      const pull = Effect.suspend(() =>
+        ended !== undefined
+          ? Effect.fail(Option.some(ended))
+          : Effect.map(Queue.takeBetween(dequeue, 1, 128), flatten)
       )
+      return Stream.repeatEffectChunkOption(pull)
     }
 
     // runs first when the layer's scope closes: consumers released after that do not call Helix
