@@ -39,7 +39,7 @@
  *
  * Buffers: each subscription has a bounded buffer (`consumerBuffer`, default 1024 events). When a
  * consumer falls behind, delivery to every stream of that connection waits (backpressure, nothing is
- * dropped); incoming frames then queue up to `ingressHighWater` and the socket is paused.
+ * dropped); incoming events then queue up to `ingressHighWater` (decoded) and the socket is paused.
  *
  * @since 0.1.0
  */
@@ -203,7 +203,10 @@ export interface Options {
   readonly consumerBuffer?: number | undefined
   /** Message ids remembered for dedupe (default 50,000). */
   readonly dedupeWindow?: number | undefined
-  /** Frames queued per connection before the socket is paused (default 10,000). */
+  /**
+   * Decoded events held per connection, not yet handed to subscribers, before the socket is paused
+   * (default 2,048; Node `ws` only: other WebSocket implementations cannot pause).
+   */
   readonly ingressHighWater?: number | undefined
 }
 
@@ -296,7 +299,7 @@ export const make = (
       dedupeWindow: options.dedupeWindow ?? 50_000,
       maxMessageAge: Duration.minutes(10),
       consumerBuffer: options.consumerBuffer ?? 1024,
-      ingressHighWater: options.ingressHighWater ?? 10_000
+      ingressHighWater: options.ingressHighWater ?? 2048
     })
 
     const resolveUser = (type: string, subscribeOptions: SubscribeOptions | undefined) =>

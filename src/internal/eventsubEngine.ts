@@ -1,12 +1,13 @@
 /**
  * The EventSub WebSocket engine: connections per user, sessions, reconnects, dedupe and dispatch.
  *
- * Data path (one connection): the socket's handler is synchronous and only appends the frame text
- * to the connection's ingress mailbox. One dispatcher fiber per connection takes frames in batches,
- * parses and checks each envelope, drops duplicates and stale messages, decodes the event with the
- * subscription's schema and publishes the batch to that subscription's bounded `PubSub`; consumers
- * read from it. A slow consumer makes the dispatcher wait (backpressure); when the ingress holds
- * more than `ingressHighWater` frames the socket is paused (Node `ws`), so memory stays bounded.
+ * Data path (one connection): the socket's handler is synchronous: it parses and checks each frame's
+ * envelope, drops duplicates and stale messages, decodes the event with the subscription's schema and
+ * appends it to the session's ingress (per subscription, in order). One dispatcher fiber per session
+ * takes everything routed since its last turn (typically one socket read: tens of frames) and publishes
+ * it to each subscription's bounded `PubSub` in slices (one hub element per slice, not per event);
+ * consumers read from it. A slow consumer makes the dispatcher wait (backpressure); when the ingress
+ * holds more than `ingressHighWater` events the socket is paused (Node `ws`), so memory stays bounded.
  *
  * Control path: the connection fiber owns the sessions. Subscriptions are created on a session by
  * `ensureCreated`, serialised per entry and idempotent per session generation (a fresh connection is
@@ -20,13 +21,11 @@
 import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
-import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -117,9 +116,8 @@ export class Dedupe {
 class AgeGuard {
   private threshold = ""
   private computedAt = -Infinity
-  constructor(readonly clock: Clock.Clock, readonly maxAgeMillis: number) {}
-  isStale(timestamp: string): boolean {
-    const now = this.clock.unsafeCurrentTimeMillis()
+  constructor(readonly maxAgeMillis: number) {}
+  isStale(timestamp: string, now: number): boolean {
     if (now - this.computedAt > 1000) {
       this.computedAt = now
       this.threshold = new Date(now - this.maxAgeMillis).toISOString()
@@ -138,7 +136,14 @@ class AgeGuard {
 class End {
   constructor(readonly error: EventSubError) {}
 }
-const SLICE = 32
+
+/**
+ * Events reach consumers in slices of at most this many (one `PubSub` element per slice, not per event:
+ * the per-element cost of the hub and of `takeBetween` is paid once per slice). The hub holds
+ * `ceil(consumerBuffer / SLICE)` slices, so at most about `consumerBuffer` events wait per subscription.
+ */
+const SLICE = 64
+
 type Delivery = ReadonlyArray<unknown> | End
 
 /** A session as subscriptions see it: its id, and the fresh-connection generation it belongs to. */
@@ -198,6 +203,45 @@ interface SocketHandle {
   readonly isPaused: () => boolean
 }
 
+/**
+ * What a session's sockets have routed and its dispatcher has not taken yet. The socket handlers route
+ * each frame synchronously (parse, checks, dedupe, decode) into `batches`; the dispatcher fiber swaps the
+ * containers out and publishes them. Bounded: the sockets pause at `ingressHighWater` pending events.
+ */
+class Ingress {
+  batches = new Map<Entry, Array<unknown>>()
+  problems: Array<string> = []
+  revoked: Array<readonly [Entry, EventSubError]> = []
+  /** events in `batches` */
+  pending = 0
+  /** no more frames will come (the session's sockets are closed) */
+  done = false
+  /** resumes the dispatcher when it waits for frames */
+  private waiter: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  get isEmpty(): boolean {
+    return this.batches.size === 0 && this.problems.length === 0 && this.revoked.length === 0
+  }
+  wake(): void {
+    const waiter = this.waiter
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter(Effect.void)
+    }
+  }
+  /** waits until something was routed or the ingress is done */
+  readonly await: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (!this.isEmpty || this.done) return resume(Effect.void)
+    this.waiter = resume
+    return Effect.sync(() => {
+      this.waiter = undefined
+    })
+  })
+  end(): void {
+    this.done = true
+    this.wake()
+  }
+}
+
 const stableKey = (type: string, version: string, condition: Readonly<Record<string, unknown>>): string =>
   `${type}\u0000${version}\u0000${
     JSON.stringify(Object.keys(condition).sort().map((k) => [k, condition[k]]))
@@ -248,7 +292,7 @@ export const make = (
     const socketContext = yield* Effect.context<Socket.WebSocketConstructor>()
     const users = new Map<string, User>()
     const dedupe = new Dedupe(options.dedupeWindow)
-    const ageGuard = new AgeGuard(clock, Duration.toMillis(options.maxMessageAge))
+    const ageGuard = new AgeGuard(Duration.toMillis(options.maxMessageAge))
     // status is a state signal: when a reader lags, older states are dropped for newer ones.
     const statusHub = yield* PubSub.sliding<Status>(256)
     let connCounter = 0
@@ -330,7 +374,7 @@ export const make = (
 
     // -- one socket ---------------------------------------------------------------------------
 
-    const openSocket = (url: string, ingress: Mailbox.Mailbox<string>, touch: () => void) =>
+    const openSocket = (url: string, ingress: Ingress, onFrame: (text: string) => void) =>
       Effect.gen(function*() {
         let raw: { pause?: () => void; resume?: () => void } | undefined
         const socket = yield* Socket.fromWebSocket(
@@ -349,14 +393,10 @@ export const make = (
         let paused = false
         const handle: SocketHandle = {
           run: socket.runRaw((data) => {
-            touch()
-            ingress.unsafeOffer(typeof data === "string" ? data : textDecoder.decode(data))
-            if (!paused && raw?.pause !== undefined) {
-              const size = ingress.unsafeSize()
-              if (size._tag === "Some" && size.value >= options.ingressHighWater) {
-                paused = true
-                raw.pause()
-              }
+            onFrame(typeof data === "string" ? data : textDecoder.decode(data))
+            if (!paused && ingress.pending >= options.ingressHighWater && raw?.pause !== undefined) {
+              paused = true
+              raw.pause()
             }
           }),
           resume: () => {
@@ -479,15 +519,18 @@ export const make = (
     const runSession = (conn: Conn, outcome: { generation: number }) =>
       Effect.scoped(Effect.gen(function*() {
         const userId = conn.user.userId
-        // unbounded, but the socket is paused at `ingressHighWater` frames (see openSocket)
-        const ingress = yield* Mailbox.make<string>()
+        // the sockets pause at `ingressHighWater` pending events (see openSocket)
+        const ingress = new Ingress()
         // at most a welcome and a reconnect per socket, and at most two sockets
         const control = yield* Queue.sliding<Control>(16)
         const sockets = new Set<SocketHandle>()
         const socketFibers = new Set<Fiber.RuntimeFiber<void, Socket.SocketError>>()
         let lastSeen = clock.unsafeCurrentTimeMillis()
-        const touch = () => {
-          lastSeen = clock.unsafeCurrentTimeMillis()
+        const onFrame = (text: string): void => {
+          const now = clock.unsafeCurrentTimeMillis()
+          lastSeen = now
+          route(conn, text, now, ingress, control)
+          ingress.wake()
         }
         yield* publishStatus({ _tag: "Connecting", userId, connection: conn.id })
 
@@ -499,7 +542,7 @@ export const make = (
 
         const start = (socketUrl: string) =>
           Effect.gen(function*() {
-            const handle = yield* openSocket(socketUrl, ingress, touch)
+            const handle = yield* openSocket(socketUrl, ingress, onFrame)
             const fiber = yield* Effect.forkScoped(handle.run)
             sockets.add(handle)
             socketFibers.add(fiber)
@@ -513,7 +556,7 @@ export const make = (
             return Fiber.interrupt(fiber)
           })
 
-        const dispatcher = yield* Effect.forkScoped(dispatch(conn, ingress, control, () => {
+        const dispatcher = yield* Effect.forkScoped(dispatch(conn, ingress, () => {
           for (const socket of sockets) socket.resume()
         }))
 
@@ -602,36 +645,31 @@ export const make = (
         const reason = yield* Effect.flip(body)
         // drain: close the sockets, then dispatch what they delivered before the end
         yield* Effect.forEach(Array.from(socketFibers), Fiber.interrupt, { discard: true })
-        yield* ingress.end
+        ingress.end()
         yield* Fiber.join(dispatcher)
         return yield* Effect.fail(reason)
       }))
 
     // -- dispatch -----------------------------------------------------------------------------
 
-    const dispatch = (
-      conn: Conn,
-      ingress: Mailbox.Mailbox<string>,
-      control: Queue.Queue<Control>,
-      resume: () => void
-    ) =>
+    const dispatch = (conn: Conn, ingress: Ingress, resume: () => void) =>
       Effect.gen(function*() {
-        const batches = new Map<Entry, Array<unknown>>()
-        const problems: Array<string> = []
-        const revoked: Array<readonly [Entry, EventSubError]> = []
         while (true) {
-          const [frames, done] = yield* ingress.takeAll
+          yield* ingress.await
+          const done = ingress.done
+          // take what was routed; the sockets route into fresh containers meanwhile
+          const { batches, problems, revoked } = ingress
+          if (batches.size > 0) ingress.batches = new Map()
+          if (problems.length > 0) ingress.problems = []
+          if (revoked.length > 0) ingress.revoked = []
+          ingress.pending = 0
           resume()
-          for (const text of frames) {
-            route(conn, text, batches, problems, revoked, control)
-          }
           if (problems.length > 0) {
             for (const problem of problems) {
               yield* Effect.logWarning(`EventSub: skipped a frame: ${problem}`).pipe(
                 Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id })
               )
             }
-            problems.length = 0
           }
           if (batches.size > 0) {
             for (const [entry, events] of batches) {
@@ -642,13 +680,11 @@ export const make = (
                 yield* PubSub.publishAll(entry.pubsub, slices)
               }
             }
-            batches.clear()
           }
           if (revoked.length > 0) {
             for (const [entry, error] of revoked) yield* endEntry(entry, error)
-            revoked.length = 0
           }
-          if (done) return
+          if (done && ingress.isEmpty) return
         }
       })
 
@@ -668,14 +704,9 @@ export const make = (
       return undefined
     }
 
-    const route = (
-      conn: Conn,
-      text: string,
-      batches: Map<Entry, Array<unknown>>,
-      problems: Array<string>,
-      revoked: Array<readonly [Entry, EventSubError]>,
-      control: Queue.Queue<Control>
-    ): void => {
+    /** Routes one frame into the ingress (runs in the socket's message handler: synchronous, never throws). */
+    const route = (conn: Conn, text: string, now: number, ingress: Ingress, control: Queue.Queue<Control>): void => {
+      const problems = ingress.problems
       let frame: unknown
       try {
         frame = JSON.parse(text)
@@ -700,7 +731,7 @@ export const make = (
       switch (messageType) {
         case "notification": {
           if (dedupe.check(messageId)) return
-          if (ageGuard.isStale(timestamp)) {
+          if (ageGuard.isStale(timestamp, now)) {
             problems.push(`message ${messageId} older than the replay window (${timestamp})`)
             return
           }
@@ -711,14 +742,20 @@ export const make = (
           }
           const entry = findEntry(conn, subscription)
           if (entry === undefined) return // a subscription we no longer hold
-          const decoded = entry.decoder.decode(payload.event ?? payload.events, subscription)
+          let decoded: Either.Either<unknown, string>
+          try {
+            decoded = entry.decoder.decode(payload.event ?? payload.events, subscription)
+          } catch (defect) {
+            decoded = Either.left(`decoder defect: ${String(defect)}`)
+          }
           if (Either.isLeft(decoded)) {
             problems.push(`message ${messageId} (${entry.decoder.type} v${entry.decoder.version}): ${decoded.left}`)
             return
           }
-          const batch = batches.get(entry)
-          if (batch === undefined) batches.set(entry, [decoded.right])
+          const batch = ingress.batches.get(entry)
+          if (batch === undefined) ingress.batches.set(entry, [decoded.right])
           else batch.push(decoded.right)
+          ingress.pending++
           return
         }
         case "session_keepalive":
@@ -751,7 +788,7 @@ export const make = (
           }
           const entry = findEntry(conn, subscription)
           if (entry === undefined) return
-          revoked.push([
+          ingress.revoked.push([
             entry,
             new EventSubRevoked({
               subscriptionId: String(subscription.id),
