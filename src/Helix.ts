@@ -38,8 +38,9 @@ import * as Stream from "effect/Stream"
 import type { AccessTokensError } from "./AccessTokens.js"
 import { AccessTokens } from "./AccessTokens.js"
 import * as RateLimiter from "./internal/helixRateLimiter.js"
+import * as Timeouts from "./internal/helixTimeouts.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
-import type { UserToken } from "./Token.js"
+import type { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 // -----------------------------------------------------------------------------
@@ -1270,6 +1271,14 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
     ""
   )
 
+const outcomeOf = (exit: Exit.Exit<RawResponse, unknown>): RateLimiter.Outcome => {
+  if (Exit.isFailure(exit)) return NO_RESPONSE
+  const headers = RateLimiter.parseHeaders(exit.value.headers)
+  return headers === undefined ? NO_HEADERS : { _tag: "Headers", headers }
+}
+const NO_RESPONSE: RateLimiter.Outcome = { _tag: "NoResponse" }
+const NO_HEADERS: RateLimiter.Outcome = { _tag: "NoHeaders" }
+
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
 
 const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
@@ -1289,6 +1298,7 @@ export const make = (
     const config = yield* TwitchConfig
     const tokens = yield* AccessTokens
     const limiter = yield* RateLimiter.make(Math.max(1, options.maxConcurrency ?? 50))
+    const timeouts = yield* Timeouts.make(config.requestTimeout)
     const timeoutMillis = Duration.toMillis(config.requestTimeout)
     const maxRetries = Math.max(0, options.maxRetries ?? 2)
     const maxRateLimitRetries = Math.max(0, options.maxRateLimitRetries ?? 3)
@@ -1325,45 +1335,48 @@ export const make = (
           })
         ))
 
-    const send = (
+    /**
+     * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
+     * which may fail: the unused permit is then given back), sends it and feeds the answer to the limiter.
+     */
+    const send = <E>(
       key: string,
-      request: HttpClientRequest.HttpClientRequest,
+      prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
       ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
+    ): Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(restore(limiter.acquire(key)), (permit) =>
-          restore(
-            client.execute(request).pipe(
-              Effect.flatMap((response) =>
-                Effect.map(response.text, (text): RawResponse => ({
-                  status: response.status,
-                  headers: response.headers,
-                  text
-                }))
-              ),
-              Effect.timeoutFail({
-                duration: config.requestTimeout,
-                onTimeout: () => new HelixTimeout({ ...ids, timeoutMillis })
-              }),
-              Effect.catchTags({
-                RequestError: (e: HttpClientError.RequestError) =>
-                  Effect.fail(new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "request failed"}` })),
-                ResponseError: (e: HttpClientError.ResponseError) =>
-                  Effect.fail(new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` }))
-              })
-            )
-          ).pipe(
-            Effect.onExit((exit) =>
-              limiter.release(
-                permit,
-                Exit.isSuccess(exit)
-                  ? Option.match(RateLimiter.parseHeaders(exit.value.headers), {
-                    onNone: () => ({ _tag: "NoHeaders" }),
-                    onSome: (headers) => ({ _tag: "Headers", headers })
+          Effect.flatMap(
+            Effect.onExit(restore(prepare), (exit) => Exit.isFailure(exit) ? limiter.cancel(permit) : Effect.void),
+            (request) =>
+              restore(
+                timeouts.run(
+                  Effect.flatMap(client.execute(request), (response) =>
+                    Effect.map(response.text, (text): RawResponse => ({
+                      status: response.status,
+                      headers: response.headers,
+                      text
+                    }))),
+                  () => new HelixTimeout({ ...ids, timeoutMillis })
+                ).pipe(
+                  Effect.catchTags({
+                    RequestError: (e: HttpClientError.RequestError) =>
+                      Effect.fail(
+                        new HelixTransportError({
+                          ...ids,
+                          description: `${e.reason}: ${e.description ?? "request failed"}`
+                        })
+                      ),
+                    ResponseError: (e: HttpClientError.ResponseError) =>
+                      Effect.fail(
+                        new HelixTransportError({
+                          ...ids,
+                          description: `${e.reason}: ${e.description ?? "response failed"}`
+                        })
+                      )
                   })
-                  : { _tag: "NoResponse" }
-              )
-            )
+                )
+              ).pipe(Effect.onExit((exit) => limiter.release(permit, outcomeOf(exit))))
           ))
       )
 
@@ -1398,7 +1411,7 @@ export const make = (
           const reset = RateLimiter.parseHeaders(response.headers)
           return new HelixRateLimited({
             ...fields,
-            ...(Option.isSome(reset) && reset.value.resetAt > 0 ? { resetAt: reset.value.resetAt } : {})
+            ...(reset !== undefined && reset.resetAt > 0 ? { resetAt: reset.resetAt } : {})
           })
         }
         default:
@@ -1420,35 +1433,63 @@ export const make = (
         const ids = { method: ep.name, endpoint: `${ep.method} ${ep.path}` }
         const principal = yield* resolve
         const key = principal._tag === "User" ? `user:${principal.userId}` : "app"
-        let token = principal._tag === "User" ? yield* tokens.forUser(principal.userId) : yield* tokens.app
-        if (principal._tag === "User" && ep.scopes.length > 0) {
-          const scopes = (token as UserToken).scopes
-          const missing = ep.scopes.filter((scope) => !scopes.includes(scope))
-          if (missing.length > 0) {
-            return yield* new HelixForbidden({
-              ...ids,
-              status: 0,
-              twitchMessage: `the token of user ${principal.userId} lacks ${missing.join(", ")}`,
-              missingScopes: missing
-            })
-          }
+        // The token and the request are made once the rate limiter lets the call go (see `send`): a burst
+        // of thousands of calls then costs next to nothing up front, and the work follows the permits.
+        const state: {
+          token: UserToken | AppToken | undefined
+          request: HttpClientRequest.HttpClientRequest | undefined
+        } = { token: undefined, request: undefined }
+        const build = (): HttpClientRequest.HttpClientRequest => {
+          const query = UrlParams.fromInput(ep.query(input))
+          const built = HttpClientRequest.make(ep.method)(
+            ep.path.startsWith("/") ? baseUrl + ep.path : `${baseUrl}/${ep.path}`,
+            {
+              urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
+              headers: baseHeaders
+            }
+          )
+          return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
         }
-        const query = UrlParams.fromInput(ep.query(input))
-        let request = HttpClientRequest.make(ep.method)(
-          ep.path.startsWith("/") ? baseUrl + ep.path : `${baseUrl}/${ep.path}`,
-          { urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery), headers: baseHeaders }
+        const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
+          state.request ??= build()
+          return HttpClientRequest.bearerToken(state.request, current.accessToken)
+        }
+        const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
+          ? Effect.flatMap(tokens.forUser(principal.userId), (user) => {
+            if (ep.scopes.length > 0) {
+              const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
+              if (missing.length > 0) {
+                return Effect.fail(
+                  new HelixForbidden({
+                    ...ids,
+                    status: 0,
+                    twitchMessage: `the token of user ${principal.userId} lacks ${missing.join(", ")}`,
+                    missingScopes: missing
+                  })
+                )
+              }
+            }
+            return Effect.succeed(user)
+          })
+          : tokens.app
+        const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
+          state.token !== undefined
+            ? Effect.succeed(withToken(state.token))
+            : Effect.map(fetchToken, (fetched) => {
+              state.token = fetched
+              return withToken(fetched)
+            })
         )
-        if (ep.body !== undefined) request = HttpClientRequest.bodyUnsafeJson(request, ep.body(input))
         const retryTransport = IDEMPOTENT.has(ep.method)
-        const retryable = (e: ServerFailure | HelixTimeout | HelixTransportError): boolean =>
+        const retryable = (e: ServerFailure | HelixFailure): boolean =>
           e._tag === "ServerFailure"
             // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
             ? maxRetries > 0 || e.response.status === 503
             : e._tag === "HelixTransportError" && retryTransport && maxRetries > 0
 
-        const attempt = (bearer: typeof token.accessToken) => {
+        const attempt = () => {
           const once = Effect.flatMap(
-            send(key, HttpClientRequest.bearerToken(request, bearer), ids),
+            send(key, prepare, ids),
             (response): Effect.Effect<RawResponse, ServerFailure> =>
               response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
           )
@@ -1476,7 +1517,7 @@ export const make = (
         let refreshed = false
         let rateLimited = 0
         while (true) {
-          const response = yield* attempt(token.accessToken)
+          const response = yield* attempt()
           if (response.status >= 200 && response.status < 300) {
             if (ep.decode === undefined) return undefined as A
             return yield* ep.decode(response.text).pipe(
@@ -1491,11 +1532,15 @@ export const make = (
               })
             )
           }
-          if (response.status === 401 && !refreshed && !mentionsScope(decodeErrorMessage(response.text))) {
+          const rejected = state.token
+          if (
+            response.status === 401 && !refreshed && rejected !== undefined &&
+            !mentionsScope(decodeErrorMessage(response.text))
+          ) {
             refreshed = true
-            token = principal._tag === "User"
-              ? yield* tokens.refreshAfterUnauthorized(principal.userId, token.accessToken)
-              : yield* tokens.appAfterUnauthorized(token.accessToken)
+            state.token = principal._tag === "User"
+              ? yield* tokens.refreshAfterUnauthorized(principal.userId, rejected.accessToken)
+              : yield* tokens.appAfterUnauthorized(rejected.accessToken)
             continue
           }
           if (response.status === 429 && rateLimited < maxRateLimitRetries) {

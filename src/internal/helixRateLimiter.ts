@@ -19,7 +19,6 @@
  *
  * @internal
  */
-import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -36,7 +35,7 @@ export interface RateLimitHeaders {
 }
 
 /** @internal */
-export const parseHeaders = (headers: Readonly<Record<string, string | undefined>>): Option.Option<RateLimitHeaders> => {
+export const parseHeaders = (headers: Readonly<Record<string, string | undefined>>): RateLimitHeaders | undefined => {
   const limit = Number(headers["ratelimit-limit"])
   const remaining = Number(headers["ratelimit-remaining"])
   const reset = Number(headers["ratelimit-reset"])
@@ -44,13 +43,13 @@ export const parseHeaders = (headers: Readonly<Record<string, string | undefined
     headers["ratelimit-limit"] === undefined || headers["ratelimit-remaining"] === undefined ||
     !Number.isFinite(limit) || !Number.isFinite(remaining) || limit <= 0
   ) {
-    return Option.none()
+    return undefined
   }
-  return Option.some({
+  return {
     limit,
     remaining: Math.max(0, remaining),
     resetAt: Number.isFinite(reset) ? reset * 1000 : 0
-  })
+  }
 }
 
 /** @internal */
@@ -58,6 +57,8 @@ export interface Permit {
   readonly key: string
   readonly seq: number
   readonly sentAt: number
+  /** a point was taken from the bucket's estimate for it */
+  readonly charged: boolean
 }
 
 /** What the limiter learnt from one answer. */
@@ -73,6 +74,8 @@ export interface RateLimiter {
   readonly acquire: (key: string) => Effect.Effect<Permit>
   /** Marks the request done and feeds what its answer said into the bucket. */
   readonly release: (permit: Permit, outcome: Outcome) => Effect.Effect<void>
+  /** The permit was not used (nothing was sent): gives its point back. */
+  readonly cancel: (permit: Permit) => Effect.Effect<void>
   /** Snapshot for tests and diagnostics. */
   readonly snapshot: (key: string) => Effect.Effect<Option.Option<BucketSnapshot>>
 }
@@ -126,6 +129,11 @@ const MIN_WINDOW = 1000
 const JITTER = 10
 /** Margin against a slightly optimistic rate estimate. */
 const SAFETY = 0.99
+/**
+ * Shortest timer (ms). A timer costs a fiber; waking a little later than the next point releases the
+ * points gathered meanwhile together, so the average rate does not change.
+ */
+const MIN_TIMER = 10
 
 const newBucket = (key: string): Bucket => ({
   key,
@@ -189,6 +197,9 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
   const buckets = new Map<string, Bucket>()
   let active = 0
   const scope = yield* Effect.scope
+  // read synchronously on every acquire and release; the layer is built under the callers' clock
+  // (the TestClock in tests)
+  const clock = yield* Effect.clock
 
   const bucketFor = (key: string): Bucket => {
     let bucket = buckets.get(key)
@@ -203,11 +214,21 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
     active += 1
     bucket.seq += 1
     bucket.inFlight.add(bucket.seq)
-    if (bucket.mode === "Known") bucket.level -= 1
-    return { key: bucket.key, seq: bucket.seq, sentAt: now }
+    const charged = bucket.mode === "Known"
+    if (charged) bucket.level -= 1
+    return { key: bucket.key, seq: bucket.seq, sentAt: now, charged }
   }
 
-  /** Releases as many waiters as the bucket allows; returns a timer to arm, if any. */
+  /** A permit that was granted but not used: the point goes back, the slot is free again. */
+  const giveBack = (permit: Permit): Effect.Effect<void> => {
+    const bucket = buckets.get(permit.key)
+    if (bucket === undefined || !bucket.inFlight.delete(permit.seq)) return Effect.void
+    active -= 1
+    if (permit.charged && bucket.mode === "Known") bucket.level = Math.min(bucket.limit, bucket.level + 1)
+    return pumpAll(bucket, clock.unsafeCurrentTimeMillis())
+  }
+
+  /** Releases as many waiters as the bucket allows; returns when a timer must fire, if one must be armed. */
   const pump = (bucket: Bucket, now: number): number | undefined => {
     advance(bucket, now)
     while (bucket.head < bucket.waiters.length) {
@@ -233,40 +254,47 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
     if (active >= maxConcurrency) return undefined
     const wakeAt = nextPointAt(bucket)
     if (wakeAt === undefined || wakeAt <= now) return undefined
-    if (bucket.timerAt !== undefined && bucket.timerAt <= wakeAt && bucket.timerAt >= now) return undefined
-    bucket.timerAt = wakeAt
-    return wakeAt
+    const fireAt = Math.max(now + MIN_TIMER, Math.ceil(wakeAt))
+    // One timer per bucket: a pending one that fires by then (even one running late) will do. `timerAt`
+    // is when the timer was set to fire, so a release arriving between the point and the (late) timer
+    // does not arm one more.
+    if (bucket.timerAt !== undefined && bucket.timerAt <= fireAt) return undefined
+    bucket.timerAt = fireAt
+    return fireAt
   }
 
-  const pumpAndArm = (bucket: Bucket): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const wakeAt = pump(bucket, now)
-      return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
-    })
+  const pumpAndArm = (bucket: Bucket, now: number): Effect.Effect<void> => {
+    const wakeAt = pump(bucket, now)
+    return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
+  }
 
   /** A slot was freed: this bucket first, then any other bucket with waiters (few: one per token). */
-  const pumpAll = (first: Bucket): Effect.Effect<void> => {
-    const others: Array<Bucket> = []
-    for (const bucket of buckets.values()) {
-      if (bucket !== first && bucket.head < bucket.waiters.length) others.push(bucket)
+  const pumpAll = (first: Bucket, now: number): Effect.Effect<void> => {
+    let arms = pumpAndArm(first, now)
+    if (buckets.size > 1) {
+      for (const bucket of buckets.values()) {
+        if (bucket !== first && bucket.head < bucket.waiters.length) {
+          const other = pumpAndArm(bucket, now)
+          if (other !== Effect.void) arms = arms === Effect.void ? other : Effect.zipRight(arms, other)
+        }
+      }
     }
-    return others.length === 0
-      ? pumpAndArm(first)
-      : Effect.forEach([first, ...others], pumpAndArm, { discard: true })
+    return arms
   }
 
-  const arm = (bucket: Bucket, wakeAt: number, now: number): Effect.Effect<void> =>
-    Effect.sleep(Duration.millis(Math.max(1, Math.ceil(wakeAt - now)))).pipe(
+  const arm = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> =>
+    Effect.sleep(Duration.millis(fireAt - now)).pipe(
       Effect.zipRight(Effect.suspend(() => {
-        if (bucket.timerAt === wakeAt) bucket.timerAt = undefined
-        return pumpAndArm(bucket)
+        if (bucket.timerAt === fireAt) bucket.timerAt = undefined
+        return pumpAndArm(bucket, clock.unsafeCurrentTimeMillis())
       })),
       Effect.forkIn(scope),
       Effect.asVoid
     )
 
   const acquire = (key: string): Effect.Effect<Permit> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    Effect.suspend(() => {
+      const now = clock.unsafeCurrentTimeMillis()
       const bucket = bucketFor(key)
       advance(bucket, now)
       if (bucket.head === bucket.waiters.length && active < maxConcurrency && canSend(bucket)) {
@@ -281,14 +309,8 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
           Effect.onInterrupt(() =>
             Effect.suspend(() => {
               waiter.cancelled = true
-              if (waiter.permit !== undefined) {
-                // released but never sent: give the point back
-                bucket.inFlight.delete(waiter.permit.seq)
-                active -= 1
-                if (bucket.mode === "Known") bucket.level += 1
-                return pumpAll(bucket)
-              }
-              return Effect.void
+              // released but never sent: give the point back
+              return waiter.permit !== undefined ? giveBack(waiter.permit) : Effect.void
             })
           )
         )
@@ -348,7 +370,8 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
   }
 
   const release = (permit: Permit, outcome: Outcome): Effect.Effect<void> =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    Effect.suspend(() => {
+      const now = clock.unsafeCurrentTimeMillis()
       const bucket = bucketFor(permit.key)
       if (outcome._tag === "Headers") {
         observe(bucket, permit, outcome.headers, now)
@@ -361,13 +384,13 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
         // idle: the bucket may fill up (and stop refilling) before the next request
         bucket.anchor = undefined
       }
-      return pumpAll(bucket)
+      return pumpAll(bucket, now)
     })
 
   const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>
-    Effect.map(Clock.currentTimeMillis, (now) =>
+    Effect.sync(() =>
       Option.map(Option.fromNullable(buckets.get(key)), (bucket) => {
-        advance(bucket, now)
+        advance(bucket, clock.unsafeCurrentTimeMillis())
         return {
           mode: bucket.mode,
           limit: bucket.limit,
@@ -378,5 +401,7 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
         }
       }))
 
-  return { acquire, release, snapshot }
+  const cancel = (permit: Permit): Effect.Effect<void> => Effect.suspend(() => giveBack(permit))
+
+  return { acquire, release, cancel, snapshot }
 })
