@@ -25,7 +25,7 @@ const waitFor = (target: number) =>
   })
 
 describe("EventSub limits", () => {
-  it.scoped("past 300 subscriptions a second connection opens; past 3 × 300 a typed EventSubLimitExceeded", () =>
+  it.scopedLive("past 300 subscriptions a second connection opens; past 3 × 300 a typed EventSubLimitExceeded", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
       const eventSub = yield* EventSub.EventSub
