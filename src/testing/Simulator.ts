@@ -411,7 +411,7 @@ const listenOne = (server: Http.Server, port: number, host: string): Effect.Effe
     }
     server.once("error", onError)
     server.once("listening", onListening)
-    server.listen({ port, host, exclusive: true })
+    server.listen({ port, host, exclusive: true, backlog: 4096 })
   })
 
 const closeServer = (server: Http.Server): Effect.Effect<void> =>
