@@ -1,6 +1,6 @@
 /**
  * An app that many users register their tokens with: one `TokenStore` holds every user's token, and
- * any Helix call or EventSub stream runs as any registered user, with that user's token.
+ * each Helix call or EventSub stream can run as one of the registered users, with that user's token.
  *
  * @example
  * ```ts
