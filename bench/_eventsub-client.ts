@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs"
 import WebSocket from "ws"
 import { AccessTokens, EventSub, Helix, OAuth, Token, TokenStore, TwitchConfig } from "../src/index.js"
 
-const kind = process.argv[2] as "ours" | "twurple" | "floor"
+const kind = process.argv[2] as "ours" | "ours-fold" | "twurple" | "floor"
 const env = (name: string): string => {
   const value = process.env[name]
   if (value === undefined) throw new Error(`missing ${name}`)
@@ -99,6 +99,8 @@ const twurple = async () => {
 }
 
 // --- ours: EventSub stream, every event Schema-validated, deduplicated and typed ----------------
+// `ours` consumes with Stream.runForEach (an Effect per event, the idiomatic consumer); `ours-fold`
+// with Stream.runFold (a synchronous consumer): the difference is the cost of Effect's sink runtime.
 const ours = () => {
   const token = Token.UserToken.make({
     userId,
@@ -136,10 +138,15 @@ const ours = () => {
       Effect.zipRight(Effect.sync(ready)),
       Effect.fork
     )
-    yield* eventSub.chatMessages(userId).pipe(
-      Stream.take(count),
-      Stream.runForEach((event) => Effect.sync(() => onEvent(event.message.text)))
-    )
+    const events = eventSub.chatMessages(userId).pipe(Stream.take(count))
+    if (kind === "ours-fold") {
+      yield* Stream.runFold(events, 0, (n, event) => {
+        onEvent(event.message.text)
+        return n + 1
+      })
+    } else {
+      yield* Stream.runForEach(events, (event) => Effect.sync(() => onEvent(event.message.text)))
+    }
   })
   return Effect.runPromise(program.pipe(Effect.scoped, Effect.provide(Live)))
 }

@@ -1,6 +1,7 @@
 /**
  * EventSub ingest: the simulator pushes N `channel.chat.message` notifications (~1.5 KB each) to
- * (a) this library (decoded, validated, deduplicated, typed Stream), (b) Twurple's
+ * (a) this library (decoded, validated, deduplicated, typed Stream) consumed with `Stream.runForEach`
+ * (`ours`) and with `Stream.runFold` (`ours-fold`, no Effect per event), (b) Twurple's
  * EventSubWsListener, (c) the floor: a bare `ws` client doing JSON.parse of each frame.
  * Each client runs in its own process; we report its CPU µs per event (the figure that tells clients
  * apart, see shared/BENCHMARKS.md), events/s and peak RSS. Last line: one JSON object.
@@ -70,7 +71,7 @@ const program = Effect.gen(function*() {
   const sim = yield* Simulator.make({ eventSub: { keepaliveSeconds: 30 } })
   const { accessToken } = yield* sim.issueUserToken({ userId: sim.users.broadcaster, scopes: ["user:read:chat"] })
   const results: Record<string, Result> = {}
-  for (const kind of (process.env.BENCH_CLIENTS ?? "floor,twurple,ours").split(",")) {
+  for (const kind of (process.env.BENCH_CLIENTS ?? "floor,twurple,ours,ours-fold").split(",")) {
     results[kind] = yield* runClient(sim, kind, accessToken)
     // let the simulator notice the closed session before the next client subscribes
     yield* Effect.sleep("500 millis")
@@ -82,12 +83,16 @@ const program = Effect.gen(function*() {
   process.stdout.write(`EventSub ingest, ${events} channel.chat.message notifications, client CPU per event\n`)
   for (const r of Object.values(results)) process.stdout.write(row(r) + "\n")
   const { floor, ours, twurple } = results as Partial<Record<"floor" | "ours" | "twurple", Result>>
+  const oursFold = results["ours-fold"]
   if (floor === undefined || ours === undefined || twurple === undefined) return
   const vsTwurple = ours.usPerEvent / twurple.usPerEvent
   const vsFloor = ours.usPerEvent / floor.usPerEvent
   process.stdout.write(
     `ours/twurple ${vsTwurple.toFixed(2)}x (goal ≤ 1.00), ours/floor ${vsFloor.toFixed(2)}x (goal ≤ 1.50), ` +
-      `RSS ours/twurple ${(ours.peakRssMB / twurple.peakRssMB).toFixed(2)}x (goal < 1)\n`
+      `RSS ours/twurple ${(ours.peakRssMB / twurple.peakRssMB).toFixed(2)}x (goal < 1)\n` +
+      (oursFold === undefined ? "" : `ours-fold/twurple ${(oursFold.usPerEvent / twurple.usPerEvent).toFixed(2)}x, ` +
+        `ours-fold/floor ${(oursFold.usPerEvent / floor.usPerEvent).toFixed(2)}x, ` +
+        `RSS ours-fold/twurple ${(oursFold.peakRssMB / twurple.peakRssMB).toFixed(2)}x\n`)
   )
   process.stdout.write(
     JSON.stringify({
@@ -96,6 +101,9 @@ const program = Effect.gen(function*() {
       ours: { eps: ours.eps, peakRssMB: round(ours.peakRssMB), usPerEvent: round(ours.usPerEvent) },
       twurple: { eps: twurple.eps, peakRssMB: round(twurple.peakRssMB), usPerEvent: round(twurple.usPerEvent) },
       floor: { eps: floor.eps, peakRssMB: round(floor.peakRssMB), usPerEvent: round(floor.usPerEvent) },
+      ...(oursFold === undefined ? {} : {
+        oursFold: { eps: oursFold.eps, peakRssMB: round(oursFold.peakRssMB), usPerEvent: round(oursFold.usPerEvent) }
+      }),
       vsTwurple: round(vsTwurple),
       vsFloor: round(vsFloor)
     }) + "\n"
