@@ -230,6 +230,15 @@ export const defaultReconnectSchedule: Schedule.Schedule<unknown, unknown> = Sch
   Schedule.union(Schedule.spaced("30 seconds"))
 )
 
+/** Which limit a 429 on "Create EventSub Subscription" names (Twitch's message; cost when it says nothing known). */
+const limitOf = (twitchMessage: string | undefined): EventSubLimitExceeded["limit"] => {
+  const text = (twitchMessage ?? "").toLowerCase()
+  if (text.includes("same type")) return "duplicates"
+  if (text.includes("transports limit") || text.includes("connections")) return "connections"
+  if (text.includes("session exceeded")) return "subscriptions"
+  return "cost"
+}
+
 const formatParseError = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
 
 const decoderCache = new WeakMap<EventSubTypes.AnyDefinition, Engine.EventDecoder<unknown>>()
@@ -276,7 +285,10 @@ export const make = (
           Effect.map((created) => ({ id: created.subscription.id })),
           Effect.catchAll((error): Effect.Effect<never, EventSubError> => {
             if (error._tag === "HelixRateLimited") {
-              return Effect.fail(new EventSubLimitExceeded({ userId, limit: "cost", description: error.message }))
+              // Twitch answers 429 for each of its subscription limits; its message tells which
+              return Effect.fail(
+                new EventSubLimitExceeded({ userId, limit: limitOf(error.twitchMessage), description: error.message })
+              )
             }
             return Effect.fail(
               new EventSubSubscribeError({ userId, type, version, description: error.message, cause: error })

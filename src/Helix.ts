@@ -1424,6 +1424,8 @@ export const make = (
       return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : 1000
     }
 
+    const pointsLeft = (response: RawResponse): boolean => Number(response.headers["ratelimit-remaining"]) > 0
+
     const execute = <I, A>(
       ep: Endpoint<I, A>,
       input: I,
@@ -1543,7 +1545,9 @@ export const make = (
               : yield* tokens.appAfterUnauthorized(rejected.accessToken)
             continue
           }
-          if (response.status === 429 && rateLimited < maxRateLimitRetries) {
+          // a 429 with points left in the bucket is not the rate limiter's (Twitch also answers 429 for
+          // EventSub subscription limits): waiting would not help
+          if (response.status === 429 && rateLimited < maxRateLimitRetries && !pointsLeft(response)) {
             const delay = resetDelay(response, yield* Clock.currentTimeMillis)
             if (delay <= maxRateLimitWait) {
               rateLimited += 1

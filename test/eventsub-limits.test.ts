@@ -44,6 +44,28 @@ describe("EventSub limits", () => {
       }
     }).pipe(Effect.provide(Stack.layer({ simulator: { rateLimit: { capacity: 10_000, refillPerSecond: 10_000 } } }))))
 
+  it.scopedLive("past Twitch's max_total_cost a typed EventSubLimitExceeded(cost) at once; the others stay enabled", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      // stream.online of a broadcaster who has not authorized this client costs 1; max_total_cost is 10
+      const online = (broadcaster: number) =>
+        eventSub.streamOnline(String(broadcaster)).pipe(Stream.runDrain, Effect.forkScoped)
+      for (let i = 0; i < 10; i++) yield* online(7_000 + i)
+      yield* waitFor(10)
+      const exit = yield* eventSub.streamOnline("7999").pipe(Stream.runDrain, Effect.exit)
+      assert.isTrue(Exit.isFailure(exit))
+      if (Exit.isFailure(exit)) {
+        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+        assert.strictEqual(error?._tag, "EventSubLimitExceeded")
+        if (error?._tag === "EventSubLimitExceeded") assert.strictEqual(error.limit, "cost")
+      }
+      assert.strictEqual(yield* enabledCount, 10)
+      // that 429 is a subscription limit, not the rate limiter's: asked once, not retried after a wait
+      const creates = (yield* sim.requestLog).filter((e) => e.method === "POST" && e.path.endsWith("/eventsub/subscriptions"))
+      assert.strictEqual(creates.length, 11)
+    }).pipe(Effect.provide(Stack.layer())))
+
   it.scoped("a stream with no user to subscribe as fails with EventSubNoUser", () =>
     Effect.gen(function*() {
       const eventSub = yield* EventSub.EventSub

@@ -41,7 +41,11 @@ export class EventSubLimitExceeded extends Schema.TaggedError<EventSubLimitExcee
   "effect-twitch/EventSubLimitExceeded"
 )("EventSubLimitExceeded", {
   userId: Schema.String,
-  limit: Schema.Literal("subscriptions", "connections", "cost"),
+  /**
+   * `subscriptions`: 300 on one connection; `connections`: 3 per user token; `cost`: Twitch's
+   * `max_total_cost`; `duplicates`: Twitch allows at most 3 subscriptions with the same type + condition.
+   */
+  limit: Schema.Literal("subscriptions", "connections", "cost", "duplicates"),
   description: Schema.String
 }) {
   /**
