@@ -39,6 +39,7 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { Dedupe } from "./eventsubDedupe.js"
 import type { EventSubError } from "./eventsubErrors.js"
 import { EventSubLimitExceeded, EventSubRevoked, EventSubSubscribeError } from "./eventsubErrors.js"
 
@@ -89,33 +90,6 @@ export interface EngineOptions {
   readonly maxMessageAge: Duration.Duration
   readonly consumerBuffer: number
   readonly ingressHighWater: number
-}
-
-// ---------------------------------------------------------------------------------------------
-// dedupe: the latest message ids in two generations of Sets (bounded, O(1), no timers, no deletes)
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Remembers at least the last `capacity` message ids (at most twice that): ids go into the current
- * generation; when it holds `capacity`, it becomes the previous one and the old previous is dropped
- * whole. Cheaper than a ring with per-id deletes (no hash-table tombstones, no rehash on delete).
- *
- * @internal
- */
-export class Dedupe {
-  private current = new Set<string>()
-  private previous = new Set<string>()
-  constructor(readonly capacity: number) {}
-  /** true when the id was seen before (and records it otherwise) */
-  check(id: string): boolean {
-    if (this.current.has(id) || this.previous.has(id)) return true
-    if (this.current.size >= this.capacity) {
-      this.previous = this.current
-      this.current = new Set()
-    }
-    this.current.add(id)
-    return false
-  }
 }
 
 /**
