@@ -123,7 +123,7 @@ const ours = () => {
     NodeSocket.layerWebSocketConstructor
   )
   const Tokens = AccessTokens.layer({ validateInterval: false }).pipe(Layer.provide(OAuth.layer()))
-  const Live = EventSub.layer().pipe(
+  const Live = EventSub.layer(process.env.BENCH_DEDUPE ? { dedupeWindow: Number(process.env.BENCH_DEDUPE) } : {}).pipe(
     Layer.provideMerge(Helix.layer({ defaultUser: userId })),
     Layer.provide(Tokens),
     Layer.provideMerge(Base)

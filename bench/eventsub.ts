@@ -7,7 +7,8 @@
  * apart, see shared/BENCHMARKS.md), events/s and peak RSS. Last line: one JSON object.
  *
  * `npm run bench -- eventsub` (BENCH_EVENTS to change N, default 200000; BENCH_CLIENTS=ours,floor to run some;
- * BENCH_ROUNDS runs of each, interleaved, the median reported (default 3);
+ * BENCH_ROUNDS runs of each, interleaved, the median reported (default 3); BENCH_NODE_FLAGS extra node flags
+ * for every client; BENCH_DEDUPE our dedupe window, to measure what dedupe costs;
  * BENCH_PROFILE=ours to write that client's `--cpu-prof` profile to BENCH_PROFILE_DIR, default /tmp/prof).
  */
 import { Effect, Schedule } from "effect"
@@ -33,7 +34,9 @@ const runClient = (sim: Simulator.Simulator.Service, kind: string, token: string
     const profile = (process.env.BENCH_PROFILE ?? "").split(",").includes(kind)
       ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR ?? "/tmp/prof"}`]
       : []
-    const child = spawn(process.execPath, [...profile, "--import", "tsx", join(here, "_eventsub-client.ts"), kind], {
+    // BENCH_NODE_FLAGS: extra node/V8 flags for every client (same for all, e.g. --no-allocation-site-pretenuring)
+    const flags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")
+    const child = spawn(process.execPath, [...flags, ...profile, "--import", "tsx", join(here, "_eventsub-client.ts"), kind], {
       env: {
         ...process.env,
         TWURPLE_MOCK_API_PORT: String(sim.port),

@@ -43,12 +43,13 @@
  * paused.
  *
  * Hot streams: a stream hands over every event waiting as one chunk. On a stream of tens of thousands of
- * events a second, consuming with an Effect per chunk or per element (`Stream.runForEach`,
- * `Stream.runForEachChunk`) costs about 1.5 µs per event more than a synchronous consumer
- * (`Stream.runFold`, or `Stream.mapChunks` + `Stream.runDrain`): V8 pretenures objects of Effect's sink
- * runtime that stay alive while the consumer waits, and those keep delivered events alive until the
- * next full GC (measured in `bench/eventsub.ts`, rows `ours` and `ours-fold`). At chat rates of a few
- * hundred events a second this does not matter.
+ * events a second, a sink that runs an Effect holding the events (`Stream.runForEach`,
+ * `Stream.runForEachChunk`) costs ~2 µs per event more than a synchronous one (`Stream.runFold`, or
+ * `Stream.mapChunks` + `Stream.runDrain`): V8's allocation-site pretenuring places objects of Effect's
+ * channel runtime directly in the old generation (they are alive whenever the consumer waits), and the
+ * events they point to then survive young-generation GCs until the next full GC. Node's
+ * `--no-allocation-site-pretenuring` removes that cost (measured in `bench/eventsub.ts`, rows `ours` and
+ * `ours-fold`). At chat rates of a few hundred events a second none of this matters.
  *
  * @since 0.1.0
  */
