@@ -160,6 +160,33 @@ describe("EventSub", () => {
       yield* eventually(Effect.sync(() => items.length === 1001), "event on the new session")
     }).pipe(withStack()))
 
+  it.scoped("a consumer that falls behind: its buffer fills, the socket pauses, then every event arrives in order", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const gate = yield* Deferred.make<void>()
+      const texts: Array<string> = []
+      yield* eventSub.chatMessages(B).pipe(
+        Stream.runForEach((event) =>
+          Effect.zipRight(Deferred.await(gate), Effect.sync(() => texts.push(event.message.text)))
+        ),
+        Effect.forkScoped
+      )
+      yield* waitSubscribed()
+      // far more than the consumer buffer (4) and the ingress bound (8) while the consumer is stuck
+      const count = 300
+      for (let i = 0; i < count; i++) {
+        yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { message: { text: `m${i}` } } })
+        if (i % 50 === 0) yield* realPause(1)
+      }
+      yield* realPause(20)
+      assert.isAtMost(texts.length, 0)
+      yield* Deferred.succeed(gate, undefined)
+      yield* eventually(Effect.sync(() => texts.length >= count), `${count} events`)
+      yield* realPause(20)
+      assert.deepStrictEqual(texts, Array.from({ length: count }, (_, i) => `m${i}`))
+    }).pipe(withStack({ eventSub: { consumerBuffer: 4, ingressHighWater: 8 } })))
+
   it.scoped("dropped connection (4006, then 4000): resubscribed on a new session, later events arrive", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
