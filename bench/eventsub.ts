@@ -3,8 +3,10 @@
  * (a) this library (decoded, validated, deduplicated, typed Stream) consumed with `Stream.runForEach`
  * (`ours`) and with `Stream.runFold` (`ours-fold`, no Effect per event), (b) Twurple's
  * EventSubWsListener, (c) the floor: a bare `ws` client doing JSON.parse of each frame.
- * Each client runs in its own process; we report its CPU µs per event (the figure that tells clients
- * apart, see shared/BENCHMARKS.md), events/s and peak RSS. Last line: one JSON object.
+ * Each client runs in its own process, as plain JavaScript (the client file is bundled with esbuild first,
+ * packages left external: no TypeScript loader in the measured process, whose ~150 MB would dwarf the
+ * clients' own memory); we report its CPU µs per event (the figure that tells clients apart, see
+ * shared/BENCHMARKS.md), events/s and peak RSS. Last line: one JSON object.
  *
  * `npm run bench -- eventsub` (BENCH_EVENTS to change N, default 200000; BENCH_CLIENTS=ours,floor to run some;
  * BENCH_ROUNDS runs of each, interleaved, the median reported (default 3); BENCH_NODE_FLAGS extra node flags
@@ -12,7 +14,9 @@
  * BENCH_PROFILE=ours to write that client's `--cpu-prof` profile to BENCH_PROFILE_DIR, default /tmp/prof).
  */
 import { Effect, Schedule } from "effect"
+import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Simulator from "../src/testing/Simulator.js"
@@ -28,7 +32,27 @@ interface Result {
   readonly peakRssMB: number
 }
 
-const runClient = (sim: Simulator.Simulator.Service, kind: string, token: string) =>
+/** bundles `_eventsub-client.ts` (and this library's sources) into one ES module; packages stay external */
+const buildClient = Effect.acquireRelease(
+  Effect.promise(async () => {
+    // next to the sources, so that the bundle resolves packages from this project's node_modules
+    const dir = mkdtempSync(join(here, ".client-"))
+    const outfile = join(dir, "eventsub-client.mjs")
+    await esbuild.build({
+      entryPoints: [join(here, "_eventsub-client.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      packages: "external",
+      outfile,
+      logLevel: "warning"
+    })
+    return { dir, outfile }
+  }),
+  ({ dir }) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+const runClient = (sim: Simulator.Simulator.Service, client: string, kind: string, token: string) =>
   Effect.gen(function*() {
     // BENCH_PROFILE=ours (comma list of kinds): that client writes a V8 CPU profile to BENCH_PROFILE_DIR
     const profile = (process.env.BENCH_PROFILE ?? "").split(",").includes(kind)
@@ -36,7 +60,7 @@ const runClient = (sim: Simulator.Simulator.Service, kind: string, token: string
       : []
     // BENCH_NODE_FLAGS: extra node/V8 flags for every client (same for all, e.g. --no-allocation-site-pretenuring)
     const flags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "")
-    const child = spawn(process.execPath, [...flags, ...profile, "--import", "tsx", join(here, "_eventsub-client.ts"), kind], {
+    const child = spawn(process.execPath, [...flags, ...profile, client, kind], {
       env: {
         ...process.env,
         TWURPLE_MOCK_API_PORT: String(sim.port),
@@ -72,6 +96,7 @@ const runClient = (sim: Simulator.Simulator.Service, kind: string, token: string
   })
 
 const program = Effect.gen(function*() {
+  const { outfile } = yield* buildClient
   const sim = yield* Simulator.make({ eventSub: { keepaliveSeconds: 30 } })
   const { accessToken } = yield* sim.issueUserToken({ userId: sim.users.broadcaster, scopes: ["user:read:chat"] })
   // the machine is shared: every client runs `rounds` times, interleaved, and its median run is reported
@@ -80,7 +105,7 @@ const program = Effect.gen(function*() {
   const runs: Record<string, Array<Result>> = {}
   for (let round = 0; round < rounds; round++) {
     for (const kind of kinds) {
-      ;(runs[kind] ??= []).push(yield* runClient(sim, kind, accessToken))
+      ;(runs[kind] ??= []).push(yield* runClient(sim, outfile, kind, accessToken))
       // let the simulator notice the closed session before the next client subscribes
       yield* Effect.sleep("500 millis")
     }
