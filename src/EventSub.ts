@@ -44,12 +44,13 @@
  *
  * Hot streams: a stream hands over every event waiting as one chunk. On a stream of tens of thousands of
  * events a second, a sink that runs an Effect holding the events (`Stream.runForEach`,
- * `Stream.runForEachChunk`) costs ~2 µs per event more than a synchronous one (`Stream.runFold`, or
- * `Stream.mapChunks` + `Stream.runDrain`): V8's allocation-site pretenuring places objects of Effect's
- * channel runtime directly in the old generation (they are alive whenever the consumer waits), and the
- * events they point to then survive young-generation GCs until the next full GC. Node's
- * `--no-allocation-site-pretenuring` removes that cost (measured in `bench/eventsub.ts`, rows `ours` and
- * `ours-fold`). At chat rates of a few hundred events a second none of this matters.
+ * `Stream.runForEachChunk`) costs ~2.5 µs per event more than a synchronous one (`Stream.runFold`, or
+ * `Stream.mapChunks` + `Stream.runDrain`): V8's allocation-site pretenuring decides to allocate some of
+ * Effect's short-lived literals directly in the old generation (seen tenured: the `{ _tag: "IArray" }`
+ * backing of `Chunk.unsafeFromArray` and the buffer array of `Mailbox`), and the events those point to
+ * then survive young-generation GCs until the next full GC. Node's `--no-allocation-site-pretenuring`
+ * removes that cost (measured in `bench/eventsub.ts`, rows `ours` and `ours-fold`). At chat rates of a
+ * few hundred events a second none of this matters.
  *
  * @since 0.1.0
  */
