@@ -97,33 +97,6 @@ describe("EventSubTypes definitions", () => {
     }
   })
 
-  it("the compiled fast guard agrees with the full schema decoder (examples and mutations)", () => {
-    let checked = 0
-    for (const row of rows) {
-      const definition: EventSubTypes.AnyDefinition = Option.getOrThrow(
-        EventSubTypes.byTypeAndVersion(row.type, row.version)
-      )
-      const full = Schema.decodeUnknownEither(definition.event)
-      const raw = row.notification.event ?? row.notification.events
-      const samples: Array<unknown> = [raw, null, "x", [], {}]
-      if (raw !== null && typeof raw === "object" && !Array.isArray(raw)) {
-        for (const key of Object.keys(raw)) {
-          const { [key]: _, ...without } = raw as Record<string, unknown>
-          samples.push(without, { ...raw, [key]: 42 }, { ...raw, [key]: "x" }, { ...raw, [key]: null }, {
-            ...raw,
-            [key]: [{}]
-          })
-        }
-      }
-      for (const sample of samples) {
-        const fast = definition.decodeEvent(sample)
-        assert.strictEqual(Either.isRight(fast), Either.isRight(full(sample)), `${row.type} ${JSON.stringify(sample)}`)
-        checked++
-      }
-    }
-    assert.isAbove(checked, 1000)
-  })
-
   it("typed events and conditions", () => {
     const row = rows.find((r) => r.type === "channel.follow")!
     const event: EventSubTypes.Event<typeof EventSubTypes.ChannelFollowV2> = Either.getOrThrow(
