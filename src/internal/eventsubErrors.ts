@@ -76,7 +76,10 @@ export class EventSubSubscribeError extends Schema.TaggedError<EventSubSubscribe
    * @since 0.1.0
    */
   override get message(): string {
-    return `Could not subscribe to ${this.type} v${this.version} as user ${this.userId}: ${this.description}`
+    // version "" marks a failure that is not about one subscription type ("websocket", "delete")
+    return this.version === ""
+      ? `EventSub ${this.type} failed for user ${this.userId}: ${this.description}`
+      : `Could not subscribe to ${this.type} v${this.version} as user ${this.userId}: ${this.description}`
   }
 }
 
