@@ -1424,7 +1424,8 @@ export const make = (
       return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : 1000
     }
 
-    const pointsLeft = (response: RawResponse): boolean => Number(response.headers["ratelimit-remaining"]) > 0
+    const pointsLeft = (response: RawResponse): boolean =>
+      (RateLimiter.parseHeaders(response.headers)?.remaining ?? 0) > 0
 
     const execute = <I, A>(
       ep: Endpoint<I, A>,
