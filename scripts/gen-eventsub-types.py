@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/internal/eventsubDefinitions.ts and test/fixtures/eventsub-examples.json
+"""Generate src/generated/EventSubDefinitions.ts and test/fixtures/eventsub-examples.json
 from ../shared/twitch/eventsub-types.json.
 
 Event schemas are inferred from the documented notification examples, corrected by the
@@ -270,7 +270,7 @@ export const {name} = define({{
 
 header = open(os.path.join(ROOT, "scripts", "eventsub-types.preamble.ts")).read()
 all_code = "/**\n * Every definition, in the order of the Twitch documentation.\n *\n * @since 0.1.0\n * @category definitions\n */\nexport const all = [\n" + ",\n".join("  " + n for n in names) + "\n] as const\n"
-open(os.path.join(ROOT, "src", "internal", "eventsubDefinitions.ts"), "w").write(header + "\n" + "\n".join(out) + "\n" + all_code)
+open(os.path.join(ROOT, "src", "generated", "EventSubDefinitions.ts"), "w").write(header + "\n" + "\n".join(out) + "\n" + all_code)
 os.makedirs(os.path.join(ROOT, "test", "fixtures"), exist_ok=True)
 json.dump(fixtures, open(os.path.join(ROOT, "test", "fixtures", "eventsub-examples.json"), "w"), indent=1)
 print(f"{len(names)} definitions")

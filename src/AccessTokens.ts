@@ -23,6 +23,7 @@ import type { AppToken } from "./Token.js"
 import { UserToken } from "./Token.js"
 import type { TokenStoreError } from "./TokenStore.js"
 import { TokenStore } from "./TokenStore.js"
+import { TaggedError } from "./internal/errors.js"
 
 /**
  * @since 0.1.0
@@ -61,15 +62,15 @@ export declare namespace AccessTokens {
   }
 }
 
+const Tagged = TaggedError("AccessTokens")
+
 /**
  * No token stored for this user.
  *
  * @since 0.1.0
  * @category errors
  */
-export class TokenNotFound extends Schema.TaggedError<TokenNotFound>("effect-twitch/TokenNotFound")(
-  "TokenNotFound",
-  { userId: Schema.String }
+export class TokenNotFound extends Tagged<TokenNotFound>()("TokenNotFound", { userId: Schema.String }
 ) {
   /**
    * @since 0.1.0
@@ -86,9 +87,7 @@ export class TokenNotFound extends Schema.TaggedError<TokenNotFound>("effect-twi
  * @since 0.1.0
  * @category errors
  */
-export class TokenDead extends Schema.TaggedError<TokenDead>("effect-twitch/TokenDead")(
-  "TokenDead",
-  { userId: Schema.String, reason: Schema.String }
+export class TokenDead extends Tagged<TokenDead>()("TokenDead", { userId: Schema.String, reason: Schema.String }
 ) {
   /**
    * @since 0.1.0

@@ -41,6 +41,7 @@ import { isTransient, makeUserToken, OAuth, OAuthDecodeError } from "./OAuth.js"
 import type { UserToken } from "./Token.js"
 import type { TokenStoreError } from "./TokenStore.js"
 import { TokenStore } from "./TokenStore.js"
+import { TaggedError } from "./internal/errors.js"
 
 /**
  * A started device authorization: what to show the person, and what `poll` needs.
@@ -80,10 +81,7 @@ export type DeviceAuthEvent =
   | { readonly _tag: "Waiting"; readonly attempt: number; readonly interval: number }
   | { readonly _tag: "Authorized"; readonly token: UserToken }
 
-const moduleField = Schema.Literal("DeviceAuth").pipe(
-  Schema.propertySignature,
-  Schema.withConstructorDefault(() => "DeviceAuth" as const)
-)
+const Tagged = TaggedError("DeviceAuth")
 
 /**
  * The device code expired before the person approved it.
@@ -91,9 +89,7 @@ const moduleField = Schema.Literal("DeviceAuth").pipe(
  * @since 0.1.0
  * @category errors
  */
-export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>("effect-twitch/DeviceAuth/DeviceCodeExpired")(
-  "DeviceCodeExpired",
-  { module: moduleField, method: Schema.String, userCode: Schema.String }
+export class DeviceCodeExpired extends Tagged<DeviceCodeExpired>()("DeviceCodeExpired", { method: Schema.String, userCode: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -107,9 +103,7 @@ export class DeviceCodeExpired extends Schema.TaggedError<DeviceCodeExpired>("ef
  * @since 0.1.0
  * @category errors
  */
-export class DeviceAccessDenied extends Schema.TaggedError<DeviceAccessDenied>(
-  "effect-twitch/DeviceAuth/DeviceAccessDenied"
-)("DeviceAccessDenied", { module: moduleField, method: Schema.String, userCode: Schema.String }) {
+export class DeviceAccessDenied extends Tagged<DeviceAccessDenied>()("DeviceAccessDenied", { method: Schema.String, userCode: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `DeviceAuth.${this.method}: authorization of device code ${this.userCode} was denied`

@@ -73,7 +73,7 @@ import {
   EventSubLimitExceeded,
   EventSubNoUser,
   EventSubSubscribeError
-} from "./internal/eventsubErrors.js"
+} from "./EventSubError.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 export {
@@ -102,7 +102,7 @@ export {
    * @category errors
    */
   EventSubSubscribeError
-} from "./internal/eventsubErrors.js"
+} from "./EventSubError.js"
 
 /**
  * @since 0.1.0
@@ -116,7 +116,17 @@ export class EventSub extends Context.Tag("effect-twitch/EventSub")<EventSub, Ev
  * @since 0.1.0
  * @category models
  */
-export type Status = Engine.Status
+export type Status =
+  | { readonly _tag: "Connecting"; readonly userId: string; readonly connection: number }
+  | { readonly _tag: "Connected"; readonly userId: string; readonly connection: number; readonly sessionId: string }
+  | {
+    readonly _tag: "Reconnecting"
+    readonly userId: string
+    readonly connection: number
+    readonly reason: string
+    readonly attempt: number
+  }
+  | { readonly _tag: "Disconnected"; readonly userId: string; readonly connection: number; readonly reason: string }
 
 /**
  * @since 0.1.0
@@ -293,7 +303,7 @@ export const make = (
               )
             }
             return Effect.fail(
-              new EventSubSubscribeError({ userId, type, version, description: error.message, cause: error })
+              new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
             )
           })
         ),
@@ -306,8 +316,7 @@ export const make = (
               : Effect.fail(
                 new EventSubSubscribeError({
                   userId,
-                  type: "delete",
-                  version: "",
+                  operation: "delete",
                   description: error.message,
                   cause: error
                 })

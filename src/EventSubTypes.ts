@@ -14,8 +14,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import type { Definition } from "./internal/eventsubDefinition.js"
-import { all } from "./internal/eventsubDefinitions.js"
+import type { Definition } from "./EventSubDefinition.js"
+import { all } from "./generated/EventSubDefinitions.js"
 
 export {
   /**
@@ -41,9 +41,10 @@ export {
    * @category utils
    */
   scopesSatisfiedBy
-} from "./internal/eventsubDefinition.js"
+} from "./EventSubDefinition.js"
+import { TaggedError } from "./internal/errors.js"
 
-export * from "./internal/eventsubDefinitions.js"
+export * from "./generated/EventSubDefinitions.js"
 
 // ------------------------------------------------------------------------------------------------
 // Envelope
@@ -353,6 +354,8 @@ export type Message =
 // Errors
 // ------------------------------------------------------------------------------------------------
 
+const Tagged = TaggedError("EventSubTypes")
+
 /**
  * A frame or payload that could not be decoded: `InvalidJson` (not JSON, truncated),
  * `InvalidEnvelope` (metadata / payload shape), `InvalidEvent` (the event failed its definition's
@@ -361,9 +364,7 @@ export type Message =
  * @since 0.1.0
  * @category errors
  */
-export class EventSubDecodeError extends Schema.TaggedError<EventSubDecodeError>(
-  "effect-twitch/EventSubTypes/EventSubDecodeError"
-)("EventSubDecodeError", {
+export class EventSubDecodeError extends Tagged<EventSubDecodeError>()("EventSubDecodeError", {
   reason: Schema.Literal("InvalidJson", "InvalidEnvelope", "InvalidEvent", "InvalidCondition"),
   messageId: Schema.optionalWith(Schema.String, { exact: true }),
   subscriptionType: Schema.optionalWith(Schema.String, { exact: true }),

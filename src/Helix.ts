@@ -42,6 +42,7 @@ import * as Timeouts from "./internal/helixTimeouts.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
 import type { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
+import { TaggedError } from "./internal/errors.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -73,20 +74,16 @@ const ResponseFields = {
   twitchMessage: Schema.optional(Schema.String)
 }
 
+const Tagged = TaggedError("Helix")
+
 /**
  * 400, 422 and other 4xx answers not covered by a more specific error.
  *
  * @since 0.1.0
  * @category errors
  */
-export class HelixBadRequest extends Schema.TaggedError<HelixBadRequest>("effect-twitch/HelixBadRequest")(
-  "HelixBadRequest",
-  ResponseFields
+export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest", ResponseFields
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -99,14 +96,8 @@ export class HelixBadRequest extends Schema.TaggedError<HelixBadRequest>("effect
  * @since 0.1.0
  * @category errors
  */
-export class HelixUnauthorized extends Schema.TaggedError<HelixUnauthorized>("effect-twitch/HelixUnauthorized")(
-  "HelixUnauthorized",
-  ResponseFields
+export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnauthorized", ResponseFields
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -120,14 +111,8 @@ export class HelixUnauthorized extends Schema.TaggedError<HelixUnauthorized>("ef
  * @since 0.1.0
  * @category errors
  */
-export class HelixForbidden extends Schema.TaggedError<HelixForbidden>("effect-twitch/HelixForbidden")(
-  "HelixForbidden",
-  { ...ResponseFields, missingScopes: Schema.Array(Schema.String) }
+export class HelixForbidden extends Tagged<HelixForbidden>()("HelixForbidden", { ...ResponseFields, missingScopes: Schema.Array(Schema.String) }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     const scopes = this.missingScopes.length > 0 ? ` (missing scope ${this.missingScopes.join(" or ")})` : ""
@@ -139,14 +124,8 @@ export class HelixForbidden extends Schema.TaggedError<HelixForbidden>("effect-t
  * @since 0.1.0
  * @category errors
  */
-export class HelixNotFound extends Schema.TaggedError<HelixNotFound>("effect-twitch/HelixNotFound")(
-  "HelixNotFound",
-  ResponseFields
+export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", ResponseFields
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -157,14 +136,8 @@ export class HelixNotFound extends Schema.TaggedError<HelixNotFound>("effect-twi
  * @since 0.1.0
  * @category errors
  */
-export class HelixConflict extends Schema.TaggedError<HelixConflict>("effect-twitch/HelixConflict")(
-  "HelixConflict",
-  ResponseFields
+export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", ResponseFields
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -178,14 +151,8 @@ export class HelixConflict extends Schema.TaggedError<HelixConflict>("effect-twi
  * @since 0.1.0
  * @category errors
  */
-export class HelixRateLimited extends Schema.TaggedError<HelixRateLimited>("effect-twitch/HelixRateLimited")(
-  "HelixRateLimited",
-  { ...ResponseFields, resetAt: Schema.optional(Schema.Number) }
+export class HelixRateLimited extends Tagged<HelixRateLimited>()("HelixRateLimited", { ...ResponseFields, resetAt: Schema.optional(Schema.Number) }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -198,14 +165,8 @@ export class HelixRateLimited extends Schema.TaggedError<HelixRateLimited>("effe
  * @since 0.1.0
  * @category errors
  */
-export class HelixServerError extends Schema.TaggedError<HelixServerError>("effect-twitch/HelixServerError")(
-  "HelixServerError",
-  ResponseFields
+export class HelixServerError extends Tagged<HelixServerError>()("HelixServerError", ResponseFields
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -218,14 +179,8 @@ export class HelixServerError extends Schema.TaggedError<HelixServerError>("effe
  * @since 0.1.0
  * @category errors
  */
-export class HelixTimeout extends Schema.TaggedError<HelixTimeout>("effect-twitch/HelixTimeout")(
-  "HelixTimeout",
-  { method: Schema.String, endpoint: Schema.String, timeoutMillis: Schema.Number }
+export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", { method: Schema.String, endpoint: Schema.String, timeoutMillis: Schema.Number }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): no answer within ${this.timeoutMillis} ms`
@@ -239,14 +194,8 @@ export class HelixTimeout extends Schema.TaggedError<HelixTimeout>("effect-twitc
  * @since 0.1.0
  * @category errors
  */
-export class HelixTransportError extends Schema.TaggedError<HelixTransportError>("effect-twitch/HelixTransportError")(
-  "HelixTransportError",
-  { method: Schema.String, endpoint: Schema.String, description: Schema.String }
+export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTransportError", { method: Schema.String, endpoint: Schema.String, description: Schema.String }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): ${this.description}`
@@ -260,14 +209,8 @@ export class HelixTransportError extends Schema.TaggedError<HelixTransportError>
  * @since 0.1.0
  * @category errors
  */
-export class HelixDecodeError extends Schema.TaggedError<HelixDecodeError>("effect-twitch/HelixDecodeError")(
-  "HelixDecodeError",
-  { method: Schema.String, endpoint: Schema.String, status: Schema.Number, path: Schema.String, description: Schema.String }
+export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeError", { method: Schema.String, endpoint: Schema.String, status: Schema.Number, path: Schema.String, description: Schema.String }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     const at = this.path === "" ? "" : ` at ${this.path}`
@@ -282,14 +225,8 @@ export class HelixDecodeError extends Schema.TaggedError<HelixDecodeError>("effe
  * @since 0.1.0
  * @category errors
  */
-export class HelixUserRequired extends Schema.TaggedError<HelixUserRequired>("effect-twitch/HelixUserRequired")(
-  "HelixUserRequired",
-  { method: Schema.String, endpoint: Schema.String, description: Schema.String }
+export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserRequired", { method: Schema.String, endpoint: Schema.String, description: Schema.String }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): ${this.description}`
@@ -302,9 +239,7 @@ export class HelixUserRequired extends Schema.TaggedError<HelixUserRequired>("ef
  * @since 0.1.0
  * @category errors
  */
-export class ChatMessageDropped extends Schema.TaggedError<ChatMessageDropped>("effect-twitch/ChatMessageDropped")(
-  "ChatMessageDropped",
-  {
+export class ChatMessageDropped extends Tagged<ChatMessageDropped>()("ChatMessageDropped", {
     method: Schema.String,
     endpoint: Schema.String,
     broadcasterId: Schema.String,
@@ -313,10 +248,6 @@ export class ChatMessageDropped extends Schema.TaggedError<ChatMessageDropped>("
     reason: Schema.String
   }
 ) {
-  /** @since 0.1.0 */
-  get module(): "Helix" {
-    return "Helix"
-  }
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): message dropped in channel ${this.broadcasterId}: ${this.code}: ${this.reason}`

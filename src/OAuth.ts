@@ -29,6 +29,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
+import { TaggedError } from "./internal/errors.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -101,10 +102,7 @@ export interface AuthorizeUrlOptions {
 // errors
 // -----------------------------------------------------------------------------
 
-const moduleField = Schema.Literal("OAuth").pipe(
-  Schema.propertySignature,
-  Schema.withConstructorDefault(() => "OAuth" as const)
-)
+const Tagged = TaggedError("OAuth")
 
 /**
  * `refresh`: Twitch does not know the refresh token (already used, revoked, expired, or from another
@@ -113,9 +111,7 @@ const moduleField = Schema.Literal("OAuth").pipe(
  * @since 0.1.0
  * @category errors
  */
-export class InvalidRefreshToken extends Schema.TaggedError<InvalidRefreshToken>(
-  "effect-twitch/OAuth/InvalidRefreshToken"
-)("InvalidRefreshToken", { module: moduleField, method: Schema.String }) {
+export class InvalidRefreshToken extends Tagged<InvalidRefreshToken>()("InvalidRefreshToken", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid refresh token`
@@ -128,9 +124,7 @@ export class InvalidRefreshToken extends Schema.TaggedError<InvalidRefreshToken>
  * @since 0.1.0
  * @category errors
  */
-export class InvalidAccessToken extends Schema.TaggedError<InvalidAccessToken>(
-  "effect-twitch/OAuth/InvalidAccessToken"
-)("InvalidAccessToken", { module: moduleField, method: Schema.String }) {
+export class InvalidAccessToken extends Tagged<InvalidAccessToken>()("InvalidAccessToken", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid access token`
@@ -144,9 +138,7 @@ export class InvalidAccessToken extends Schema.TaggedError<InvalidAccessToken>(
  * @since 0.1.0
  * @category errors
  */
-export class MissingClientSecret extends Schema.TaggedError<MissingClientSecret>(
-  "effect-twitch/OAuth/MissingClientSecret"
-)("MissingClientSecret", { module: moduleField, method: Schema.String }) {
+export class MissingClientSecret extends Tagged<MissingClientSecret>()("MissingClientSecret", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: a client secret is required for this flow`
@@ -159,9 +151,7 @@ export class MissingClientSecret extends Schema.TaggedError<MissingClientSecret>
  * @since 0.1.0
  * @category errors
  */
-export class InvalidClient extends Schema.TaggedError<InvalidClient>("effect-twitch/OAuth/InvalidClient")(
-  "InvalidClient",
-  { module: moduleField, method: Schema.String, description: Schema.String }
+export class InvalidClient extends Tagged<InvalidClient>()("InvalidClient", { method: Schema.String, description: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -175,9 +165,7 @@ export class InvalidClient extends Schema.TaggedError<InvalidClient>("effect-twi
  * @since 0.1.0
  * @category errors
  */
-export class InvalidDeviceCode extends Schema.TaggedError<InvalidDeviceCode>("effect-twitch/OAuth/InvalidDeviceCode")(
-  "InvalidDeviceCode",
-  { module: moduleField, method: Schema.String }
+export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDeviceCode", { method: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -191,9 +179,7 @@ export class InvalidDeviceCode extends Schema.TaggedError<InvalidDeviceCode>("ef
  * @since 0.1.0
  * @category errors
  */
-export class AuthorizationPending extends Schema.TaggedError<AuthorizationPending>(
-  "effect-twitch/OAuth/AuthorizationPending"
-)("AuthorizationPending", { module: moduleField, method: Schema.String }) {
+export class AuthorizationPending extends Tagged<AuthorizationPending>()("AuthorizationPending", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: authorization pending`
@@ -206,9 +192,7 @@ export class AuthorizationPending extends Schema.TaggedError<AuthorizationPendin
  * @since 0.1.0
  * @category errors
  */
-export class SlowDown extends Schema.TaggedError<SlowDown>("effect-twitch/OAuth/SlowDown")(
-  "SlowDown",
-  { module: moduleField, method: Schema.String }
+export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -222,9 +206,7 @@ export class SlowDown extends Schema.TaggedError<SlowDown>("effect-twitch/OAuth/
  * @since 0.1.0
  * @category errors
  */
-export class AccessDenied extends Schema.TaggedError<AccessDenied>("effect-twitch/OAuth/AccessDenied")(
-  "AccessDenied",
-  { module: moduleField, method: Schema.String }
+export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { method: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -238,9 +220,7 @@ export class AccessDenied extends Schema.TaggedError<AccessDenied>("effect-twitc
  * @since 0.1.0
  * @category errors
  */
-export class ClientNotFound extends Schema.TaggedError<ClientNotFound>("effect-twitch/OAuth/ClientNotFound")(
-  "ClientNotFound",
-  { module: moduleField, method: Schema.String }
+export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", { method: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -254,9 +234,7 @@ export class ClientNotFound extends Schema.TaggedError<ClientNotFound>("effect-t
  * @since 0.1.0
  * @category errors
  */
-export class InvalidToken extends Schema.TaggedError<InvalidToken>("effect-twitch/OAuth/InvalidToken")(
-  "InvalidToken",
-  { module: moduleField, method: Schema.String }
+export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { method: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -270,9 +248,7 @@ export class InvalidToken extends Schema.TaggedError<InvalidToken>("effect-twitc
  * @since 0.1.0
  * @category errors
  */
-export class OAuthBadRequest extends Schema.TaggedError<OAuthBadRequest>("effect-twitch/OAuth/OAuthBadRequest")(
-  "OAuthBadRequest",
-  { module: moduleField, method: Schema.String, status: Schema.Number, description: Schema.String }
+export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest", { method: Schema.String, status: Schema.Number, description: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -286,9 +262,7 @@ export class OAuthBadRequest extends Schema.TaggedError<OAuthBadRequest>("effect
  * @since 0.1.0
  * @category errors
  */
-export class OAuthServerError extends Schema.TaggedError<OAuthServerError>("effect-twitch/OAuth/OAuthServerError")(
-  "OAuthServerError",
-  { module: moduleField, method: Schema.String, status: Schema.Number, description: Schema.String }
+export class OAuthServerError extends Tagged<OAuthServerError>()("OAuthServerError", { method: Schema.String, status: Schema.Number, description: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -303,10 +277,7 @@ export class OAuthServerError extends Schema.TaggedError<OAuthServerError>("effe
  * @since 0.1.0
  * @category errors
  */
-export class OAuthTransportError extends Schema.TaggedError<OAuthTransportError>(
-  "effect-twitch/OAuth/OAuthTransportError"
-)("OAuthTransportError", {
-  module: moduleField,
+export class OAuthTransportError extends Tagged<OAuthTransportError>()("OAuthTransportError", {
   method: Schema.String,
   reason: Schema.Literal("Transport", "Timeout"),
   connectFailed: Schema.Boolean,
@@ -325,9 +296,7 @@ export class OAuthTransportError extends Schema.TaggedError<OAuthTransportError>
  * @since 0.1.0
  * @category errors
  */
-export class OAuthDecodeError extends Schema.TaggedError<OAuthDecodeError>("effect-twitch/OAuth/OAuthDecodeError")(
-  "OAuthDecodeError",
-  { module: moduleField, method: Schema.String, status: Schema.Number, description: Schema.String }
+export class OAuthDecodeError extends Tagged<OAuthDecodeError>()("OAuthDecodeError", { method: Schema.String, status: Schema.Number, description: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {

@@ -8,6 +8,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 
 /**
@@ -61,3 +62,35 @@ export class AppToken extends Schema.Class<AppToken>("effect-twitch/AppToken")({
   expiresAt: Schema.OptionFromNullOr(Schema.DateTimeUtc),
   obtainedAt: Schema.DateTimeUtc
 }) {}
+
+/**
+ * A secret handed to the library as text or `Redacted` (text is wrapped in `Redacted` at once).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Secret = string | Redacted.Redacted<string>
+
+/**
+ * A user token handed over by the caller (e.g. `Client.layer({ token })`, `Bot.register`): it is
+ * validated with Twitch before use and stored in the `TokenStore`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TokenInput {
+  readonly accessToken: Secret
+  readonly refreshToken?: Secret | undefined
+}
+
+/**
+ * Who a user token belongs to, as Twitch reported it when it was validated.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UserInfo {
+  readonly userId: string
+  readonly login: string
+  readonly scopes: ReadonlyArray<string>
+}

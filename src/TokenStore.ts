@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { writeAtomic } from "./internal/atomicFile.js"
 import { UserToken } from "./Token.js"
+import { TaggedError } from "./internal/errors.js"
 
 /**
  * @since 0.1.0
@@ -58,6 +59,8 @@ export type TokenChange =
   | { readonly _tag: "Refreshed"; readonly token: UserToken }
   | { readonly _tag: "Removed"; readonly userId: string }
 
+const Tagged = TaggedError("TokenStore")
+
 /**
  * The store could not be read or written (I/O failure, corrupt file, …). A corrupt file is never
  * treated as an empty store.
@@ -65,9 +68,7 @@ export type TokenChange =
  * @since 0.1.0
  * @category errors
  */
-export class TokenStoreError extends Schema.TaggedError<TokenStoreError>("effect-twitch/TokenStoreError")(
-  "TokenStoreError",
-  {
+export class TokenStoreError extends Tagged<TokenStoreError>()("TokenStoreError", {
     method: Schema.String,
     reason: Schema.Literal("Io", "Corrupt"),
     description: Schema.String,

@@ -1,9 +1,5 @@
-/**
- * Validating user tokens for `Client` and `Bot`: a new token (validate, refresh once if Twitch no
- * longer accepts it, check the client id), or a stored one (through `AccessTokens`).
- *
- * @internal
- */
+// Validating user tokens for `Client` and `Bot`: a new token (validate, refresh once if Twitch no
+// longer accepts it, check the client id), or a stored one (through `AccessTokens`).
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -12,25 +8,9 @@ import type { AccessTokensError } from "../AccessTokens.js"
 import { AccessTokens } from "../AccessTokens.js"
 import type { OAuthError, ValidateResponse } from "../OAuth.js"
 import { makeUserToken, OAuth, TokenResponse } from "../OAuth.js"
-import type { UserToken } from "../Token.js"
+import type { Secret, TokenInput, UserInfo, UserToken } from "../Token.js"
 import { TwitchConfig } from "../TwitchConfig.js"
-import { ClientIdMismatch, MissingScopes, TokenRejected, UnknownUser } from "./clientErrors.js"
-
-/** @internal */
-export type Secret = string | Redacted.Redacted<string>
-
-/** @internal */
-export interface TokenInput {
-  readonly accessToken: Secret
-  readonly refreshToken?: Secret | undefined
-}
-
-/** @internal */
-export interface UserInfo {
-  readonly userId: string
-  readonly login: string
-  readonly scopes: ReadonlyArray<string>
-}
+import { ClientIdMismatch, MissingScopes, TokenRejected, UnknownUser } from "../ClientError.js"
 
 /** @internal */
 export const toRedacted = (secret: Secret): Redacted.Redacted<string> =>

@@ -1,18 +1,14 @@
-/**
- * Dedupe of EventSub message ids: bounded, O(1), no timers, and no heap object kept per id.
- *
- * Twitch's message ids are UUIDs. Written in lowercase hex (as Twitch sends them), a UUID is stored
- * exactly as four 32-bit words in an open-addressing table backed by one `Uint32Array`, so remembering
- * 100,000 ids costs no allocation and nothing for the garbage collector to trace or promote (keeping the
- * id strings in a `Set` cost ~1 µs per message at 60k messages/s, mostly GC). Any other id (another
- * format, uppercase, the all-zero UUID) goes to a `Set` of strings: still exact.
- *
- * Two generations: ids go into the current one; when it holds `capacity` ids it becomes the previous
- * one and the old previous is cleared whole. So at least the last `capacity` ids are remembered (at
- * most twice that), without per-id deletes.
- *
- * @internal
- */
+// Dedupe of EventSub message ids: bounded, O(1), no timers, and no heap object kept per id.
+//
+// Twitch's message ids are UUIDs. Written in lowercase hex (as Twitch sends them), a UUID is stored
+// exactly as four 32-bit words in an open-addressing table backed by one `Uint32Array`, so remembering
+// 100,000 ids costs no allocation and nothing for the garbage collector to trace or promote (keeping the
+// id strings in a `Set` cost ~1 µs per message at 60k messages/s, mostly GC). Any other id (another
+// format, uppercase, the all-zero UUID) goes to a `Set` of strings: still exact.
+//
+// Two generations: ids go into the current one; when it holds `capacity` ids it becomes the previous
+// one and the old previous is cleared whole. So at least the last `capacity` ids are remembered (at
+// most twice that), without per-id deletes.
 
 /** @internal */
 export class Dedupe {

@@ -1,29 +1,25 @@
-/**
- * The EventSub WebSocket engine: connections per user, sessions, reconnects, dedupe and dispatch.
- *
- * Data path (one connection): the socket's handler is synchronous: it parses and checks each frame's
- * envelope, drops duplicates and stale messages, decodes the event with the subscription's schema and
- * appends it to the session's ingress (per subscription, in order). One dispatcher fiber per session
- * takes everything routed since its last turn (typically one socket read: tens of frames) and offers
- * each subscription's events, as one array, to the bounded `Mailbox` of each of its consumers; a consumer
- * takes everything waiting as one chunk. A slow consumer makes the dispatcher wait (backpressure); when
- * the ingress holds more than `ingressHighWater` events the socket is paused (Node `ws`), so memory
- * stays bounded.
- *
- * Why `Mailbox` and not `PubSub`: with the same consumer, a `PubSub` subscription read with
- * `takeBetween` cost ~8 µs more per event at 60k events/s (delivered events survived young-generation
- * GCs and were promoted); `Mailbox` keeps plain arrays. (Offering straight from the socket handler into a
- * sole consumer's mailbox, skipping the dispatcher fiber, was tried: no measurable gain.)
- *
- * Control path: the connection fiber owns the sessions. Subscriptions are created on a session by
- * `ensureCreated`, serialised per entry and idempotent per session generation (a fresh connection is
- * a new generation; a `session_reconnect` handover keeps it), so the connection fiber (re-creating
- * everything after a welcome) and a new consumer (waiting for the session) never create twice.
- * A session that ends is drained: its sockets are closed and every frame they delivered is dispatched
- * before the next session starts.
- *
- * @internal
- */
+// The EventSub WebSocket engine: connections per user, sessions, reconnects, dedupe and dispatch.
+//
+// Data path (one connection): the socket's handler is synchronous: it parses and checks each frame's
+// envelope, drops duplicates and stale messages, decodes the event with the subscription's schema and
+// appends it to the session's ingress (per subscription, in order). One dispatcher fiber per session
+// takes everything routed since its last turn (typically one socket read: tens of frames) and offers
+// each subscription's events, as one array, to the bounded `Mailbox` of each of its consumers; a consumer
+// takes everything waiting as one chunk. A slow consumer makes the dispatcher wait (backpressure); when
+// the ingress holds more than `ingressHighWater` events the socket is paused (Node `ws`), so memory
+// stays bounded.
+//
+// Why `Mailbox` and not `PubSub`: with the same consumer, a `PubSub` subscription read with
+// `takeBetween` cost ~8 µs more per event at 60k events/s (delivered events survived young-generation
+// GCs and were promoted); `Mailbox` keeps plain arrays. (Offering straight from the socket handler into a
+// sole consumer's mailbox, skipping the dispatcher fiber, was tried: no measurable gain.)
+//
+// Control path: the connection fiber owns the sessions. Subscriptions are created on a session by
+// `ensureCreated`, serialised per entry and idempotent per session generation (a fresh connection is
+// a new generation; a `session_reconnect` handover keeps it), so the connection fiber (re-creating
+// everything after a welcome) and a new consumer (waiting for the session) never create twice.
+// A session that ends is drained: its sockets are closed and every frame they delivered is dispatched
+// before the next session starts.
 import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -40,8 +36,9 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Dedupe } from "./eventsubDedupe.js"
-import type { EventSubError } from "./eventsubErrors.js"
-import { EventSubLimitExceeded, EventSubRevoked, EventSubSubscribeError } from "./eventsubErrors.js"
+import type { Status } from "../EventSub.js"
+import type { EventSubError } from "../EventSubError.js"
+import { EventSubLimitExceeded, EventSubRevoked, EventSubSubscribeError } from "../EventSubError.js"
 
 /** What the engine needs to create and delete subscriptions (Helix, as the given user). @internal */
 export interface SubscriptionApi {
@@ -61,19 +58,6 @@ export interface EventDecoder<A> {
   readonly version: string
   readonly decode: (event: unknown, subscription: unknown) => Either.Either<A, string>
 }
-
-/** @internal */
-export type Status =
-  | { readonly _tag: "Connecting"; readonly userId: string; readonly connection: number }
-  | { readonly _tag: "Connected"; readonly userId: string; readonly connection: number; readonly sessionId: string }
-  | {
-    readonly _tag: "Reconnecting"
-    readonly userId: string
-    readonly connection: number
-    readonly reason: string
-    readonly attempt: number
-  }
-  | { readonly _tag: "Disconnected"; readonly userId: string; readonly connection: number; readonly reason: string }
 
 /** @internal */
 export interface EngineOptions {
@@ -440,13 +424,14 @@ export const make = (
               markClosed(conn)
               yield* Deferred.fail(
                 conn.session,
-                new EventSubSubscribeError({ userId, type: "websocket", version: "", description })
+                new EventSubSubscribeError({ userId, operation: "connect", description })
               )
               yield* Effect.forEach(Array.from(conn.entries), (entry) =>
                 endEntry(
                   entry,
                   new EventSubSubscribeError({
                     userId,
+                    operation: "connect",
                     type: entry.decoder.type,
                     version: entry.decoder.version,
                     description
@@ -468,8 +453,7 @@ export const make = (
               Effect.fail(
                 new EventSubSubscribeError({
                   userId: conn.user.userId,
-                  type: "websocket",
-                  version: "",
+                  operation: "connect",
                   description: "the connection was closed"
                 })
               )

@@ -1,19 +1,15 @@
-/**
- * Compiles a transformation-free Schema AST into a plain type guard, ~10× cheaper than
- * `Schema.decodeUnknownEither` / `Schema.is` on a chat message (no output objects, no Either per
- * field). Used as the success path of event decoding; on `false` the real decoder runs and explains.
- * Mirrors `ParseResult`'s rules (records are non-array objects, absent optional keys are skipped, an
- * absent required key is checked as `undefined`). Unsupported nodes (transformations, refinements,
- * index signatures, ...) make the whole compile return `undefined`.
- *
- * Where the runtime allows `new Function` (Node; not a browser page with a strict CSP) the guard is
- * generated as source, one function per struct with each field read by its literal name, which V8
- * turns into monomorphic property loads: ~0.2 µs instead of ~1.2 µs for a chat message with the
- * closure tree below. Property names are embedded with `JSON.stringify`, literals are
- * passed by reference, so nothing from the wire ever becomes code. Otherwise the closure tree is used.
- *
- * @internal
- */
+// Compiles a transformation-free Schema AST into a plain type guard, ~10× cheaper than
+// `Schema.decodeUnknownEither` / `Schema.is` on a chat message (no output objects, no Either per
+// field). Used as the success path of event decoding; on `false` the real decoder runs and explains.
+// Mirrors `ParseResult`'s rules (records are non-array objects, absent optional keys are skipped, an
+// absent required key is checked as `undefined`). Unsupported nodes (transformations, refinements,
+// index signatures, ...) make the whole compile return `undefined`.
+//
+// Where the runtime allows `new Function` (Node; not a browser page with a strict CSP) the guard is
+// generated as source, one function per struct with each field read by its literal name, which V8
+// turns into monomorphic property loads: ~0.2 µs instead of ~1.2 µs for a chat message with the
+// closure tree below. Property names are embedded with `JSON.stringify`, literals are
+// passed by reference, so nothing from the wire ever becomes code. Otherwise the closure tree is used.
 import type * as AST from "effect/SchemaAST"
 
 type Guard = (u: unknown) => boolean

@@ -1,24 +1,20 @@
-/**
- * Client-side model of Twitch's Helix token bucket, one per token (user id or "app").
- *
- * Every answer carries `Ratelimit-Limit` (capacity), `Ratelimit-Remaining` (points left after the
- * request) and `Ratelimit-Reset` (epoch seconds when the bucket is full again). Points refill
- * continuously, so instead of waiting for the reset and sending the next batch, the limiter keeps an
- * estimate of the bucket level that:
- *
- * - counts requests in flight (a request is charged when it is released, not when it is answered);
- * - refills at an estimated rate: a lower bound from the headers (`(limit - remaining)` points are
- *   refilled by the reset), refined by measuring how fast `remaining + requests processed` grows while
- *   the bucket is not full;
- * - is re-synchronised on every answer with what the server said (minus the requests sent after the
- *   answered one, which the server had not seen yet);
- * - releases queued requests one by one as the estimate reaches one point (a timer per bucket).
- *
- * Before the first answer of a bucket only one request is in flight (a probe that tells the capacity);
- * a server that sends no `Ratelimit-*` headers is not limited (only the concurrency cap applies).
- *
- * @internal
- */
+// Client-side model of Twitch's Helix token bucket, one per token (user id or "app").
+//
+// Every answer carries `Ratelimit-Limit` (capacity), `Ratelimit-Remaining` (points left after the
+// request) and `Ratelimit-Reset` (epoch seconds when the bucket is full again). Points refill
+// continuously, so instead of waiting for the reset and sending the next batch, the limiter keeps an
+// estimate of the bucket level that:
+//
+// - counts requests in flight (a request is charged when it is released, not when it is answered);
+// - refills at an estimated rate: a lower bound from the headers (`(limit - remaining)` points are
+//   refilled by the reset), refined by measuring how fast `remaining + requests processed` grows while
+//   the bucket is not full;
+// - is re-synchronised on every answer with what the server said (minus the requests sent after the
+//   answered one, which the server had not seen yet);
+// - releases queued requests one by one as the estimate reaches one point (a timer per bucket).
+//
+// Before the first answer of a bucket only one request is in flight (a probe that tells the capacity);
+// a server that sends no `Ratelimit-*` headers is not limited (only the concurrency cap applies).
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -1,9 +1,5 @@
-/**
- * Finding scope names in Twitch's error messages ("Missing scope: moderator:read:followers",
- * "Missing required scope user:write:chat or user:bot").
- *
- * @internal
- */
+// Finding scope names in Twitch's error messages ("Missing scope: moderator:read:followers",
+// "Missing required scope user:write:chat or user:bot").
 import { isScope } from "../Scopes.js"
 
 const SCOPE_LIKE = /[a-z_]+(?::[a-z_]+)+/g

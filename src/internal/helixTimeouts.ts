@@ -1,15 +1,11 @@
-/**
- * Request timeouts for Helix, cheap enough for thousands of concurrent calls.
- *
- * `Effect.timeoutFail` races the request against a sleeping fiber: two forked fibers, a timer and an
- * interruption per request, which costs more CPU than the rest of a Helix call together. Every Helix
- * request has the same timeout, so deadlines are handed out in increasing order: one watchdog fiber
- * per service sleeps (on the `Clock`, so `TestClock` drives it) until the oldest deadline and
- * interrupts the requests still running by then. A request runs in one forked fiber, which is what
- * makes it interruptible from the outside and lets the caller tell a timeout from its own interruption.
- *
- * @internal
- */
+// Request timeouts for Helix, cheap enough for thousands of concurrent calls.
+//
+// `Effect.timeoutFail` races the request against a sleeping fiber: two forked fibers, a timer and an
+// interruption per request, which costs more CPU than the rest of a Helix call together. Every Helix
+// request has the same timeout, so deadlines are handed out in increasing order: one watchdog fiber
+// per service sleeps (on the `Clock`, so `TestClock` drives it) until the oldest deadline and
+// interrupts the requests still running by then. A request runs in one forked fiber, which is what
+// makes it interruptible from the outside and lets the caller tell a timeout from its own interruption.
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

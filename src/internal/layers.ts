@@ -1,9 +1,5 @@
-/**
- * The layer stack shared by `Client` and `Bot`: OAuth, AccessTokens and DeviceAuth under Helix and
- * EventSub acting as a default user.
- *
- * @internal
- */
+// The layer stack shared by `Client` and `Bot`: OAuth, AccessTokens and DeviceAuth under Helix and
+// EventSub acting as a default user.
 import * as Layer from "effect/Layer"
 import * as AccessTokens from "../AccessTokens.js"
 import * as DeviceAuth from "../DeviceAuth.js"

@@ -32,24 +32,33 @@ import * as Scopes from "../Scopes.js"
 import { UserToken } from "../Token.js"
 import * as TokenStore from "../TokenStore.js"
 import * as TwitchConfig from "../TwitchConfig.js"
-import type { EventSubControl } from "./internal/contracts.js"
 import * as control from "./internal/control.js"
 import * as EventSubPart from "./internal/eventsub.js"
 import * as helix from "./internal/helix.js"
 import { helixError, json, originalPath } from "./internal/http.js"
 import * as oauth from "./internal/oauth.js"
-import {
-  type BanRecord,
-  type Counters,
-  type FaultKind,
-  makeUser,
-  type RequestLogEntry,
-  type SentAnnouncement,
-  type SentChatMessage,
-  type SentWhisper,
-  type SimUser,
-  SimState
-} from "./internal/state.js"
+import { makeUser, SimState } from "./internal/state.js"
+import type {
+  BanRecord,
+  Counters,
+  EventSubControl,
+  EventSubOptions,
+  FaultKind,
+  RequestLogEntry,
+  SentAnnouncement,
+  SentChatMessage,
+  SentWhisper,
+  SimEventSubBurstOptions,
+  SimEventSubBurstResult,
+  SimEventSubControlError,
+  SimEventSubReconnected,
+  SimEventSubSessionInfo,
+  SimEventSubSubscriptionInfo,
+  SimEventSubTarget,
+  SimEventSubTriggerOptions,
+  SimJsonObject,
+  SimUser
+} from "./SimulatorModels.js"
 
 /**
  * @since 0.1.0
@@ -73,11 +82,22 @@ export type {
   BanRecord,
   Counters,
   EventSubControl,
+  EventSubOptions,
   FaultKind,
   RequestLogEntry,
   SentAnnouncement,
   SentChatMessage,
-  SentWhisper
+  SentWhisper,
+  SimEventSubBurstOptions,
+  SimEventSubBurstResult,
+  SimEventSubControlError,
+  SimEventSubReconnected,
+  SimEventSubSessionInfo,
+  SimEventSubSubscriptionInfo,
+  SimEventSubTarget,
+  SimEventSubTriggerOptions,
+  SimJsonObject,
+  SimUser
 }
 
 /**
@@ -377,7 +397,7 @@ export interface Options {
   /** default 800 points, 800 per 60 s */
   readonly rateLimit?: RateLimit | undefined
   /** EventSub part options (keepalive default, subscribe deadline, reconnect grace, pings). */
-  readonly eventSub?: Omit<EventSubPart.EventSubOptions, "baseWsUrl"> | undefined
+  readonly eventSub?: EventSubOptions | undefined
 }
 
 const DEFAULT_SEED: ReadonlyArray<UserInput> = [

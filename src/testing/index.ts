@@ -8,3 +8,8 @@
  * @since 0.1.0
  */
 export * as Simulator from "./Simulator.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as SimulatorModels from "./SimulatorModels.js"

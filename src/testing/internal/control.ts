@@ -1,29 +1,25 @@
-/**
- * The simulator's control API over HTTP (JSON), under `/_sim`:
- *
- * - `GET  /_sim/device/pending` → `{data:[{user_code, client_id, scopes}]}`
- * - `POST /_sim/device/approve` `{user_code, user_id}` · `POST /_sim/device/deny` `{user_code}`
- * - `POST /_sim/device/slow_down` `{enabled: boolean | number}`
- * - `POST /_sim/tokens/user` `{user_id, scopes?, client_id?, expires_in?}`
- *   → `{access_token, refresh_token, expires_in, scope}`
- * - `POST /_sim/tokens/app` `{client_id?}` → `{access_token, expires_in}`
- * - `POST /_sim/tokens/expire` `{access_token}` · `POST /_sim/tokens/revoke` `{access_token}`
- * - `GET  /_sim/users` · `POST /_sim/users` `{login, id?, display_name?, broadcaster_type?}`
- * - `POST /_sim/followers` `{broadcaster_id, count?, user_ids?}` · `POST /_sim/chatters` (same shape)
- * - `POST /_sim/moderators` `{broadcaster_id, user_id}`
- * - `POST /_sim/channels` `{broadcaster_id, title?, game_id?, game_name?, language?, tags?}`
- * - `POST /_sim/streams` `{user_id, live, title?, game_id?, game_name?, viewer_count?}`
- * - `POST /_sim/ratelimit` `{capacity, refill_per_second}`
- * - `POST /_sim/faults` `{count, kind: 500|503|429|"malformed"|"delay", delay_ms?, path_prefix?}`
- * - `DELETE /_sim/faults`
- * - `POST /_sim/chat/drop` `{enabled, code?, message?}` · `GET /_sim/chat/messages` · `GET /_sim/whispers`
- * - `GET  /_sim/log` · `DELETE /_sim/log` · `GET /_sim/counters`
- * - `/_sim/eventsub/*`: the EventSub part's control routes (trigger, reconnect, close, sessions, subscriptions, ...)
- *
- * Control errors answer `{status, message}` with 400/404.
- *
- * @internal
- */
+// The simulator's control API over HTTP (JSON), under `/_sim`:
+//
+// - `GET  /_sim/device/pending` → `{data:[{user_code, client_id, scopes}]}`
+// - `POST /_sim/device/approve` `{user_code, user_id}` · `POST /_sim/device/deny` `{user_code}`
+// - `POST /_sim/device/slow_down` `{enabled: boolean | number}`
+// - `POST /_sim/tokens/user` `{user_id, scopes?, client_id?, expires_in?}`
+//   → `{access_token, refresh_token, expires_in, scope}`
+// - `POST /_sim/tokens/app` `{client_id?}` → `{access_token, expires_in}`
+// - `POST /_sim/tokens/expire` `{access_token}` · `POST /_sim/tokens/revoke` `{access_token}`
+// - `GET  /_sim/users` · `POST /_sim/users` `{login, id?, display_name?, broadcaster_type?}`
+// - `POST /_sim/followers` `{broadcaster_id, count?, user_ids?}` · `POST /_sim/chatters` (same shape)
+// - `POST /_sim/moderators` `{broadcaster_id, user_id}`
+// - `POST /_sim/channels` `{broadcaster_id, title?, game_id?, game_name?, language?, tags?}`
+// - `POST /_sim/streams` `{user_id, live, title?, game_id?, game_name?, viewer_count?}`
+// - `POST /_sim/ratelimit` `{capacity, refill_per_second}`
+// - `POST /_sim/faults` `{count, kind: 500|503|429|"malformed"|"delay", delay_ms?, path_prefix?}`
+// - `DELETE /_sim/faults`
+// - `POST /_sim/chat/drop` `{enabled, code?, message?}` · `GET /_sim/chat/messages` · `GET /_sim/whispers`
+// - `GET  /_sim/log` · `DELETE /_sim/log` · `GET /_sim/counters`
+// - `/_sim/eventsub/*`: the EventSub part's control routes (trigger, reconnect, close, sessions, subscriptions, ...)
+//
+// Control errors answer `{status, message}` with 400/404.
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"

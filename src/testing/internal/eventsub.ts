@@ -1,14 +1,10 @@
-/**
- * The simulator's EventSub side: the WebSocket at `/ws`, the `/eventsub/subscriptions` REST endpoints and a
- * control API (trigger, reconnect, close, keepalive switch, resend, old timestamps, malformed frames, revocation,
- * bursts). Behaviour follows production Twitch (REFERENCE.md §1–2, SIMULATOR_CHECKLIST.md §A–B).
- *
- * All state lives in plain in-memory structures owned by the part (JavaScript is single threaded, every mutation
- * is synchronous). Timers (keepalive, subscribe deadline, reconnect grace, ping) are fibers sleeping on Effect's
- * `Clock`, so `TestClock` drives them.
- *
- * @internal
- */
+// The simulator's EventSub side: the WebSocket at `/ws`, the `/eventsub/subscriptions` REST endpoints and a
+// control API (trigger, reconnect, close, keepalive switch, resend, old timestamps, malformed frames, revocation,
+// bursts). Behaviour follows production Twitch (REFERENCE.md §1–2, SIMULATOR_CHECKLIST.md §A–B).
+//
+// All state lives in plain in-memory structures owned by the part (JavaScript is single threaded, every mutation
+// is synchronous). Timers (keepalive, subscribe deadline, reconnect grace, ping) are fibers sleeping on Effect's
+// `Clock`, so `TestClock` drives them.
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -26,21 +22,18 @@ import type * as stream from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
 import type {
   EventSubControl,
-  SimAuth,
+  EventSubOptions as PublicEventSubOptions,
+  SimEventSubControlError as SimEventSubControlErrorShape,
   SimEventSubSessionInfo,
   SimEventSubSubscriptionInfo,
-  SimEventSubControlError as SimEventSubControlErrorShape,
   SimEventSubTarget,
   SimEventSubTriggerOptions,
-  SimJsonObject,
-  SimTokenInfo
-} from "./contracts.js"
+  SimJsonObject
+} from "../SimulatorModels.js"
+import type { SimAuth, SimTokenInfo } from "./contracts.js"
 
-/**
- * @since 0.1.0
- * @category models
- */
-export type { EventSubControl } from "./contracts.js"
+/** @internal */
+export type { EventSubControl } from "../SimulatorModels.js"
 
 // ---------------------------------------------------------------------------------------------
 // Public (internal) contract
@@ -63,19 +56,12 @@ export interface EventSubPart {
 }
 
 /**
+ * The part's options: the public ones (see `SimulatorModels.EventSubOptions`) and the URL it runs at.
  * @since 0.1.0
  * @category models
  * @internal
  */
-export interface EventSubOptions {
-  /** keepalive when the client gives no `keepalive_timeout_seconds` (default 10; not clamped, so tests may use 1) */
-  readonly keepaliveSeconds?: number
-  /** subscribe deadline when the client gives no `keepalive_timeout_seconds` (default 10); else that value */
-  readonly subscribeDeadlineSeconds?: number
-  /** old socket closed with 4004 this long after `session_reconnect` (default 30) */
-  readonly reconnectGraceSeconds?: number
-  /** WS Ping interval; a Ping not answered before the next one closes with 4002. Default: no pings. */
-  readonly pingIntervalSeconds?: number
+export interface EventSubOptions extends PublicEventSubOptions {
   /** e.g. ws://127.0.0.1:PORT/ws, used for reconnect_url */
   readonly baseWsUrl: string
 }

@@ -1,9 +1,5 @@
-/**
- * The simulator's api.twitch.tv/helix side: Twitch's auth middleware, the rate-limit bucket, injected faults,
- * and the endpoints (mounted at `/helix` and, twitch-cli style, at `/mock`).
- *
- * @internal
- */
+// The simulator's api.twitch.tv/helix side: Twitch's auth middleware, the rate-limit bucket, injected faults,
+// and the endpoints (mounted at `/helix` and, twitch-cli style, at `/mock`).
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -12,9 +8,10 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import type { BanRecord } from "../SimulatorModels.js"
 import type { SimTokenInfo } from "./contracts.js"
 import { empty, helixError, json, jsonBody, type Params, queryParams } from "./http.js"
-import { type BanRecord, type BucketState, randomId, type SimState } from "./state.js"
+import { type BucketState, randomId, type SimState } from "./state.js"
 
 /** What an endpoint handler gets once the middleware accepted the request. */
 interface Ctx {

@@ -1,8 +1,4 @@
-/**
- * Small request/response helpers shared by the simulator's routers.
- *
- * @internal
- */
+// Small request/response helpers shared by the simulator's routers.
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Effect from "effect/Effect"

@@ -1,9 +1,5 @@
-/**
- * The simulator's id.twitch.tv side: `/device`, `/token`, `/validate`, `/revoke`, `/authorize`
- * (mounted at `/oauth2` and, twitch-cli style, at `/auth`).
- *
- * @internal
- */
+// The simulator's id.twitch.tv side: `/device`, `/token`, `/validate`, `/revoke`, `/authorize`
+// (mounted at `/oauth2` and, twitch-cli style, at `/auth`).
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"

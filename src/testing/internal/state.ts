@@ -1,27 +1,18 @@
-/**
- * The simulator's in-memory world: clients, users, tokens, device codes, channel data, rate-limit buckets,
- * faults and the request log. Plain synchronous code; every method takes `now` (epoch millis, read from
- * Effect's `Clock` by the caller) so that `TestClock` drives expiry and refill.
- *
- * @internal
- */
+// The simulator's in-memory world: clients, users, tokens, device codes, channel data, rate-limit buckets,
+// faults and the request log. Plain synchronous code; every method takes `now` (epoch millis, read from
+// Effect's `Clock` by the caller) so that `TestClock` drives expiry and refill.
 import * as Crypto from "node:crypto"
+import type {
+  BanRecord,
+  Counters,
+  FaultKind,
+  RequestLogEntry,
+  SentAnnouncement,
+  SentChatMessage,
+  SentWhisper,
+  SimUser
+} from "../SimulatorModels.js"
 import type { SimAuth, SimAuthResult, SimTokenInfo } from "./contracts.js"
-
-/** @internal */
-export interface SimUser {
-  readonly id: string
-  readonly login: string
-  readonly display_name: string
-  readonly type: string
-  readonly broadcaster_type: string
-  readonly description: string
-  readonly profile_image_url: string
-  readonly offline_image_url: string
-  readonly view_count: number
-  readonly email: string
-  readonly created_at: string
-}
 
 /** @internal */
 export interface SimClient {
@@ -138,85 +129,10 @@ interface AuthCodeRecord {
 }
 
 /** @internal */
-export type FaultKind = 500 | 503 | 429 | "malformed" | { readonly delayMs: number }
-
-/** @internal */
 export interface FaultRecord {
   remaining: number
   readonly kind: FaultKind
   readonly pathPrefix: string | null
-}
-
-/** @internal */
-export interface RequestLogEntry {
-  /** epoch millis (Effect Clock) */
-  readonly at: number
-  readonly method: string
-  /** path as requested, without the query string, e.g. `/helix/users` or `/mock/users` */
-  readonly path: string
-  readonly status: number
-  readonly clientId: string | null
-  /** the access token that authenticated the request, if any (test tool: plain text) */
-  readonly token: string | null
-  /** the token's user, or null for app tokens / unauthenticated requests */
-  readonly userId: string | null
-}
-
-/** @internal */
-export interface Counters {
-  /** successful `grant_type=refresh_token` exchanges */
-  tokenRefreshes: number
-  /** failed refresh attempts (invalid/reused refresh token, missing/wrong secret) */
-  tokenRefreshFailures: number
-  /** every device-code poll at /token */
-  devicePolls: number
-  /** access tokens issued by any grant or the control API */
-  tokensIssued: number
-  /** /validate calls */
-  validations: number
-  /** /revoke calls */
-  revocations: number
-  /** requests that reached the Helix middleware (incl. EventSub subscriptions REST) */
-  helixRequests: number
-  /** Helix 429 answers from the bucket (not injected faults) */
-  rateLimited: number
-  /** faults injected so far */
-  faultsInjected: number
-}
-
-/** @internal */
-export interface SentChatMessage {
-  readonly message_id: string
-  readonly broadcaster_id: string
-  readonly sender_id: string
-  readonly message: string
-  readonly reply_parent_message_id: string | null
-  readonly is_sent: boolean
-}
-
-/** @internal */
-export interface SentWhisper {
-  readonly from_user_id: string
-  readonly to_user_id: string
-  readonly message: string
-}
-
-/** @internal */
-export interface SentAnnouncement {
-  readonly broadcaster_id: string
-  readonly moderator_id: string
-  readonly message: string
-  readonly color: string
-}
-
-/** @internal */
-export interface BanRecord {
-  readonly broadcaster_id: string
-  readonly moderator_id: string
-  readonly user_id: string
-  readonly reason: string
-  readonly created_at: string
-  readonly end_time: string | null
 }
 
 /** @internal */

@@ -1,9 +1,12 @@
 /**
- * Errors of the EventSub module (re-exported by `EventSub.ts`).
+ * Errors of the EventSub streams (`EventSub` re-exports them).
  *
- * @internal
+ * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { TaggedError } from "./internal/errors.js"
+
+const Tagged = TaggedError("EventSub")
 
 /**
  * Twitch revoked the subscription (`authorization_revoked`, `user_removed`, `version_removed`, …).
@@ -13,9 +16,7 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  * @category errors
  */
-export class EventSubRevoked extends Schema.TaggedError<EventSubRevoked>("effect-twitch/EventSubRevoked")(
-  "EventSubRevoked",
-  {
+export class EventSubRevoked extends Tagged<EventSubRevoked>()("EventSubRevoked", {
     subscriptionId: Schema.String,
     type: Schema.String,
     version: Schema.String,
@@ -37,9 +38,7 @@ export class EventSubRevoked extends Schema.TaggedError<EventSubRevoked>("effect
  * @since 0.1.0
  * @category errors
  */
-export class EventSubLimitExceeded extends Schema.TaggedError<EventSubLimitExceeded>(
-  "effect-twitch/EventSubLimitExceeded"
-)("EventSubLimitExceeded", {
+export class EventSubLimitExceeded extends Tagged<EventSubLimitExceeded>()("EventSubLimitExceeded", {
   userId: Schema.String,
   /**
    * `subscriptions`: 300 on one connection; `connections`: 3 per user token; `cost`: Twitch's
@@ -57,18 +56,19 @@ export class EventSubLimitExceeded extends Schema.TaggedError<EventSubLimitExcee
 }
 
 /**
- * The subscription could not be created on Twitch (bad condition, missing scope, unauthorized …).
+ * An EventSub operation failed on Twitch's side: creating a subscription (`subscribe`: bad condition,
+ * missing scope, unauthorized …), keeping the WebSocket connected (`connect`) or deleting a
+ * subscription (`delete`). `type` / `version` name the subscription when the failure is about one;
  * `cause` carries the Helix error.
  *
  * @since 0.1.0
  * @category errors
  */
-export class EventSubSubscribeError extends Schema.TaggedError<EventSubSubscribeError>(
-  "effect-twitch/EventSubSubscribeError"
-)("EventSubSubscribeError", {
+export class EventSubSubscribeError extends Tagged<EventSubSubscribeError>()("EventSubSubscribeError", {
   userId: Schema.String,
-  type: Schema.String,
-  version: Schema.String,
+  operation: Schema.Literal("subscribe", "connect", "delete"),
+  type: Schema.optional(Schema.String),
+  version: Schema.optional(Schema.String),
   description: Schema.String,
   cause: Schema.optional(Schema.Defect)
 }) {
@@ -76,10 +76,15 @@ export class EventSubSubscribeError extends Schema.TaggedError<EventSubSubscribe
    * @since 0.1.0
    */
   override get message(): string {
-    // version "" marks a failure that is not about one subscription type ("websocket", "delete")
-    return this.version === ""
-      ? `EventSub ${this.type} failed for user ${this.userId}: ${this.description}`
-      : `Could not subscribe to ${this.type} v${this.version} as user ${this.userId}: ${this.description}`
+    const subscription = this.type === undefined ? "" : ` ${this.type}${this.version === undefined ? "" : ` v${this.version}`}`
+    switch (this.operation) {
+      case "subscribe":
+        return `Could not subscribe to${subscription} as user ${this.userId}: ${this.description}`
+      case "connect":
+        return `EventSub connection of user ${this.userId}${subscription === "" ? "" : ` (for${subscription})`} failed: ${this.description}`
+      case "delete":
+        return `EventSub delete${subscription} failed for user ${this.userId}: ${this.description}`
+    }
   }
 }
 
@@ -90,10 +95,7 @@ export class EventSubSubscribeError extends Schema.TaggedError<EventSubSubscribe
  * @since 0.1.0
  * @category errors
  */
-export class EventSubNoUser extends Schema.TaggedError<EventSubNoUser>("effect-twitch/EventSubNoUser")(
-  "EventSubNoUser",
-  { type: Schema.String }
-) {
+export class EventSubNoUser extends Tagged<EventSubNoUser>()("EventSubNoUser", { type: Schema.String }) {
   /**
    * @since 0.1.0
    */

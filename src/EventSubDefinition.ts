@@ -1,12 +1,13 @@
 /**
- * The `define` constructor and the scope model behind every EventSub type definition.
+ * The shape of an EventSub type definition (type, version, condition and event schemas, scopes) and
+ * `define`, its constructor. `EventSubTypes` re-exports all of it with one definition per type + version.
  *
- * @internal
+ * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { compileGuard } from "./eventsubGuard.js"
+import { compileGuard } from "./internal/eventsubGuard.js"
 
 /**
  * The scopes (or token kind) a subscription needs, as data.
@@ -16,7 +17,8 @@ import { compileGuard } from "./eventsubGuard.js"
  * - `AnyOf`: one of the listed scopes.
  * - `AllOf`: every group, each group satisfied by one of its scopes (e.g. `channel.moderate`).
  *
- * @internal
+ * @since 0.1.0
+ * @category models
  */
 export type Scopes =
   | { readonly _tag: "None" }
@@ -24,7 +26,10 @@ export type Scopes =
   | { readonly _tag: "AnyOf"; readonly anyOf: ReadonlyArray<string> }
   | { readonly _tag: "AllOf"; readonly allOf: ReadonlyArray<ReadonlyArray<string>> }
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const Scopes = {
   none: { _tag: "None" } as Scopes,
   appToken: { _tag: "AppToken" } as Scopes,
@@ -32,7 +37,10 @@ export const Scopes = {
   allOf: (...allOf: ReadonlyArray<ReadonlyArray<string>>): Scopes => ({ _tag: "AllOf", allOf })
 }
 
-/** @internal */
+/**
+ * @since 0.1.0
+ * @category utils
+ */
 export const scopesSatisfiedBy = (scopes: Scopes, granted: Iterable<string>): boolean => {
   const set = new Set(granted)
   switch (scopes._tag) {
@@ -50,7 +58,8 @@ export const scopesSatisfiedBy = (scopes: Scopes, granted: Iterable<string>): bo
 /**
  * A typed EventSub subscription type + version.
  *
- * @internal
+ * @since 0.1.0
+ * @category models
  */
 export interface Definition<
   Type extends string = string,
@@ -78,7 +87,8 @@ export interface Definition<
 /**
  * Builds a definition and compiles its decoders once.
  *
- * @internal
+ * @since 0.1.0
+ * @category constructors
  */
 export const define = <
   const Type extends string,
@@ -112,7 +122,8 @@ export const define = <
 /**
  * A field that Twitch sends as `null` (or may leave out): `field?: A | null`.
  *
- * @internal
+ * @since 0.1.0
+ * @category schemas
  */
 export const Nullable = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
   Schema.optionalWith(Schema.NullOr(schema), { exact: true })

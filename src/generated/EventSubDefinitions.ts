@@ -5,10 +5,10 @@
  * One definition per EventSub subscription type + version. Field names are Twitch's wire names
  * (snake_case); timestamps stay RFC3339 strings; fields the docs show as `null` are `field?: A | null`.
  *
- * @internal
+ * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { define, Nullable, Scopes } from "./eventsubDefinition.js"
+import { define, Nullable, Scopes } from "../EventSubDefinition.js"
 
 /**
  * `channel.raid` takes exactly one of `from_broadcaster_user_id` / `to_broadcaster_user_id`.

@@ -1,9 +1,13 @@
 /**
- * Errors shared by `Client` and `Bot` (re-exported by both modules).
+ * Errors of `Client` and `Bot` (both modules re-export them): a token for another app, missing scopes,
+ * an unknown user, no user to default to, a token Twitch does not accept.
  *
- * @internal
+ * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { TaggedError } from "./internal/errors.js"
+
+const Tagged = TaggedError("Client")
 
 /**
  * The token was issued for another app (client id) than the one in `TwitchConfig`. Twitch would
@@ -12,9 +16,7 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  * @category errors
  */
-export class ClientIdMismatch extends Schema.TaggedError<ClientIdMismatch>("effect-twitch/ClientIdMismatch")(
-  "ClientIdMismatch",
-  {
+export class ClientIdMismatch extends Tagged<ClientIdMismatch>()("ClientIdMismatch", {
     /** the token's user, when Twitch named one */
     userId: Schema.optional(Schema.String),
     login: Schema.optional(Schema.String),
@@ -39,9 +41,7 @@ export class ClientIdMismatch extends Schema.TaggedError<ClientIdMismatch>("effe
  * @since 0.1.0
  * @category errors
  */
-export class MissingScopes extends Schema.TaggedError<MissingScopes>("effect-twitch/MissingScopes")(
-  "MissingScopes",
-  {
+export class MissingScopes extends Tagged<MissingScopes>()("MissingScopes", {
     userId: Schema.String,
     login: Schema.String,
     /** what needed the scopes, e.g. `Client.sendMessage` */
@@ -64,9 +64,7 @@ export class MissingScopes extends Schema.TaggedError<MissingScopes>("effect-twi
  * @since 0.1.0
  * @category errors
  */
-export class UnknownUser extends Schema.TaggedError<UnknownUser>("effect-twitch/UnknownUser")(
-  "UnknownUser",
-  { userId: Schema.String, operation: Schema.String }
+export class UnknownUser extends Tagged<UnknownUser>()("UnknownUser", { userId: Schema.String, operation: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -80,9 +78,7 @@ export class UnknownUser extends Schema.TaggedError<UnknownUser>("effect-twitch/
  * @since 0.1.0
  * @category errors
  */
-export class NoUserToken extends Schema.TaggedError<NoUserToken>("effect-twitch/NoUserToken")(
-  "NoUserToken",
-  { stored: Schema.Number }
+export class NoUserToken extends Tagged<NoUserToken>()("NoUserToken", { stored: Schema.Number }
 ) {
   /** @since 0.1.0 */
   override get message(): string {
@@ -99,9 +95,7 @@ export class NoUserToken extends Schema.TaggedError<NoUserToken>("effect-twitch/
  * @since 0.1.0
  * @category errors
  */
-export class TokenRejected extends Schema.TaggedError<TokenRejected>("effect-twitch/TokenRejected")(
-  "TokenRejected",
-  { operation: Schema.String, userId: Schema.optional(Schema.String), reason: Schema.String }
+export class TokenRejected extends Tagged<TokenRejected>()("TokenRejected", { operation: Schema.String, userId: Schema.optional(Schema.String), reason: Schema.String }
 ) {
   /** @since 0.1.0 */
   override get message(): string {

@@ -1,5 +1,7 @@
+#!/usr/bin/env node
 /**
- * `npm run simulator [-- --port 8080]`: run the local Twitch simulator until Ctrl-C.
+ * `npx effect-twitch-simulator [--port 8080]` (in this repository: `npm run simulator`): run the local
+ * Twitch simulator until Ctrl-C.
  *
  * Port: `--port <n>` or `SIM_PORT`, default 8080 (any free port if 8080 is taken).
  * Prints the URLs, the environment to point the library (or Twurple) at it, the seeded users with ready-made
@@ -13,7 +15,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Simulator from "./Simulator.js"
+import * as Simulator from "../testing/Simulator.js"
 
 const ALL_USER_SCOPES = [
   "channel:manage:broadcast",
