@@ -9,8 +9,9 @@
  * TWITCH_TOKEN_FILE (default .twitch-tokens.json), ready for the other examples.
  * (`examples/device-auth.ts` shows the one-call version: `DeviceAuth.authorize` as a Stream.)
  */
-import { Console, DateTime, Effect, Option, Schedule } from "effect"
-import { Client, DeviceAuth } from "../src/index.js"
+import { Console, DateTime, Effect, Layer, Option, Schedule } from "effect"
+import { Client, DeviceAuth, OAuth } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
 const scopes = ["user:read:chat", "user:write:chat"]
@@ -45,7 +46,11 @@ const main = Effect.gen(function*() {
     yield* Console.log(`3. ${client.user.login}'s stream title: ${title === "" ? "(none set)" : title}`)
     const sent = yield* client.sendMessage("Hello from effect-twitch!")
     yield* Console.log(`   said hello in chat (message id ${sent.messageId})`)
-  }).pipe(Effect.provide(Client.layer({ userId: token.userId, scopes })))
+  }).pipe(Effect.provide(NodeTwitch.layerClient({ userId: token.userId, scopes })))
 })
 
-Env.run(main.pipe(Effect.provide(Env.layerAuth())))
+// DeviceAuth stores the token in the TokenStore; it and OAuth need TwitchConfig and an HttpClient
+const AuthLive = DeviceAuth.layer.pipe(Layer.provide(OAuth.layer()), Layer.provide(NodeTwitch.layerPlatform))
+
+// TwitchConfig + TokenStore: `TwitchConfig.layerConfig()` + `NodeTwitch.layerTokenFile()`, or the simulator's
+Env.run(main.pipe(Effect.provide(AuthLive), Effect.provide(Env.layerTwitch)))

@@ -8,10 +8,10 @@
  * follows, types `!invite`, approves the device code; EventSub asks every connection to reconnect
  * mid-way; another follow proves nothing was lost. It prints what happened and exits.
  */
-import { Console, Duration, Effect, LogLevel, Stream, SubscriptionRef } from "effect"
-import { TokenStore } from "../src/index.js"
-import * as NodeTwitch from "../src/NodeTwitch.js"
-import * as Simulator from "../src/testing/Simulator.js"
+import { Console, Duration, Effect, Layer, LogLevel, Stream, SubscriptionRef } from "effect"
+import { TokenStore } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
+import { Simulator } from "effect-twitch/testing"
 import * as FollowAnnouncer from "./follow-announcer.js"
 import * as Env from "./internal/env.js"
 import * as InviteBot from "./invite-bot.js"
@@ -24,8 +24,8 @@ const main = Effect.gen(function*() {
   const channel = broadcaster
 
   // Both bots' users authorized the app already: their tokens are in the store.
-  yield* store.set(yield* Env.simulatorToken(sim, broadcaster, FollowAnnouncer.scopes))
-  yield* store.set(yield* Env.simulatorToken(sim, bot, InviteBot.botScopes))
+  yield* store.set(yield* Simulator.userToken({ userId: broadcaster, scopes: FollowAnnouncer.scopes }))
+  yield* store.set(yield* Simulator.userToken({ userId: bot, scopes: InviteBot.botScopes }))
 
   // The transcript: what the bots report is printed and kept, so each step can wait for the reaction.
   const transcript = yield* SubscriptionRef.make<ReadonlyArray<string>>([]) // a dozen lines: unbounded is fine
@@ -102,7 +102,10 @@ const awaitHandover = (sim: Simulator.Simulator.Service, sessionIds: ReadonlyArr
     Effect.retry(Env.polling)
   )
 
-const TwitchSimulator = Env.layerSimulatorBase({ autoApproveDevice: false })
+/** The simulator in-process (approving no device code by itself), the app's config pointing at it, tokens in memory. */
+const TwitchSimulator = Layer.merge(Simulator.layerTwitchConfig, TokenStore.layerMemory()).pipe(
+  Layer.provideMerge(Simulator.layer())
+)
 
 const demo = main.pipe(
   Effect.provide(TwitchSimulator),

@@ -7,8 +7,9 @@
  * ~2 s). With TWITCH_CLIENT_ID (and optional TWITCH_CLIENT_SECRET) it talks to real Twitch and
  * stores tokens in TWITCH_TOKEN_FILE (default .twitch-tokens.json).
  */
-import { Console, Effect, Stream } from "effect"
-import { DeviceAuth } from "../src/index.js"
+import { Console, Effect, Layer, Stream } from "effect"
+import { DeviceAuth, OAuth } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
 const scopes = ["user:read:chat", "user:write:chat"]
@@ -31,5 +32,8 @@ const program = Effect.gen(function*() {
   )
 })
 
-// TwitchConfig, token store and platform for the simulator or Twitch: see examples/internal/env.ts
-Env.run(program.pipe(Effect.provide(Env.layerAuth())))
+// DeviceAuth stores the token in the TokenStore; it and OAuth need TwitchConfig and an HttpClient
+const AuthLive = DeviceAuth.layer.pipe(Layer.provide(OAuth.layer()), Layer.provide(NodeTwitch.layerPlatform))
+
+// TwitchConfig + TokenStore: `TwitchConfig.layerConfig()` + `NodeTwitch.layerTokenFile()`, or the simulator's
+Env.run(program.pipe(Effect.provide(AuthLive), Effect.provide(Env.layerTwitch)))

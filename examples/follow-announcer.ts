@@ -5,11 +5,12 @@
  *
  * Without TWITCH_CLIENT_ID it runs against the local simulator: two simulated viewers follow, the
  * bot thanks them, and the example ends. With TWITCH_CLIENT_ID it runs against Twitch until you
- * stop it (Ctrl-C); the token needs moderator:read:followers and user:write:chat, and
- * examples/internal/env.ts says where it comes from (token file, TWITCH_ACCESS_TOKEN, device flow).
+ * stop it (Ctrl-C); the token needs moderator:read:followers and user:write:chat (README, "Examples",
+ * says where it comes from: the token file, TWITCH_ACCESS_TOKEN, or a device flow).
  */
 import { Console, Effect, Option, Stream } from "effect"
-import { Client } from "../src/index.js"
+import { Client } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
 export const scopes = ["moderator:read:followers", "user:write:chat"]
@@ -25,7 +26,8 @@ export const announceFollows = (channelId: string) =>
     )))
 
 const main = Effect.gen(function*() {
-  const { channel, simulator } = yield* Env.Example
+  const channel = yield* Env.channel((yield* Client.Client).user)
+  const simulator = yield* Env.simulator
   yield* Console.log(`Thanking every new follower of ${channel.login} in chat…`)
   const announced = announceFollows(channel.id)
   const print = Stream.runForEach(
@@ -40,8 +42,18 @@ const main = Effect.gen(function*() {
     Effect.zipRight(Effect.forEach(followers, (userId) => Env.simulateFollow(sim, channel.id, userId)))
   )
   yield* Effect.all([print(Stream.take(announced, followers.length)), stage], { concurrency: 2, discard: true }).pipe(
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Env.ExampleError({ message: "no follows seen" }) })
+    Effect.timeoutFail({
+      duration: "30 seconds",
+      onTimeout: () => new Env.ExampleError({ message: "no follows seen" })
+    })
   )
 })
 
-if (Env.isMain(import.meta.url)) Env.run(main.pipe(Effect.provide(Env.layerClient({ scopes }))))
+if (Env.isMain(import.meta.url)) {
+  const program = Effect.gen(function*() {
+    const userId = yield* Env.user({ scopes }) // whose token: the simulator's simbroadcaster, or see the README
+    yield* main.pipe(Effect.provide(NodeTwitch.layerClient({ userId, scopes })))
+  })
+  // TwitchConfig + TokenStore: `TwitchConfig.layerConfig()` + `NodeTwitch.layerTokenFile()`, or the simulator's
+  Env.run(program.pipe(Effect.provide(Env.layerTwitch)))
+}

@@ -7,12 +7,13 @@
  * Without TWITCH_CLIENT_ID it runs against the local simulator as `simbot` in `simbroadcaster`'s
  * channel: `simviewer` types `!invite` and approves the code, then the example ends. With
  * TWITCH_CLIENT_ID it runs against Twitch until you stop it (Ctrl-C); the bot's token needs
- * user:read:chat, user:write:chat and user:manage:whispers (see examples/internal/env.ts), and
- * invited users are stored in the same token file.
+ * user:read:chat, user:write:chat and user:manage:whispers (README, "Examples", says where it comes
+ * from), and invited users are stored in the same token file.
  */
 import { Console, Duration, Effect, Option, Stream } from "effect"
-import type { Client } from "../src/index.js"
-import { Bot, DeviceAuth, EventSub, Helix } from "../src/index.js"
+import type { Client } from "effect-twitch"
+import { Bot, DeviceAuth, EventSub, Helix } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
 /** What the bot's own account needs. */
@@ -88,31 +89,39 @@ export const inviteBot = (options: InviteBotOptions) =>
     )
   })
 
-const main = Effect.gen(function*() {
-  const { channel, simulator, user } = yield* Env.Example
-  yield* Console.log(`${user.login} answers !invite in ${channel.login}'s chat…`)
-  if (Option.isNone(simulator)) return yield* inviteBot({ botUserId: user.id, channelId: channel.id })
+const main = (botUserId: string) =>
+  Effect.gen(function*() {
+    const me = yield* Bot.use((bot) => bot.requireScopes(botUserId, botScopes, "the invite bot"))
+    const channel = yield* Env.channel({ id: me.userId, login: me.login })
+    const simulator = yield* Env.simulator
+    yield* Console.log(`${me.login} answers !invite in ${channel.login}'s chat…`)
+    if (Option.isNone(simulator)) return yield* inviteBot({ botUserId, channelId: channel.id })
 
-  // Simulator only: simviewer types !invite once we listen, then approves the code the bot whispered.
-  const sim = simulator.value
-  const stage = Effect.gen(function*() {
-    yield* Env.awaitSubscription(sim, "channel.chat.message")
-    yield* Env.simulateChat(sim, channel.id, sim.users.viewer, "!invite")
-    yield* Env.awaitWhisper(sim, sim.users.viewer)
-    const device = yield* Env.approveNextDevice(sim, sim.users.viewer)
-    yield* Console.log(`(simviewer approved the code ${device.userCode})`)
+    // Simulator only: simviewer types !invite once we listen, then approves the code the bot whispered.
+    const sim = simulator.value
+    const stage = Effect.gen(function*() {
+      yield* sim.setAutoApproveDevice(null) // simviewer approves, not the simulator
+      yield* Env.awaitSubscription(sim, "channel.chat.message")
+      yield* Env.simulateChat(sim, channel.id, sim.users.viewer, "!invite")
+      yield* Env.awaitWhisper(sim, sim.users.viewer)
+      const device = yield* Env.approveNextDevice(sim, sim.users.viewer)
+      yield* Console.log(`(simviewer approved the code ${device.userCode})`)
+    })
+    const bot = inviteBot({ botUserId, channelId: channel.id, maxInvites: 1 })
+    yield* Effect.all([bot, stage], { concurrency: 2, discard: true }).pipe(
+      Effect.timeoutFail({
+        duration: "30 seconds",
+        onTimeout: () => new Env.ExampleError({ message: "no invite seen" })
+      })
+    )
   })
-  yield* Effect.all([inviteBot({ botUserId: user.id, channelId: channel.id, maxInvites: 1 }), stage], {
-    concurrency: 2,
-    discard: true
-  }).pipe(
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Env.ExampleError({ message: "no invite seen" }) })
-  )
-})
 
 if (Env.isMain(import.meta.url)) {
-  Env.run(main.pipe(
-    Effect.scoped,
-    Effect.provide(Env.layerBot({ scopes: botScopes, simulatorUser: "bot", autoApproveDevice: false }))
-  ))
+  const program = Effect.gen(function*() {
+    // whose token: the simulator's simbot, or see the README
+    const userId = yield* Env.user({ scopes: botScopes, simulatorUser: "bot" })
+    yield* main(userId).pipe(Effect.scoped, Effect.provide(NodeTwitch.layerBot({ defaultUser: userId })))
+  })
+  // TwitchConfig + TokenStore: `TwitchConfig.layerConfig()` + `NodeTwitch.layerTokenFile()`, or the simulator's
+  Env.run(program.pipe(Effect.provide(Env.layerTwitch)))
 }

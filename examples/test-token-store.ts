@@ -10,17 +10,20 @@
  * In vitest the same layers go to `Effect.provide` (see test/client.test.ts).
  */
 import { Console, Effect, Layer, Option, Redacted, Ref } from "effect"
-import { Client, TokenStore } from "../src/index.js"
-import * as NodeTwitch from "../src/NodeTwitch.js"
-import * as Simulator from "../src/testing/Simulator.js"
-import type { UserToken } from "../src/Token.js"
+import type { Token } from "effect-twitch"
+import { Client, TokenStore } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
+import { Simulator } from "effect-twitch/testing"
 import * as Env from "./internal/env.js"
 
 // The program under test: it does not know where tokens live.
 const greet = (text: string) => Client.use((client) => client.sendMessage(text))
 
 /** A test TokenStore: in memory, seeded, and recording every write into `writes`. */
-const layerRecordingStore = (seed: ReadonlyArray<UserToken>, writes: Ref.Ref<ReadonlyArray<TokenStore.TokenChange>>) =>
+const layerRecordingStore = (
+  seed: ReadonlyArray<Token.UserToken>,
+  writes: Ref.Ref<ReadonlyArray<TokenStore.TokenChange>>
+) =>
   Layer.effect(
     TokenStore.TokenStore,
     Effect.map(TokenStore.makeMemory(seed), (memory) =>
@@ -43,7 +46,7 @@ const check = (ok: boolean, what: string) =>
 
 const main = Effect.gen(function*() {
   const sim = yield* Simulator.Simulator
-  const seeded = yield* Env.simulatorToken(sim, sim.users.broadcaster, ["user:write:chat"])
+  const seeded = yield* Simulator.userToken({ userId: sim.users.broadcaster, scopes: ["user:write:chat"] })
   const writes = yield* Ref.make<ReadonlyArray<TokenStore.TokenChange>>([])
   // the swap: the program runs on the test store instead of the token file
   const TestTwitch = NodeTwitch.layerClient({ scopes: ["user:write:chat"] }).pipe(

@@ -7,15 +7,16 @@
  * The examples start concurrently (before the tests), so the file takes about as long as the slowest.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, ManagedRuntime, Option, Ref } from "effect"
+import { Effect, Layer, ManagedRuntime, Option, Ref } from "effect"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, vi } from "vitest"
-import * as NodeTwitch from "../src/NodeTwitch.js"
-import * as Simulator from "../src/testing/Simulator.js"
-import { TokenStore } from "../src/index.js"
+// the package's own name, as the examples and users import it (vitest.config.ts aliases it to src/)
+import { TokenStore } from "effect-twitch"
+import * as NodeTwitch from "effect-twitch/NodeTwitch"
+import { Simulator } from "effect-twitch/testing"
 import * as Env from "../examples/internal/env.js"
 import * as InviteBot from "../examples/invite-bot.js"
 
@@ -107,7 +108,7 @@ describe("invite bot (in-process)", () => {
       const store = yield* TokenStore.TokenStore
       const { bot, broadcaster, viewer } = sim.users
       // the bot's token lacks user:manage:whispers: Helix refuses every whisper (HelixForbidden)
-      yield* store.set(yield* Env.simulatorToken(sim, bot, ["user:read:chat", "user:write:chat"]))
+      yield* store.set(yield* Simulator.userToken({ userId: bot, scopes: ["user:read:chat", "user:write:chat"] }))
       const said = yield* Ref.make<ReadonlyArray<string>>([])
       const run = InviteBot.inviteBot({
         botUserId: bot,
@@ -131,7 +132,9 @@ describe("invite bot (in-process)", () => {
       const lines = yield* Ref.get(said)
       assert.include(lines, "registered simviewer (user:read:chat, moderator:read:followers)")
       assert.isTrue(Option.isSome(yield* store.get(viewer)))
-    }).pipe(Effect.provide(Env.layerSimulatorBase({ autoApproveDevice: false }))))
+    }).pipe(Effect.provide(
+      Layer.merge(Simulator.layerTwitchConfig, TokenStore.layerMemory()).pipe(Layer.provideMerge(Simulator.layer()))
+    )))
 })
 
 describe("examples against the in-process simulator", () => {
