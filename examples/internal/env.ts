@@ -125,8 +125,8 @@ export const channel = (user: { readonly id: string; readonly login: string }) =
 
 // ------------------------------------------------------------------------------------------------ simulator staging
 
-/** Checking the simulator for something to happen: every 50 ms, for up to 10 s. */
-export const polling = Schedule.spaced("50 millis").pipe(Schedule.upTo("10 seconds"))
+/** Checking the simulator for something to happen: every 50 ms, for up to 30 s (a loaded CI machine is slow). */
+export const polling = Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds"))
 
 /** Waits until an EventSub subscription of `type` is enabled at the simulator (the example listens). */
 export const awaitSubscription = (sim: Simulator.Simulator.Service, type: string) =>
