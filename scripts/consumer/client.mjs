@@ -52,10 +52,11 @@ const program = Effect.gen(function*() {
     event: { user_id: viewer.id, user_login: viewer.login, user_name: viewer.displayName }
   })
   const received = yield* Fiber.join(follow)
-  if (Option.isNone(received) || received.value.user_login !== viewer.login) {
-    return yield* new SmokeError({ message: `follows(): expected ${viewer.login}, got ${JSON.stringify(received)}` })
+  const expected = { user_login: viewer.login, broadcaster_user_id: client.user.id }
+  if (Option.isNone(received) || Object.entries(expected).some(([key, value]) => received.value[key] !== value)) {
+    return yield* new SmokeError({ message: `follows(): expected ${JSON.stringify(expected)}, got ${JSON.stringify(received)}` })
   }
-  console.log(`client.follows() ← ${received.value.user_name} followed ${received.value.broadcaster_user_login} (${sent.length} sent)`)
+  console.log(`client.follows() ← ${received.value.user_name} followed channel ${received.value.broadcaster_user_id} (${sent.length} sent)`)
 })
 
 const MainLive = NodeTwitch.layerClient().pipe(

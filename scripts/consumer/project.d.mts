@@ -38,7 +38,11 @@ export declare const writeTsconfig: (
   files: ReadonlyArray<string>,
   compilerOptions: Readonly<Record<string, unknown>>
 ) => string
-export declare const tsc: (dir: string, tsconfig: string, extra?: ReadonlyArray<string>) => Promise<RunResult>
+export declare const tsc: (
+  dir: string,
+  tsconfig: string,
+  extra?: ReadonlyArray<string>
+) => Promise<RunResult & { readonly cpuMs: number }>
 export declare const timeUntilLine: (
   command: string,
   args: ReadonlyArray<string>,

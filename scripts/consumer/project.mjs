@@ -117,12 +117,22 @@ export const writeTsconfig = (dir, name, files, compilerOptions) => {
   return file
 }
 
-/** `tsc -p <tsconfig>` with the project's own TypeScript, in a fresh process (cold: no build info). */
-export const tsc = (dir, tsconfig, extra = []) =>
-  run(process.execPath, [Path.join(dir, "node_modules/typescript/bin/tsc"), "-p", tsconfig, ...extra], {
+/** Preloaded into a process: on exit, writes its CPU time (user + system) to stderr as `cpu-ms <n>`. */
+const reportCpu = "data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();" +
+  "process.stderr.write('cpu-ms '+Math.round((u.user+u.system)/1000)+'\\n')})"
+
+/**
+ * `tsc -p <tsconfig>` with the project's own TypeScript, in a fresh process (cold: no build info);
+ * `cpuMs` is the process's CPU time, steadier than wall time on a shared machine.
+ */
+export const tsc = async (dir, tsconfig, extra = []) => {
+  const bin = Path.join(dir, "node_modules/typescript/bin/tsc")
+  const result = await run(process.execPath, ["--import", reportCpu, bin, "-p", tsconfig, ...extra], {
     cwd: dir,
     timeoutMs: 300_000
   })
+  return { ...result, cpuMs: Number(result.stderr.match(/cpu-ms (\d+)/)?.[1] ?? NaN) }
+}
 
 /**
  * Starts `command` in its own process group and waits until a line of its output matches
