@@ -14,7 +14,7 @@ import * as PubSub from "effect/PubSub"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { recoverPending, removeStaleTemps, resolveSibling, writeAtomic } from "./internal/atomicFile.js"
 import { describeParseError, TaggedError } from "./internal/errors.js"
@@ -126,24 +126,25 @@ interface WriteBehind {
   readonly name: string
 }
 
+interface StoreState {
+  readonly backend: Backend
+  readonly state: Ref.Ref<ReadonlyMap<string, UserToken>>
+  readonly lock: Effect.Semaphore
+  readonly pubsub: PubSub.PubSub<TokenChange>
+}
+
 /**
- * Builds a store over a backend that loads once and persists the whole map on every write.
- * Writes are serialised by a semaphore (a write never loses a concurrent one), and published on
- * `changes` in write order. Without `writeBehind`, a failed write changes nothing and fails; with
- * it, the change is kept in memory and the whole map is written again on the schedule.
+ * The write side of a store: `commit(next, change)`, called under `lock`, writes `next` through
+ * the backend, then makes it the state and publishes `change`. Without `writeBehind`, a failed
+ * write changes nothing and fails. With it, the change is kept in memory (`WriteFailed`), the whole
+ * map is written again on the schedule by one fiber in the scope (`WriteRecovered`), and once more
+ * when the scope closes.
  */
-const makeWith = (
-  backend: Backend,
-  writeBehind?: WriteBehind
-): Effect.Effect<TokenStore.Service, TokenStoreError, never> =>
+const makeCommit = ({ backend, lock, pubsub, state }: StoreState, writeBehind: WriteBehind | undefined) =>
   Effect.gen(function*() {
-    const initial = yield* backend.load
-    const state = yield* Ref.make<ReadonlyMap<string, UserToken>>(initial)
-    const lock = yield* Effect.makeSemaphore(1)
-    const pubsub = yield* PubSub.bounded<TokenChange>(changesCapacity)
     // Read and written under `lock` only.
     let unwritten = false // memory holds changes the backend has not written
-    let retrying = false // a retry fiber is running (it stops under `lock`, so no failure goes unretried)
+    let retrying = false // a retry fiber runs; it stops under `lock`, so no failure goes unretried
 
     const recovered = Effect.suspend(() => {
       if (!unwritten) return Effect.void
@@ -153,34 +154,33 @@ const makeWith = (
         Effect.logInfo("TokenStore: written again after failed writes")
       )
     })
+    const writeUnwritten = Effect.suspend(() =>
+      unwritten ? Effect.flatMap(Ref.get(state), backend.persist).pipe(Effect.zipRight(recovered)) : Effect.void
+    )
+    const logged = (wb: WriteBehind, error: TokenStoreError) =>
+      Effect.annotateLogs({ store: wb.name, error: error.message })
 
     const retryWrites = (wb: WriteBehind) =>
-      lock.withPermits(1)(Effect.suspend(() =>
-        (unwritten ? Effect.flatMap(Ref.get(state), backend.persist).pipe(Effect.zipRight(recovered)) : Effect.void)
-          .pipe(Effect.zipRight(Effect.sync(() => (retrying = false))))
-      )).pipe(
-        Effect.tapError((error) =>
-          Effect.logDebug("TokenStore: write retry failed").pipe(Effect.annotateLogs({ store: wb.name, error: error.message }))
-        ),
+      lock.withPermits(1)(Effect.zipRight(writeUnwritten, Effect.sync(() => (retrying = false)))).pipe(
+        Effect.tapError((error) => logged(wb, error)(Effect.logDebug("TokenStore: write retry failed"))),
         Effect.retry(wb.schedule),
         Effect.catchAll((error) =>
           Effect.zipRight(
             lock.withPermits(1)(Effect.sync(() => (retrying = false))),
-            Effect.logError("TokenStore: stopped retrying a failed write; the next change writes again").pipe(
-              Effect.annotateLogs({ store: wb.name, error: error.message })
+            logged(wb, error)(
+              Effect.logError("TokenStore: stopped retrying a failed write; the next change writes again")
             )
           )
         )
       )
 
-    /** Under `lock`. */
     const writeFailed = (wb: WriteBehind, error: TokenStoreError) =>
       Effect.gen(function*() {
         if (!unwritten) {
           unwritten = true
           yield* PubSub.publish(pubsub, { _tag: "WriteFailed", error })
-          yield* Effect.logWarning("TokenStore: write failed; the change is kept in memory and the write retried").pipe(
-            Effect.annotateLogs({ store: wb.name, error: error.message })
+          yield* logged(wb, error)(
+            Effect.logWarning("TokenStore: write failed; the change is kept in memory and the write retried")
           )
         }
         if (!retrying) {
@@ -189,8 +189,19 @@ const makeWith = (
         }
       })
 
-    /** Under `lock`: writes `next`, then makes it the state and publishes `change`. */
-    const commit = (next: ReadonlyMap<string, UserToken>, change: TokenChange) =>
+    if (writeBehind !== undefined) {
+      // closing with unwritten changes: one last try, and say so when they are lost
+      yield* Scope.addFinalizer(
+        writeBehind.scope,
+        lock.withPermits(1)(writeUnwritten).pipe(
+          Effect.catchAll((error) =>
+            logged(writeBehind, error)(Effect.logError("TokenStore: closing with changes that could not be written"))
+          )
+        )
+      )
+    }
+
+    return (next: ReadonlyMap<string, UserToken>, change: TokenChange): Effect.Effect<void, TokenStoreError> =>
       Effect.gen(function*() {
         const written = yield* Effect.either(backend.persist(next))
         if (Either.isLeft(written) && writeBehind === undefined) return yield* Effect.fail(written.left)
@@ -199,6 +210,22 @@ const makeWith = (
         if (Either.isRight(written)) yield* recovered
         else if (writeBehind !== undefined) yield* writeFailed(writeBehind, written.left)
       })
+  })
+
+/**
+ * Builds a store over a backend that loads once and persists the whole map on every write.
+ * Writes are serialised by a semaphore (a write never loses a concurrent one), and published on
+ * `changes` in write order. See {@link makeCommit} for failed writes.
+ */
+const makeWith = (
+  backend: Backend,
+  writeBehind?: WriteBehind
+): Effect.Effect<TokenStore.Service, TokenStoreError, never> =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make<ReadonlyMap<string, UserToken>>(yield* backend.load)
+    const lock = yield* Effect.makeSemaphore(1)
+    const pubsub = yield* PubSub.bounded<TokenChange>(changesCapacity)
+    const commit = yield* makeCommit({ backend, state, lock, pubsub }, writeBehind)
 
     const set = (token: UserToken) =>
       lock.withPermits(1)(Effect.gen(function*() {

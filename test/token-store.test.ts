@@ -25,7 +25,15 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { UserToken } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
-import { captureLogs, layerFaultyFileSystem, systemError } from "./fixtures/fs.js"
+import {
+  adjustWhenSleeping,
+  captureLogs,
+  eventually,
+  layerFaultyFileSystem,
+  readStoreFile,
+  systemError,
+  writeStoreFile
+} from "./fixtures/fs.js"
 import { withDeeplyNested } from "./fixtures/hostile.js"
 
 const token = (userId: string, access = `access-${userId}`) =>
@@ -53,20 +61,9 @@ const scratchDir = (name: string) =>
     (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
   )
 
-const writeStoreFile = (path: string, tokens: ReadonlyArray<UserToken>) =>
-  Fs.writeFileSync(
-    path,
-    JSON.stringify(Schema.encodeSync(TokenStore.StoreFile)({
-      version: 1,
-      tokens: Object.fromEntries(tokens.map((t) => [t.userId, t]))
-    })),
-    { mode: 0o600 }
-  )
+const storedIds = (path: string) => Object.keys(readStoreFile(path)).sort()
 
-const storedIds = (path: string) => Object.keys(Either.getOrThrow(decodeFile(Fs.readFileSync(path, "utf8"))).tokens).sort()
-
-const storedAccess = (path: string, userId: string) =>
-  Redacted.value(Either.getOrThrow(decodeFile(Fs.readFileSync(path, "utf8"))).tokens[userId]!.accessToken)
+const storedAccess = (path: string, userId: string) => Redacted.value(readStoreFile(path)[userId]!.accessToken)
 
 /**
  * Spawns test/fixtures/token-writer.ts (another process writing `path` through `layerFile`) and
@@ -164,7 +161,9 @@ describe("TokenStore.layerFile", () => {
         "",
         withDeeplyNested({ version: 1, tokens: { "1": "@DEEP@" }, leak: "leaky-token-text" }),
         // an entry keyed by one user holding another user's token
-        JSON.stringify(Schema.encodeSync(TokenStore.StoreFile)({ version: 1, tokens: { "1": token("2", "leaky-token-text") } }))
+        JSON.stringify(
+          Schema.encodeSync(TokenStore.StoreFile)({ version: 1, tokens: { "1": token("2", "leaky-token-text") } })
+        )
       ]
       for (const [i, content] of cases.entries()) {
         const path = Path.join(dir, `corrupt-${i}.json`)
@@ -203,7 +202,7 @@ describe("TokenStore.layerFile", () => {
       assert.strictEqual(reloaded.length, 100)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.live("the file stays valid JSON (old or new) when a writer is killed with SIGKILL; its debris goes at the next start", () =>
+  it.live("the file stays valid JSON (old or new) when a writer is SIGKILLed; its debris goes at the next start", () =>
     Effect.gen(function*() {
       const dir = yield* scratchDir("kill")
       const path = Path.join(dir, "tokens.json")
@@ -235,14 +234,8 @@ describe("TokenStore.layerFile with Layer", () => {
 
 describe("TokenStore.layerFile faults", () => {
   const writeRetry = Schedule.spaced("10 seconds")
-  const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
-  const eventually = (check: () => boolean) =>
-    Effect.gen(function*() {
-      for (let i = 0; i < 400 && !check(); i++) yield* realPause
-      return check()
-    })
 
-  it.scoped("a failed write keeps the change, reports WriteFailed, and is retried on the schedule until written", () => {
+  it.scoped("a failed write keeps the change, reports WriteFailed, and is retried until written", () => {
     let broken = false
     let failures = 0
     const fsLayer = layerFaultyFileSystem({
@@ -267,8 +260,9 @@ describe("TokenStore.layerFile faults", () => {
       assert.deepStrictEqual(storedIds(path), ["1"])
       assert.strictEqual(storedAccess(path, "1"), "access-1")
       const failed = failures
-      yield* TestClock.adjust("10 seconds") // still broken: the retry fails too
+      yield* adjustWhenSleeping("10 seconds") // still broken: the retry fails too
       assert.isTrue(yield* eventually(() => failures > failed), "retried on the schedule")
+      yield* adjustWhenSleeping("0 seconds") // the retry failed and sleeps again
       broken = false
       yield* TestClock.adjust("10 seconds")
       assert.isTrue(yield* eventually(() => storedIds(path).length === 2), "written once the disk works again")
@@ -282,11 +276,32 @@ describe("TokenStore.layerFile faults", () => {
     }).pipe(Effect.provide(Layer.merge(fsLayer, logs.layer)), Logger.withMinimumLogLevel(LogLevel.All))
   })
 
+  it.scoped("unwritten changes are written once more when the layer's scope closes", () => {
+    let broken = false
+    const fsLayer = layerFaultyFileSystem({
+      open: (path, options) => (broken && options?.flag === "wx" ? systemError("open", path, "EROFS") : undefined)
+    })
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      const scope = yield* Scope.make()
+      const layer = TokenStore.layerFile(path, { writeRetry })
+      const store = Context.get(yield* Layer.buildWithScope(layer, scope), TokenStore.TokenStore)
+      yield* store.set(token("1"))
+      broken = true
+      yield* store.set(token("2"))
+      broken = false // no retry has run yet (the clock has not moved)
+      assert.deepStrictEqual(storedIds(path), ["1"])
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(storedIds(path), ["1", "2"])
+    }).pipe(Effect.provide(fsLayer))
+  })
+
   it.scoped("a file that cannot be renamed over (EBUSY: a bind-mounted file) is written in place", () => {
-    const opens: Array<{ readonly path: string; readonly flag: string | undefined; readonly mode: number | undefined }> = []
+    const opens: Array<FileSystem.OpenFileOptions & { readonly path: string }> = []
     let target = ""
     const fsLayer = layerFaultyFileSystem({
-      open: (path, options) => void opens.push({ path, flag: options?.flag, mode: options?.mode }),
+      open: (path, options) => void opens.push({ ...options, path }),
       rename: (_from, to) => (to === target ? systemError("rename", to, "EBUSY", "Busy") : undefined)
     })
     return Effect.gen(function*() {
@@ -385,7 +400,7 @@ describe("TokenStore.layerFile faults", () => {
       assert.include(error.message, "not a regular file")
     }).pipe(Effect.provide(NodeFileSystem.layer)), 10_000)
 
-  it.live("a second process on the same file fails at start with Locked naming the first; a dead one's lock is taken over", () =>
+  it.live("a second process fails at start with Locked naming the first; a dead one's lock is taken over", () =>
     Effect.gen(function*() {
       const dir = yield* scratchDir("lock")
       const path = Path.join(dir, "tokens.json")

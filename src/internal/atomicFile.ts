@@ -23,7 +23,8 @@ export const dirname = (path: string): string => {
 }
 
 /** @internal */
-export const basename = (path: string): string => path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1)
+export const basename = (path: string): string =>
+  path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1)
 
 /** A sibling path of `path` in the same directory. @internal */
 export const resolveSibling = (path: string, relative: string): string =>
@@ -105,7 +106,9 @@ export const writeAtomic = (
  *
  * @internal
  */
-export const recoverPending = (path: string): Effect.Effect<boolean, PlatformError.PlatformError, FileSystem.FileSystem> =>
+export const recoverPending = (
+  path: string
+): Effect.Effect<boolean, PlatformError.PlatformError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const journal = pendingPath(path)
@@ -122,11 +125,16 @@ export const recoverPending = (path: string): Effect.Effect<boolean, PlatformErr
  *
  * @internal
  */
-export const removeStaleTemps = (path: string): Effect.Effect<number, PlatformError.PlatformError, FileSystem.FileSystem> =>
+export const removeStaleTemps = (
+  path: string
+): Effect.Effect<number, PlatformError.PlatformError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = dirname(path)
-    const stale = (yield* fs.readDirectory(dir)).filter((name) => isTempOf(path, name))
+    const names = yield* fs.readDirectory(dir).pipe(
+      Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "NotFound", () => Effect.succeed([]))
+    )
+    const stale = names.filter((name) => isTempOf(path, name))
     yield* Effect.forEach(stale, (name) => fs.remove(`${dir}/${name}`), { discard: true })
     return stale.length
   })
