@@ -132,7 +132,8 @@ describe("AccessTokens", () => {
       assert.deepStrictEqual([counters.tokenRefreshes, counters.tokenRefreshFailures], [2, 0])
       broken = false
       yield* adjustWhenSleeping("10 seconds")
-      assert.isTrue(yield* eventually(() => inFile() === Redacted.value(next.accessToken)), "written once the disk works")
+      const written = yield* eventually(() => inFile() === Redacted.value(next.accessToken))
+      assert.isTrue(written, "written once the disk works again")
       const events = Chunk.toReadonlyArray(yield* Fiber.join(reports)).map((c) => c._tag)
       assert.deepStrictEqual(events, ["WriteFailed", "WriteRecovered"])
       assert.isTrue(logs.lines.some((l) => l.includes("level=WARN") && l.includes("write failed")))
