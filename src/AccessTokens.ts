@@ -43,6 +43,9 @@ export declare namespace AccessTokens {
     /**
      * A usable token for the user: refreshed ahead of expiry (single-flight per user: N concurrent
      * callers cause one refresh), the new pair saved to the `TokenStore` before it is handed out.
+     * When the store cannot write it (disk full, read-only), the store keeps the pair in memory,
+     * reports `WriteFailed` on its `changes` and retries the write: the pair is handed out and the
+     * next refresh uses its refresh token, never the spent one.
      */
     readonly forUser: (userId: string) => Effect.Effect<UserToken, AccessTokensError>
     /**
@@ -233,7 +236,8 @@ export const make = (
                   ),
                   obtainedAt: now
                 })
-                // saved before anyone gets it: a public client's old refresh token is now spent
+                // saved before anyone gets it: a public client's old refresh token is now spent. A
+                // store that cannot write keeps the pair in memory and retries (TokenStore.set).
                 yield* store.set(fresh)
                 yield* PubSub.publish(refreshesPubSub, fresh)
                 yield* Effect.logDebug("AccessTokens: refreshed user token").pipe(

@@ -43,6 +43,7 @@ import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
 import type { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 import { TaggedError } from "./internal/errors.js"
+import { parseJsonWith } from "./internal/json.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -451,7 +452,7 @@ export const endpoint: {
   decode: options.response === undefined
     ? undefined
     // an `Either` is an `Effect`: decoding runs synchronously, without a fiber step per schema node
-    : Schema.decodeUnknownEither(Schema.parseJson(options.response), { errors: "first", onExcessProperty: "ignore" })
+    : Schema.decodeUnknownEither(parseJsonWith(options.response), { errors: "first", onExcessProperty: "ignore" })
 })
 
 /**
@@ -1189,7 +1190,7 @@ class ServerFailure {
   constructor(readonly response: RawResponse) {}
 }
 
-const TwitchErrorBody = Schema.parseJson(Schema.Struct({
+const TwitchErrorBody = parseJsonWith(Schema.Struct({
   error: Schema.optional(Schema.String),
   status: Schema.optional(Schema.Number),
   message: Schema.optional(Schema.String)

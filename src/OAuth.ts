@@ -30,6 +30,7 @@ import * as Schema from "effect/Schema"
 import { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 import { TaggedError } from "./internal/errors.js"
+import { parseJson } from "./internal/json.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -453,7 +454,6 @@ const ErrorBody = Schema.Struct({
   error: Schema.optional(Schema.String)
 })
 
-const decodeJson = Schema.decodeUnknownEither(Schema.parseJson())
 const decodeErrorBody = Schema.decodeUnknownOption(ErrorBody)
 const decodeTokenResponse = Schema.decodeUnknownEither(TokenResponse)
 const decodeValidateResponse = Schema.decodeUnknownEither(ValidateResponse)
@@ -497,7 +497,7 @@ const describeParseError = (error: ParseResult.ParseError): string => {
 }
 
 const classify = (method: Method, response: RawResponse): OAuthError => {
-  const parsed = Either.getRight(decodeJson(response.text)).pipe(Option.flatMap(decodeErrorBody))
+  const parsed = Either.getRight(parseJson(response.text)).pipe(Option.flatMap(decodeErrorBody))
   const serverMessage = parsed.pipe(
     Option.flatMap((body) => Option.fromNullable(body.message ?? body.error)),
     Option.map((m) => truncate(m))
@@ -532,14 +532,12 @@ const decodeSuccess = <A>(
   decode: (u: unknown) => Either.Either<A, ParseResult.ParseError>
 ): Either.Either<A, OAuthError> =>
   Either.mapLeft(
-    decodeJson(response.text),
-    () =>
+    parseJson(response.text),
+    (problem) =>
       new OAuthDecodeError({
         method,
         status: response.status,
-        description: `response body is not valid JSON (${
-          response.contentType || "no content-type"
-        }, ${response.text.length} chars)`
+        description: `response body is ${problem} (${response.contentType || "no content-type"})`
       })
   ).pipe(
     Either.flatMap((json) =>

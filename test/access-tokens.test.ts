@@ -1,18 +1,45 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, DateTime, Effect, Fiber, Layer, Option, Redacted, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  DateTime,
+  Effect,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Redacted,
+  Schedule,
+  Stream,
+  TestClock
+} from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import * as AccessTokens from "../src/AccessTokens.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import { UserToken } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import {
+  adjustWhenSleeping,
+  captureLogs,
+  eventually,
+  layerFaultyFileSystem,
+  readStoreFile,
+  systemError
+} from "./fixtures/fs.js"
 
 const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
 
 /** Sim + OAuth + memory store + AccessTokens, with the public client (single-use refresh tokens). */
-const env = (options: AccessTokens.Options = { validateInterval: false }, publicClient = true) =>
+const env = (
+  options: AccessTokens.Options = { validateInterval: false },
+  publicClient = true,
+  store: Layer.Layer<TokenStore.TokenStore, TokenStore.TokenStoreError> = TokenStore.layerMemory()
+) =>
   AccessTokens.layer(options).pipe(
-    Layer.provideMerge(TokenStore.layerMemory()),
+    Layer.provideMerge(store),
     Layer.provideMerge(OAuth.layer()),
     Layer.provideMerge(Layer.merge(
       publicClient ? Simulator.layerTwitchConfigPublic : Simulator.layerTwitchConfig,
@@ -73,6 +100,54 @@ describe("AccessTokens", () => {
       yield* tokens.forUser(sim.users.viewer)
       assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
     }).pipe(Effect.provide(env())))
+
+  it.scoped("a failed token-file write keeps the new pair in use, retries the write, never reuses spent tokens", () => {
+    const dir = Fs.mkdtempSync(Path.join(process.cwd(), "node_modules", ".tmp-access-"))
+    const path = Path.join(dir, "tokens.json")
+    let broken = false // disk full / read-only file system
+    const fsLayer = layerFaultyFileSystem({
+      open: (file, options) => (broken && options?.flag === "wx" ? systemError("open", file, "EROFS") : undefined)
+    })
+    const store = TokenStore.layerFile(path, { writeRetry: Schedule.spaced("10 seconds") }).pipe(Layer.provide(fsLayer))
+    const inFile = () => Redacted.value(readStoreFile(path)[Simulator.defaultUsers.viewer]!.accessToken)
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const { issued, sim, store } = yield* seed({ expiresInMillis: 60_000 })
+      const tokens = yield* AccessTokens.AccessTokens
+      const reports = yield* store.changes.pipe(
+        Stream.filter((c) => c._tag === "WriteFailed" || c._tag === "WriteRecovered"),
+        Stream.take(2),
+        Stream.runCollect,
+        Effect.fork
+      )
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      broken = true
+      const fresh = yield* tokens.forUser(sim.users.viewer) // refreshed; the old refresh token is now spent
+      assert.notStrictEqual(Redacted.value(fresh.accessToken), issued.accessToken)
+      assert.strictEqual(inFile(), issued.accessToken, "the disk is broken: the file still has the old pair")
+      // the next refresh (here after a 401) uses the new refresh token, not the spent one
+      const next = yield* tokens.refreshAfterUnauthorized(sim.users.viewer, fresh.accessToken)
+      assert.notStrictEqual(Redacted.value(next.accessToken), Redacted.value(fresh.accessToken))
+      const counters = yield* sim.counters
+      assert.deepStrictEqual([counters.tokenRefreshes, counters.tokenRefreshFailures], [2, 0])
+      broken = false
+      yield* adjustWhenSleeping("10 seconds")
+      const written = yield* eventually(() => inFile() === Redacted.value(next.accessToken))
+      assert.isTrue(written, "written once the disk works again")
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(reports)).map((c) => c._tag)
+      assert.deepStrictEqual(events, ["WriteFailed", "WriteRecovered"])
+      assert.isTrue(logs.lines.some((l) => l.includes("level=WARN") && l.includes("write failed")))
+      const secrets = [fresh, next]
+        .flatMap((t) => [t.accessToken, ...Option.toArray(t.refreshToken)])
+        .map(Redacted.value)
+      assert.isFalse(logs.lines.some((l) => secrets.some((secret) => l.includes(secret))), "no token text in logs")
+    }).pipe(
+      Effect.provide(env({ validateInterval: false }, true, store)),
+      Effect.provide(logs.layer),
+      Logger.withMinimumLogLevel(LogLevel.All),
+      Effect.ensuring(Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+    )
+  })
 
   it.scoped("refreshes ahead of expiry only within the margin", () =>
     Effect.gen(function*() {

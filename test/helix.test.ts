@@ -8,6 +8,7 @@ import * as AccessTokens from "../src/AccessTokens.js"
 import * as Helix from "../src/Helix.js"
 import { AppToken, UserToken } from "../src/Token.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
+import { withDeeplyNested } from "./fixtures/hostile.js"
 
 // -----------------------------------------------------------------------------
 // harness: a fake Helix server behind a fake HttpClient, and stub AccessTokens
@@ -451,6 +452,22 @@ describe("Helix", () => {
         assert.strictEqual(paths[3], "data[0].created_at")
         assert.strictEqual(paths[4], "data")
         assert.include(errors[2].message, "data[0].login")
+      }))
+  })
+
+  it.effect("deeply nested JSON (success and error answers) is a typed error, not a stack overflow", () => {
+    const replies = [
+      { status: 200, body: withDeeplyNested({ data: [{ ...userJson("1"), login: "@DEEP@" }] }) },
+      { status: 404, body: withDeeplyNested({ error: "Not Found", status: 404, message: "@DEEP@" }) }
+    ]
+    let i = 0
+    return run({ handler: () => Effect.succeed(replies[i++]!) }, (helix) =>
+      Effect.gen(function*() {
+        const decode = yield* Effect.flip(helix.getUserById("1"))
+        assert.strictEqual(decode._tag, "HelixDecodeError")
+        assert.include(decode.message, "nested deeper")
+        const notFound = yield* Effect.flip(helix.getUserById("1"))
+        assert.strictEqual(notFound._tag, "HelixNotFound")
       }))
   })
 

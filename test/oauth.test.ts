@@ -6,6 +6,7 @@ import * as OAuth from "../src/OAuth.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import { fakeHttp, json, type Recorded, type Reply } from "./fixtures/auth.js"
+import { withDeeplyNested } from "./fixtures/hostile.js"
 
 const SECRET = "s3cr3t-client-secret"
 const REFRESH = "r3fr3sh-token-text"
@@ -185,6 +186,22 @@ describe("OAuth (fake HTTP)", () => {
       assert.strictEqual(error._tag, "OAuthDecodeError")
       assert.include(error.message, "access_token")
       assert.isFalse(error.message.includes(ACCESS))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("deeply nested JSON (success and error answers) is a typed error, not a stack overflow", () => {
+    const replies: ReadonlyArray<Reply> = [
+      { status: 200, body: withDeeplyNested({ ...tokenBody, scope: "@DEEP@" }) },
+      { status: 400, body: withDeeplyNested({ status: 400, message: "@DEEP@" }) }
+    ]
+    const { layer } = withFake((_, i) => replies[i]!)
+    return Effect.gen(function*() {
+      const oauth = yield* OAuth.OAuth
+      const success = yield* Effect.flip(oauth.refresh(Redacted.make(REFRESH)))
+      assert.strictEqual(success._tag, "OAuthDecodeError")
+      assert.include(success.message, "nested deeper")
+      const failure = yield* Effect.flip(oauth.refresh(Redacted.make(REFRESH)))
+      assert.strictEqual(failure._tag, "OAuthBadRequest")
     }).pipe(Effect.provide(layer))
   })
 

@@ -1,12 +1,40 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, DateTime, Effect, Either, Fiber, Layer, Option, Redacted, Schema, Stream } from "effect"
-import { spawn } from "node:child_process"
+import {
+  Chunk,
+  Context,
+  DateTime,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Redacted,
+  Schedule,
+  Schema,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { UserToken } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import {
+  adjustWhenSleeping,
+  captureLogs,
+  eventually,
+  layerFaultyFileSystem,
+  readStoreFile,
+  systemError,
+  writeStoreFile
+} from "./fixtures/fs.js"
+import { withDeeplyNested } from "./fixtures/hostile.js"
 
 const token = (userId: string, access = `access-${userId}`) =>
   new UserToken({
@@ -25,6 +53,52 @@ const withFileStore = <A, E>(path: string, f: (store: TokenStore.TokenStore.Serv
   Effect.flatMap(TokenStore.TokenStore, f).pipe(Effect.provide(TokenStore.layerFile(path)))
 
 const decodeFile = Schema.decodeUnknownEither(Schema.parseJson(TokenStore.StoreFile))
+
+/** A directory under node_modules (a real disk, not tmpfs), removed when the scope closes. */
+const scratchDir = (name: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => Fs.mkdtempSync(Path.join(process.cwd(), "node_modules", `.tmp-${name}-`))),
+    (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  )
+
+const storedIds = (path: string) => Object.keys(readStoreFile(path)).sort()
+
+const storedAccess = (path: string, userId: string) => Redacted.value(readStoreFile(path)[userId]!.accessToken)
+
+/**
+ * Spawns test/fixtures/token-writer.ts (another process writing `path` through `layerFile`) and
+ * resolves once it has completed `writes` writes; killed when the scope closes.
+ */
+const spawnWriter = (path: string, writes: number) =>
+  Effect.acquireRelease(
+    Effect.async<ChildProcess, Error>((resume) => {
+      const script = Path.join(import.meta.dirname, "fixtures", "token-writer.ts")
+      const child = spawn(process.execPath, ["--import", "tsx", script, path], { stdio: ["ignore", "pipe", "pipe"] })
+      let stderr = ""
+      let resumed = false
+      child.stderr.on("data", (d) => (stderr += String(d)))
+      child.stdout.on("data", (d: Buffer) => {
+        const lines = String(d).trim().split("\n")
+        if (!resumed && Number(lines[lines.length - 1]) >= writes) {
+          resumed = true
+          resume(Effect.succeed(child))
+        }
+      })
+      child.on("exit", () => {
+        if (!resumed) resume(Effect.fail(new Error(`writer exited early: ${stderr}`)))
+        resumed = true
+      })
+    }),
+    (child) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+
+/** SIGKILLs the writer and waits for it to be gone. */
+const killed = (child: ChildProcess) =>
+  Effect.async<void>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
+    child.on("exit", () => resume(Effect.void))
+    child.kill("SIGKILL")
+  })
 
 describe("TokenStore.layerMemory", () => {
   it.effect("get / set / remove / list and changes in write order", () =>
@@ -84,7 +158,12 @@ describe("TokenStore.layerFile", () => {
         JSON.stringify({ version: 1, tokens: { "1": { accessToken: "leaky-token-text" } } }).slice(0, 40),
         JSON.stringify({ version: 2, tokens: {} }),
         JSON.stringify({ version: 1, tokens: { "1": { userId: 1, accessToken: "leaky-token-text" } } }),
-        ""
+        "",
+        withDeeplyNested({ version: 1, tokens: { "1": "@DEEP@" }, leak: "leaky-token-text" }),
+        // an entry keyed by one user holding another user's token
+        JSON.stringify(
+          Schema.encodeSync(TokenStore.StoreFile)({ version: 1, tokens: { "1": token("2", "leaky-token-text") } })
+        )
       ]
       for (const [i, content] of cases.entries()) {
         const path = Path.join(dir, `corrupt-${i}.json`)
@@ -123,37 +202,22 @@ describe("TokenStore.layerFile", () => {
       assert.strictEqual(reloaded.length, 100)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.live("the file stays valid JSON (old or new) when a writer is killed with SIGKILL", () =>
+  it.live("the file stays valid JSON (old or new) when a writer is SIGKILLed; its debris goes at the next start", () =>
     Effect.gen(function*() {
-      const dir = Fs.mkdtempSync(Path.join(process.cwd(), "node_modules", ".tmp-kill-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
+      const dir = yield* scratchDir("kill")
       const path = Path.join(dir, "tokens.json")
-      const script = Path.join(import.meta.dirname, "fixtures", "token-writer.ts")
       for (const writesBeforeKill of [10, 120]) {
-        const written = yield* Effect.async<number, Error>((resume) => {
-          const child = spawn(process.execPath, ["--import", "tsx", script, path], {
-            stdio: ["ignore", "pipe", "pipe"]
-          })
-          let last = 0
-          let stderr = ""
-          child.stderr.on("data", (d) => (stderr += String(d)))
-          child.stdout.on("data", (d: Buffer) => {
-            const lines = String(d).trim().split("\n")
-            last = Number(lines[lines.length - 1])
-            if (last >= writesBeforeKill) child.kill("SIGKILL")
-          })
-          child.on("exit", (_code, signal) =>
-            signal === "SIGKILL"
-              ? resume(Effect.succeed(last))
-              : resume(Effect.fail(new Error(`writer exited without being killed: ${stderr}`))))
-          return Effect.sync(() => child.kill("SIGKILL"))
-        })
-        assert.isAtLeast(written, writesBeforeKill)
+        const writer = yield* spawnWriter(path, writesBeforeKill)
+        yield* killed(writer)
         const decoded = decodeFile(Fs.readFileSync(path, "utf8"))
-        assert.isTrue(Either.isRight(decoded), `file unreadable after kill at ${written}`)
+        assert.isTrue(Either.isRight(decoded), `file unreadable after a kill past ${writesBeforeKill} writes`)
         assert.isAtLeast(Object.keys(Either.getOrThrow(decoded).tokens).length, 1)
       }
-    }).pipe(Effect.scoped), 60_000)
+      // the next start takes over the dead writer's lock and removes its temp files
+      const users = yield* withFileStore(path, (s) => s.list)
+      assert.strictEqual(users.length, 7)
+      assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"])
+    }).pipe(Effect.provide(NodeFileSystem.layer), Effect.scoped), 60_000)
 })
 
 describe("TokenStore.layerFile with Layer", () => {
@@ -165,5 +229,200 @@ describe("TokenStore.layerFile with Layer", () => {
       const exit = yield* Layer.build(TokenStore.layerFile(path)).pipe(Effect.scoped, Effect.either)
       Fs.rmSync(dir, { recursive: true, force: true })
       assert.isTrue(Either.isLeft(exit) && exit.left.reason === "Corrupt")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("TokenStore.layerFile faults", () => {
+  const writeRetry = Schedule.spaced("10 seconds")
+
+  it.scoped("a failed write keeps the change, reports WriteFailed, and is retried until written", () => {
+    let broken = false
+    let failures = 0
+    const fsLayer = layerFaultyFileSystem({
+      open: (path, options) => {
+        if (!broken || options?.flag !== "wx") return undefined
+        failures++
+        return systemError("open", path, "ENOSPC")
+      }
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      const store = Context.get(yield* Layer.build(TokenStore.layerFile(path, { writeRetry })), TokenStore.TokenStore)
+      const changes = yield* store.changes.pipe(Stream.take(5), Stream.runCollect, Effect.fork)
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      yield* store.set(token("1"))
+      broken = true
+      yield* store.set(token("1", "second-access-text")) // the disk is full: kept, not failed
+      yield* store.set(token("2"))
+      assert.strictEqual(Redacted.value(Option.getOrThrow(yield* store.get("1")).accessToken), "second-access-text")
+      assert.deepStrictEqual(storedIds(path), ["1"])
+      assert.strictEqual(storedAccess(path, "1"), "access-1")
+      const failed = failures
+      yield* adjustWhenSleeping("10 seconds") // still broken: the retry fails too
+      assert.isTrue(yield* eventually(() => failures > failed), "retried on the schedule")
+      yield* adjustWhenSleeping("0 seconds") // the retry failed and sleeps again
+      broken = false
+      yield* TestClock.adjust("10 seconds")
+      assert.isTrue(yield* eventually(() => storedIds(path).length === 2), "written once the disk works again")
+      assert.strictEqual(storedAccess(path, "1"), "second-access-text")
+      const events = Chunk.toReadonlyArray(yield* Fiber.join(changes)).map((e) => e._tag)
+      assert.deepStrictEqual(events, ["Added", "Refreshed", "WriteFailed", "Added", "WriteRecovered"])
+      assert.isTrue(logs.lines.some((l) => l.includes("level=WARN") && l.includes("write failed")))
+      assert.isFalse(logs.lines.some((l) => l.includes("second-access-text") || l.includes("refresh-1")))
+      // only ever one temp file at a time, removed on failure
+      assert.deepStrictEqual(Fs.readdirSync(dir).sort(), ["tokens.json", "tokens.json.lock"])
+    }).pipe(Effect.provide(Layer.merge(fsLayer, logs.layer)), Logger.withMinimumLogLevel(LogLevel.All))
+  })
+
+  it.scoped("unwritten changes are written once more when the layer's scope closes", () => {
+    let broken = false
+    const fsLayer = layerFaultyFileSystem({
+      open: (path, options) => (broken && options?.flag === "wx" ? systemError("open", path, "EROFS") : undefined)
+    })
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      const scope = yield* Scope.make()
+      const layer = TokenStore.layerFile(path, { writeRetry })
+      const store = Context.get(yield* Layer.buildWithScope(layer, scope), TokenStore.TokenStore)
+      yield* store.set(token("1"))
+      broken = true
+      yield* store.set(token("2"))
+      broken = false // no retry has run yet (the clock has not moved)
+      assert.deepStrictEqual(storedIds(path), ["1"])
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(storedIds(path), ["1", "2"])
+    }).pipe(Effect.provide(fsLayer))
+  })
+
+  it.scoped("a file that cannot be renamed over (EBUSY: a bind-mounted file) is written in place", () => {
+    const opens: Array<FileSystem.OpenFileOptions & { readonly path: string }> = []
+    let target = ""
+    const fsLayer = layerFaultyFileSystem({
+      open: (path, options) => void opens.push({ ...options, path }),
+      rename: (_from, to) => (to === target ? systemError("rename", to, "EBUSY", "Busy") : undefined)
+    })
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      target = Path.join(dir, "tokens.json")
+      writeStoreFile(target, [token("1")])
+      const inode = Fs.statSync(target).ino
+      yield* withFileStore(target, (s) => Effect.zipRight(s.set(token("2")), s.set(token("1", "rotated"))))
+      assert.deepStrictEqual(storedIds(target), ["1", "2"])
+      assert.strictEqual(storedAccess(target, "1"), "rotated")
+      assert.strictEqual(Fs.statSync(target).ino, inode, "the same file, not a replacement")
+      assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"]) // no temp file, no journal, no lock
+      // temp files: created 0600 with O_EXCL, next to the target, with a recognisable name
+      const temps = opens.filter((o) => o.path.endsWith(".tmp"))
+      assert.isAtLeast(temps.length, 2)
+      for (const t of temps) {
+        assert.deepStrictEqual([t.flag, t.mode], ["wx", 0o600])
+        assert.match(Path.basename(t.path), /^tokens\.json\.[0-9a-z]+\.tmp$/)
+        assert.strictEqual(Path.dirname(t.path), dir)
+      }
+    }).pipe(Effect.provide(fsLayer))
+  })
+
+  it.scoped("an in-place write cut short by a crash is completed from its journal at the next start", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      writeStoreFile(`${path}.pending`, [token("1"), token("2")])
+      Fs.writeFileSync(path, "{\n  \"version\": 1,\n  \"tok", { mode: 0o600 }) // torn
+      const users = yield* withFileStore(path, (s) => s.list)
+      assert.deepStrictEqual(users.map((u) => u.userId).sort(), ["1", "2"])
+      assert.deepStrictEqual(storedIds(path), ["1", "2"])
+      assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("temp files a crashed writer left are removed at the next start; other files are kept", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      writeStoreFile(path, [token("1")])
+      writeStoreFile(Path.join(dir, "tokens.json.k3j4h5g6.tmp"), [token("1", "leftover")])
+      writeStoreFile(Path.join(dir, "tokens.json.a.tmp"), [token("1", "leftover")])
+      for (const other of ["other.json.k3j4h5g6.tmp", "tokens.json.bak", "tokens.json.my-notes.tmp"]) {
+        Fs.writeFileSync(Path.join(dir, other), "keep")
+      }
+      yield* withFileStore(path, (s) => s.list)
+      assert.deepStrictEqual(Fs.readdirSync(dir).sort(), [
+        "other.json.k3j4h5g6.tmp",
+        "tokens.json",
+        "tokens.json.bak",
+        "tokens.json.my-notes.tmp"
+      ])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("a token file readable by others is set to 0600 at load, with a warning", () => {
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      writeStoreFile(path, [token("1")])
+      Fs.chmodSync(path, 0o644)
+      const users = yield* withFileStore(path, (s) => s.list)
+      assert.strictEqual(users.length, 1)
+      assert.strictEqual(Fs.statSync(path).mode & 0o777, 0o600)
+      assert.isTrue(logs.lines.some((l) => l.includes("level=WARN") && l.includes("readable by others")))
+    }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, logs.layer)))
+  })
+
+  it.scoped("a symlinked token file is written through the link (existing and dangling targets)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      Fs.mkdirSync(Path.join(dir, "data"))
+      const real = Path.join(dir, "data", "tokens.json")
+      writeStoreFile(real, [token("1")])
+      const link = Path.join(dir, "link.json")
+      Fs.symlinkSync("data/tokens.json", link)
+      yield* withFileStore(link, (s) => s.set(token("2")))
+      assert.isTrue(Fs.lstatSync(link).isSymbolicLink(), "the link stays a link")
+      assert.deepStrictEqual(storedIds(real), ["1", "2"])
+      assert.deepStrictEqual(Fs.readdirSync(Path.join(dir, "data")), ["tokens.json"])
+
+      const dangling = Path.join(dir, "dangling.json")
+      Fs.symlinkSync("data/new.json", dangling)
+      yield* withFileStore(dangling, (s) => s.set(token("3")))
+      assert.isTrue(Fs.lstatSync(dangling).isSymbolicLink())
+      assert.deepStrictEqual(storedIds(Path.join(dir, "data", "new.json")), ["3"])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("a FIFO (or anything not a regular file) at the path is refused at start without being opened", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      execFileSync("mkfifo", [path])
+      const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
+      assert.strictEqual(error.reason, "Io")
+      assert.include(error.message, "not a regular file")
+    }).pipe(Effect.provide(NodeFileSystem.layer)), 10_000)
+
+  it.live("a second process fails at start with Locked naming the first; a dead one's lock is taken over", () =>
+    Effect.gen(function*() {
+      const dir = yield* scratchDir("lock")
+      const path = Path.join(dir, "tokens.json")
+      const writer = yield* spawnWriter(path, 1)
+      const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
+      assert.strictEqual(error.reason, "Locked")
+      assert.include(error.message, `process ${writer.pid}`)
+      yield* killed(writer)
+      const users = yield* withFileStore(path, (s) => s.set(token("mine")).pipe(Effect.zipRight(s.list)))
+      assert.include(users.map((u) => u.userId), "mine")
+      assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"], "the lock is released with the layer")
+    }).pipe(Effect.provide(NodeFileSystem.layer), Effect.scoped), 60_000)
+
+  it.scoped("within one process too, the file has one owner until the layer's scope closes", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      const first = yield* Scope.make()
+      yield* Layer.buildWithScope(TokenStore.layerFile(path), first)
+      const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
+      assert.strictEqual(error.reason, "Locked")
+      yield* Scope.close(first, Exit.void)
+      assert.strictEqual((yield* withFileStore(path, (s) => s.list)).length, 0)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
