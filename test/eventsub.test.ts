@@ -328,6 +328,34 @@ describe("EventSub", () => {
       }).pipe(withStack())
     ))
 
+  it.scoped("the age limit follows the clock: 15 minutes into a connection, a message 700 s old is dropped", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const eventSub = yield* EventSub.EventSub
+        yield* TestClock.adjust("1 hour") // a realistic "now"
+        const { items } = yield* collect(eventSub.follows(B))
+        yield* waitSubscribed()
+        const [session] = yield* openSessions
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "First" } })
+        yield* eventually(Effect.sync(() => items.length === 1))
+        // 15 minutes on this connection (keepalive 600 s: the simulator's keepalives keep it up)
+        for (let i = 0; i < 30; i++) {
+          yield* TestClock.adjust("30 seconds")
+          yield* realPause()
+        }
+        const open = yield* openSessions
+        assert.deepStrictEqual(open.map((s) => s.id), [session!.id], "still the first connection")
+        const [oldId] = yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 700, event: { user_name: "Old" } })
+        yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 60, event: { user_name: "Recent" } })
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "New" } })
+        yield* Effect.ignore(eventually(Effect.sync(() => items.length >= 3)))
+        yield* realPause(20)
+        assert.deepStrictEqual(items.map((e) => e.user_name), ["First", "Recent", "New"])
+        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
+      }).pipe(withStack({ eventSub: { keepaliveTimeoutSeconds: 600 } }))
+    ))
+
   it.scoped("bad input (not JSON, truncated, wrong envelope, unknown message_type): logged, skipped, stream goes on", () =>
     captureLogs((lines) =>
       Effect.gen(function*() {
