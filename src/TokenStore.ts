@@ -293,8 +293,11 @@ const encodeStoreFile = Schema.encodeEither(StoreFile)
  * @category models
  */
 export interface FileOptions {
-  /** How a failed write is retried in the background (default {@link defaultWriteRetry}). */
-  readonly writeRetry?: Schedule.Schedule<unknown, TokenStoreError> | undefined
+  /**
+   * How a failed write is retried in the background (default {@link defaultWriteRetry}). `false`:
+   * no write-behind; a failed write fails `set` / `remove` and changes nothing.
+   */
+  readonly writeRetry?: Schedule.Schedule<unknown, TokenStoreError> | false | undefined
 }
 
 /**
@@ -469,10 +472,10 @@ export const makeFile = (
     yield* lockTarget(target)
     yield* tidyAfterCrash(target).pipe(Effect.provideService(FileSystem.FileSystem, fs))
     yield* fixMode(fs, target)
-    return yield* makeWith(
-      { load: loadFile(fs, target), persist: persistFile(fs, target) },
-      { schedule: options.writeRetry ?? defaultWriteRetry, scope: yield* Effect.scope, name: target }
-    )
+    const writeBehind = options.writeRetry === false
+      ? undefined
+      : { schedule: options.writeRetry ?? defaultWriteRetry, scope: yield* Effect.scope, name: target }
+    return yield* makeWith({ load: loadFile(fs, target), persist: persistFile(fs, target) }, writeBehind)
   })
 
 /**

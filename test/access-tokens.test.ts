@@ -1,9 +1,11 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import {
+  Cause,
   Chunk,
   DateTime,
   Effect,
+  Exit,
   Fiber,
   Layer,
   Logger,
@@ -71,6 +73,31 @@ const seed = (options: { readonly expiresInMillis: number; readonly withRefresh?
     yield* store.set(token)
     return { sim, store, issued, token }
   })
+
+/**
+ * A memory store whose `set` passes, holds until `release`, or fails, as `control.mode` says at the
+ * time of the call (`entered` counts the held / failed calls).
+ */
+const gatedStore = () => {
+  const latch = Effect.unsafeMakeLatch(false)
+  const control = { mode: "pass" as "pass" | "hold" | "fail", entered: 0 }
+  const layer = Layer.effect(
+    TokenStore.TokenStore,
+    Effect.map(TokenStore.makeMemory(), (inner) =>
+      TokenStore.TokenStore.of({
+        ...inner,
+        set: (token) =>
+          Effect.suspend(() => {
+            if (control.mode === "pass") return inner.set(token)
+            control.entered++
+            return control.mode === "hold"
+              ? Effect.zipRight(latch.await, inner.set(token))
+              : Effect.fail(new TokenStore.TokenStoreError({ method: "persist", reason: "Io", description: "injected" }))
+          })
+      }))
+  )
+  return { control, release: latch.open, layer }
+}
 
 describe("AccessTokens", () => {
   it.scoped("100 concurrent callers on an expired token cause exactly one refresh, saved before use", () =>
@@ -147,6 +174,45 @@ describe("AccessTokens", () => {
       Logger.withMinimumLogLevel(LogLevel.All),
       Effect.ensuring(Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true })))
     )
+  })
+
+  it.scoped("a refreshed token is handed out only after the store finished saving it", () => {
+    const gate = gatedStore()
+    return Effect.gen(function*() {
+      const { issued, sim, store } = yield* seed({ expiresInMillis: 60_000 }) // inside the 5 min margin
+      const tokens = yield* AccessTokens.AccessTokens
+      gate.control.mode = "hold"
+      const fiber = yield* Effect.fork(tokens.forUser(sim.users.viewer))
+      // until the save has started (or the caller already has a token)
+      for (let i = 0; i < 400 && gate.control.entered === 0 && Option.isNone(yield* Fiber.poll(fiber)); i++) {
+        yield* realPause
+      }
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+      for (let i = 0; i < 5; i++) yield* realPause // time for a premature answer to show
+      assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)), "forUser returned before the refreshed token was saved")
+      yield* gate.release
+      const fresh = yield* Fiber.join(fiber)
+      assert.notStrictEqual(Redacted.value(fresh.accessToken), issued.accessToken)
+      const stored = Option.getOrThrow(yield* store.get(sim.users.viewer))
+      assert.strictEqual(Redacted.value(stored.accessToken), Redacted.value(fresh.accessToken))
+    }).pipe(Effect.provide(env(undefined, true, gate.layer)))
+  })
+
+  it.scoped("a refreshed token that cannot be saved is not handed out: forUser fails with the store's error", () => {
+    const gate = gatedStore()
+    return Effect.gen(function*() {
+      const { sim } = yield* seed({ expiresInMillis: 60_000 })
+      const tokens = yield* AccessTokens.AccessTokens
+      gate.control.mode = "fail"
+      const exit = yield* Effect.exit(tokens.forUser(sim.users.viewer))
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+      // today a failed save fails the call; should a failed save one day keep the new pair in memory and
+      // retry the save, this is the assertion to change (the caller must still not get an unsaved token
+      // without the save being retried)
+      assert.isTrue(Exit.isFailure(exit), "forUser handed out a token whose save failed")
+      assert.strictEqual(Exit.isFailure(exit) && Cause.squash(exit.cause) instanceof TokenStore.TokenStoreError, true)
+      assert.strictEqual(gate.control.entered, 1)
+    }).pipe(Effect.provide(env(undefined, true, gate.layer)))
   })
 
   it.scoped("refreshes ahead of expiry only within the margin", () =>

@@ -105,6 +105,36 @@ describe("Bot", () => {
       }
     }).pipe(Effect.provide(base), Effect.scoped))
 
+  it.live("with a default user, bot.asUser(other) streams over the other user's connection with their token", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const tokens = yield* registerThree(Context.get(yield* start(), Bot.Bot))
+      const ctx = yield* start({ defaultUser: broadcaster, accessTokens: { validateInterval: false } })
+      const bot = Context.get(ctx, Bot.Bot)
+      const eventSub = Context.get(ctx, EventSub.EventSub)
+      const streams = yield* Effect.forEach(
+        [eventSub.streamOnline(broadcaster), eventSub.streamOnline(broadcaster).pipe(bot.asUser(moderator))],
+        (stream) => stream.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      )
+      let subs = yield* sim.eventSub.subscriptions
+      for (let i = 0; i < 200 && subs.filter((s) => s.status === "enabled").length < 2; i++) {
+        yield* realPause(10)
+        subs = yield* sim.eventSub.subscriptions
+      }
+      assert.deepStrictEqual(subs.map((s) => s.userId).sort(), [broadcaster, moderator], "created with whose token")
+      assert.strictEqual(new Set(subs.map((s) => s.sessionId)).size, 2, "one connection per user")
+      assert.strictEqual(
+        yield* sim.countRequests({
+          path: "/eventsub/subscriptions",
+          method: "POST",
+          token: tokens.get(moderator)!.accessToken
+        }),
+        1
+      )
+      yield* sim.eventSub.trigger({ type: "stream.online" })
+      for (const fiber of streams) assert.strictEqual(Chunk.size(yield* Fiber.join(fiber)), 1)
+    }).pipe(Effect.provide(base), Effect.scoped))
+
   it.live("one user's refresh failure leaves the others working", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator

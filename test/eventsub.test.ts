@@ -10,6 +10,8 @@ import {
   Fiber,
   Layer,
   Logger,
+  Option,
+  Redacted,
   Schedule,
   Scope,
   Stream,
@@ -17,7 +19,9 @@ import {
 } from "effect"
 import * as EventSub from "../src/EventSub.js"
 import * as EventSubTypes from "../src/EventSubTypes.js"
+import * as Helix from "../src/Helix.js"
 import * as Simulator from "../src/testing/Simulator.js"
+import * as TokenStore from "../src/TokenStore.js"
 import * as Stack from "./fixtures/stack.js"
 
 const B = Simulator.defaultUsers.broadcaster
@@ -87,6 +91,51 @@ describe("EventSub", () => {
       assert.strictEqual(items[0]!.broadcaster_user_id, B)
       yield* Fiber.interrupt(fiber)
     }).pipe(withStack()))
+
+  it.scoped("the acting user (Helix.withUser, or the userId option) wins over the default user: own token, own connection", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const store = yield* TokenStore.TokenStore
+      const eventSub = yield* EventSub.EventSub
+      // Helix's and EventSub's default user is B; two streams run as the viewer, the first of them (which
+      // opens the viewer's connection) from a fiber acting as B
+      const asDefault = yield* collect(eventSub.streamOnline(B))
+      const byOption = yield* collect(eventSub.streamOffline(B, { userId: VIEWER }))
+      yield* Effect.ignore(waitSubscribed(2))
+      const asViewer = yield* collect(eventSub.streamOnline(B).pipe(Helix.withUser(VIEWER)))
+      yield* Effect.ignore(waitSubscribed(3))
+      const byUser = (list: ReadonlyArray<{ readonly type: string; readonly userId: string }>) =>
+        list.map((s) => `${s.type} ${s.userId}`).sort()
+      const expected = [`stream.offline ${VIEWER}`, `stream.online ${B}`, `stream.online ${VIEWER}`]
+      const subs = yield* enabledSubs
+      assert.deepStrictEqual(byUser(subs), expected, "created with whose token")
+      const viewerSubs = subs.filter((s) => s.userId === VIEWER)
+      const defaultSub = subs.find((s) => s.userId === B)!
+      const viewerSession = viewerSubs[0]!.sessionId
+      assert.isTrue(viewerSubs.every((s) => s.sessionId === viewerSession), "one connection for the viewer")
+      assert.notStrictEqual(viewerSession, defaultSub.sessionId, "one connection per user")
+      const viewerToken = Redacted.value(Option.getOrThrow(yield* store.get(VIEWER)).accessToken)
+      const viewerPosts = sim.countRequests({ path: "/eventsub/subscriptions", method: "POST", token: viewerToken })
+      assert.strictEqual(yield* viewerPosts, 2)
+      yield* sim.eventSub.trigger({ type: "stream.online" })
+      yield* sim.eventSub.trigger({ type: "stream.offline" })
+      yield* eventually(Effect.sync(() =>
+        asDefault.items.length === 1 && asViewer.items.length === 1 && byOption.items.length === 1
+      ))
+      // the viewer's connection drops: its subscriptions are re-created (by the connection, not by a consumer)
+      // on the viewer's new session, still with the viewer's token
+      yield* sim.eventSub.close({ sessionId: viewerSession, code: 4005 })
+      yield* Effect.ignore(eventually(
+        Effect.map(enabledSubs, (list) => list.length === 3 && list.every((s) => s.sessionId !== viewerSession)),
+        "re-created subscriptions"
+      ))
+      const after = yield* enabledSubs
+      assert.deepStrictEqual(byUser(after), expected, "re-created with whose token")
+      assert.isTrue(after.every((s) => s.sessionId !== viewerSession))
+      assert.strictEqual(new Set(after.filter((s) => s.userId === VIEWER).map((s) => s.sessionId)).size, 1)
+      assert.notStrictEqual(after.find((s) => s.userId === VIEWER)!.sessionId, defaultSub.sessionId)
+      assert.strictEqual(yield* viewerPosts, 4)
+    }).pipe(withStack({ users: [B, VIEWER], eventSub: { defaultUser: B } })))
 
   it.scoped("two consumers of one type + condition share one Twitch subscription; deleted when both end", () =>
     Effect.gen(function*() {
@@ -277,6 +326,34 @@ describe("EventSub", () => {
         assert.deepStrictEqual(items.map((e) => e.user_name), ["Recent", "New"])
         assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
       }).pipe(withStack())
+    ))
+
+  it.scoped("the age limit follows the clock: 15 minutes into a connection, a message 700 s old is dropped", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const eventSub = yield* EventSub.EventSub
+        yield* TestClock.adjust("1 hour") // a realistic "now"
+        const { items } = yield* collect(eventSub.follows(B))
+        yield* waitSubscribed()
+        const [session] = yield* openSessions
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "First" } })
+        yield* eventually(Effect.sync(() => items.length === 1))
+        // 15 minutes on this connection (keepalive 600 s: the simulator's keepalives keep it up)
+        for (let i = 0; i < 30; i++) {
+          yield* TestClock.adjust("30 seconds")
+          yield* realPause()
+        }
+        const open = yield* openSessions
+        assert.deepStrictEqual(open.map((s) => s.id), [session!.id], "still the first connection")
+        const [oldId] = yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 700, event: { user_name: "Old" } })
+        yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 60, event: { user_name: "Recent" } })
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "New" } })
+        yield* Effect.ignore(eventually(Effect.sync(() => items.length >= 3)))
+        yield* realPause(20)
+        assert.deepStrictEqual(items.map((e) => e.user_name), ["First", "Recent", "New"])
+        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
+      }).pipe(withStack({ eventSub: { keepaliveTimeoutSeconds: 600 } }))
     ))
 
   it.scoped("bad input (not JSON, truncated, wrong envelope, unknown message_type): logged, skipped, stream goes on", () =>

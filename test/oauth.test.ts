@@ -1,11 +1,11 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import { HttpClientError } from "@effect/platform"
+import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import * as OAuth from "../src/OAuth.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
 import * as Simulator from "../src/testing/Simulator.js"
-import { fakeHttp, json, type Recorded, type Reply } from "./fixtures/auth.js"
+import { drive, fakeHttp, json, type Recorded, type Reply } from "./fixtures/auth.js"
 import { withDeeplyNested } from "./fixtures/hostile.js"
 
 const SECRET = "s3cr3t-client-secret"
@@ -164,10 +164,14 @@ describe("OAuth (fake HTTP)", () => {
 
   for (const c of cases) {
     it.effect(`maps ${c.name} to ${c.tag}`, () => {
-      const { layer } = withFake(() => c.reply)
+      const { layer, requests } = withFake(() => c.reply)
       return Effect.gen(function*() {
         const oauth = yield* OAuth.OAuth
-        const error = yield* Effect.flip(c.call(oauth))
+        // a retry sleeps on the TestClock: let it run, so that it shows as a second request, not as a hang
+        const fiber = yield* Effect.fork(c.call(oauth))
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Effect.flip(Fiber.join(fiber))
+        assert.strictEqual(requests.length, 1, "not retried")
         assert.strictEqual(error._tag, c.tag)
         assert.strictEqual(error.module, "OAuth")
         for (const secret of [SECRET, REFRESH, ACCESS]) {
@@ -213,13 +217,14 @@ describe("OAuth (fake HTTP)", () => {
       yield* TestClock.adjust("9 seconds")
       assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
       yield* TestClock.adjust("1 second")
+      assert.isTrue(Option.isSome(yield* Fiber.poll(fiber)), "ended at the timeout (a retry would go on)")
       const error = yield* Effect.flip(Fiber.join(fiber))
       assert.strictEqual(error._tag, "OAuthTransportError")
       assert.strictEqual(error._tag === "OAuthTransportError" && error.reason, "Timeout")
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("validate retries 5xx on a schedule; refresh does not retry after the server answered", () => {
+  it.effect("validate retries 5xx on a schedule", () => {
     const validate = withFake((_, i) => i < 2 ? json(503, { status: 503, message: "busy" }) : json(200, {
       client_id: "cid",
       login: "someone",
@@ -227,7 +232,6 @@ describe("OAuth (fake HTTP)", () => {
       scopes: ["chat:read"],
       expires_in: 100
     }))
-    const refresh = withFake(() => json(503, { status: 503, message: "busy" }))
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(
         Effect.provide(Effect.flatMap(OAuth.OAuth, (o) => o.validate(Redacted.make(ACCESS))), validate.layer)
@@ -238,12 +242,6 @@ describe("OAuth (fake HTTP)", () => {
       assert.strictEqual(Option.getOrNull(res.login), "someone")
       assert.strictEqual(validate.requests.length, 3)
       assert.strictEqual(validate.requests[0]!.headers["authorization"], `OAuth ${ACCESS}`)
-
-      const error = yield* Effect.flip(
-        Effect.provide(Effect.flatMap(OAuth.OAuth, (o) => o.refresh(Redacted.make(REFRESH))), refresh.layer)
-      )
-      assert.strictEqual(error._tag, "OAuthServerError")
-      assert.strictEqual(refresh.requests.length, 1)
     })
   })
 
@@ -267,9 +265,12 @@ describe("OAuth (fake HTTP)", () => {
       assert.strictEqual(Redacted.value(ok.accessToken), ACCESS)
       assert.strictEqual(refused.requests.length, 2)
 
-      const error = yield* Effect.flip(
+      const resetFiber = yield* Effect.fork(
         Effect.provide(Effect.flatMap(OAuth.OAuth, (o) => o.refresh(Redacted.make(REFRESH))), reset.layer)
       )
+      yield* TestClock.adjust("1 minute") // a retry shows as a second request, not as a hang
+      const error = yield* Effect.flip(Fiber.join(resetFiber))
+      assert.strictEqual(reset.requests.length, 1, "retried after the request was sent")
       assert.strictEqual(error._tag, "OAuthTransportError")
       assert.isFalse(error._tag === "OAuthTransportError" && error.connectFailed)
       assert.strictEqual(reset.requests.length, 1)
@@ -321,7 +322,44 @@ const simLayer = (configLayer: Layer.Layer<TwitchConfig.TwitchConfig, never, Sim
     Layer.provideMerge(Simulator.layer())
   )
 
+/** The real HttpClient, except that every `/token` answer reaches the caller as a 503 (a proxy failing after Twitch answered). */
+const tokenAnswersLost = Layer.effect(
+  HttpClient.HttpClient,
+  Effect.map(
+    HttpClient.HttpClient,
+    HttpClient.transformResponse(Effect.map((response) =>
+      new URL(response.request.url).pathname.endsWith("/token")
+        ? HttpClientResponse.fromWeb(
+          response.request,
+          new Response(JSON.stringify({ status: 503, message: "busy" }), {
+            status: 503,
+            headers: { "content-type": "application/json" }
+          })
+        )
+        : response
+    ))
+  )
+).pipe(Layer.provide(FetchHttpClient.layer))
+
 describe("OAuth (simulator)", () => {
+  it.effect("refresh is not retried once the server answered: one /token call at the simulator", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const oauth = yield* OAuth.OAuth
+      const issued = yield* sim.issueUserToken({ userId: sim.users.viewer, scopes: ["chat:read"] })
+      // the retry schedule sleeps on the TestClock: drive it, so a retry shows as a second call, not as a hang
+      const fiber = yield* Effect.fork(oauth.refresh(Redacted.make(issued.refreshToken)))
+      const error = yield* Effect.flip(drive(fiber, "1 second", 60))
+      assert.strictEqual(error._tag, "OAuthServerError")
+      const counters = yield* sim.counters
+      assert.strictEqual(counters.tokenRefreshes + counters.tokenRefreshFailures, 1, "refresh sent twice")
+    }).pipe(
+      Effect.provide(OAuth.layer().pipe(
+        Layer.provideMerge(Layer.merge(Simulator.layerTwitchConfig, tokenAnswersLost)),
+        Layer.provideMerge(Simulator.layer())
+      ))
+    ))
+
   it.effect("app token, validate, revoke, then validate fails", () =>
     Effect.gen(function*() {
       const oauth = yield* OAuth.OAuth

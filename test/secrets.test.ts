@@ -1,14 +1,19 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, DateTime, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted, Schema } from "effect"
+import { Cause, Chunk, DateTime, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, Schema, Stream } from "effect"
 import { inspect } from "node:util"
 import * as AccessTokens from "../src/AccessTokens.js"
+import * as DeviceAuth from "../src/DeviceAuth.js"
+import * as EventSub from "../src/EventSub.js"
+import * as Helix from "../src/Helix.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import { AppToken, UserToken } from "../src/Token.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
 import * as TokenStore from "../src/TokenStore.js"
-import { fakeHttp, json } from "./fixtures/auth.js"
+import { drive, fakeHttp, json } from "./fixtures/auth.js"
+import * as Capture from "./fixtures/capture.js"
+import * as Stack from "./fixtures/stack.js"
 
 const ACCESS = "acc3ss-secret-text"
 const REFRESH = "r3fr3sh-secret-text"
@@ -146,5 +151,99 @@ describe("secrets never leak", () => {
       Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
       Logger.withMinimumLogLevel(LogLevel.All)
     )
+  })
+})
+
+describe("secrets never leak from successful flows (LogLevel.All, logs and spans captured)", () => {
+  const B = Simulator.defaultUsers.broadcaster
+  const VIEWER = Simulator.defaultUsers.viewer
+  const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 5)))
+
+  /** Runs `check` with real pauses (socket I/O) until it holds, ~2 s at most. */
+  const eventually = <E, R>(check: Effect.Effect<boolean, E, R>) =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 400 && !(yield* check); i++) yield* realPause
+    })
+
+  /** Every flow once, against the simulator; returns every secret that went over the wire. */
+  const flows = Effect.gen(function*() {
+    const sim = yield* Simulator.Simulator
+    const store = yield* TokenStore.TokenStore
+    const tokens = yield* AccessTokens.AccessTokens
+    const oauth = yield* OAuth.OAuth
+    const helix = yield* Helix.Helix
+    const eventSub = yield* EventSub.EventSub
+    const deviceAuth = yield* DeviceAuth.DeviceAuth
+
+    const secrets = new Set<string>([sim.clientSecret])
+    const addToken = (token: UserToken) => {
+      secrets.add(Redacted.value(token.accessToken))
+      Option.map(token.refreshToken, (r) => secrets.add(Redacted.value(r)))
+    }
+    for (const token of yield* store.list) addToken(token)
+    // every token stored from now on (refreshed, device flow)
+    yield* store.changes.pipe(
+      Stream.runForEach((change) => Effect.sync(() => (change._tag === "Added" || change._tag === "Refreshed") && addToken(change.token))),
+      Effect.forkScoped
+    )
+    for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+
+    // validation at start (validateInterval), and directly
+    yield* eventually(Effect.map(sim.counters, (c) => c.validations >= 1))
+    const stored = Option.getOrThrow(yield* store.get(B))
+    yield* oauth.validate(stored.accessToken)
+
+    // Helix as the user (single call, POST, paginated) and as the app
+    yield* helix.getUserById(B)
+    yield* helix.sendChatMessage({ broadcasterId: B, message: "hello" })
+    yield* Stream.runDrain(helix.followers(B))
+    yield* helix.getUserById(B).pipe(Helix.withApp)
+    secrets.add(Redacted.value((yield* tokens.app).accessToken))
+
+    // refresh: Twitch no longer accepts the access token, the library refreshes and retries
+    yield* sim.expireToken(Redacted.value(stored.accessToken))
+    yield* helix.getUserById(B)
+    assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+
+    // device flow
+    const code = yield* deviceAuth.start(["user:read:chat"])
+    secrets.add(Redacted.value(code.deviceCode))
+    yield* sim.approveDevice(code.userCode, VIEWER)
+    addToken(yield* drive(yield* Effect.fork(deviceAuth.poll(code))))
+
+    // EventSub: subscribe, receive
+    const received = yield* eventSub.follows(B).pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+    yield* eventually(Effect.map(sim.eventSub.subscriptions, (subs) => subs.some((s) => s.status === "enabled")))
+    yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Fan" } })
+    assert.strictEqual(Chunk.size(yield* Fiber.join(received)), 1)
+
+    for (const token of yield* store.list) addToken(token)
+    return secrets
+  }).pipe(Effect.scoped)
+
+  it.scoped("refresh, validate, device flow, Helix, EventSub: no secret in any log line, annotation, span or error", () => {
+    const captured = Capture.make()
+    const library = DeviceAuth.layer.pipe(
+      Layer.provideMerge(Stack.layerLibrary({ users: [B], accessTokens: { validateInterval: "1 hour" } }))
+    )
+    return Effect.gen(function*() {
+      const secrets = yield* flows.pipe(Effect.provide(library), captured.around)
+      // the capture saw the flows (else this test could not fail)
+      assert.isAtLeast(secrets.size, 8)
+      const messages = captured.messages()
+      assert.include(messages, "AccessTokens: refreshed user token")
+      const spans = captured.spanNames()
+      for (const name of ["OAuth.refresh", "OAuth.validate", "OAuth.devicePoll", "AccessTokens.forUser"]) {
+        assert.include(spans, name)
+      }
+      assert.isTrue(spans.some((name) => name.startsWith("http.client")), "HTTP client spans")
+      // (the failure message masks every secret: a failing test must not print one)
+      const mask = (text: string) => [...secrets].reduce((t, secret) => t.split(secret).join("<SECRET>"), text)
+      for (const text of captured.texts()) {
+        for (const secret of secrets) {
+          if (text.includes(secret)) assert.fail(`a secret leaks into: ${mask(text).slice(0, 1000)}`)
+        }
+      }
+    }).pipe(Effect.provide(Simulator.layer()))
   })
 })

@@ -35,6 +35,7 @@ import {
   writeStoreFile
 } from "./fixtures/fs.js"
 import { withDeeplyNested } from "./fixtures/hostile.js"
+import * as FaultyFs from "./fixtures/faulty-fs.js"
 
 const token = (userId: string, access = `access-${userId}`) =>
   new UserToken({
@@ -200,6 +201,58 @@ describe("TokenStore.layerFile", () => {
       assert.strictEqual(Object.keys(Either.getOrThrow(decoded).tokens).length, 100)
       const reloaded = yield* withFileStore(path, (s) => s.list)
       assert.strictEqual(reloaded.length, 100)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("a write failing half-way leaves the previous file intact and no temp file behind", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      const faulty = yield* FaultyFs.make
+      yield* Effect.gen(function*() {
+        const store = yield* TokenStore.TokenStore
+        yield* store.set(token("1", "first"))
+        const before = Fs.readFileSync(path, "utf8")
+        faulty.arm()
+        const error = yield* Effect.flip(store.set(token("1", "second")))
+        faulty.disarm()
+        assert.isAbove(faulty.failedWrites(), 0, "the fault fired")
+        assert.strictEqual(error.reason, "Io")
+        assert.strictEqual(Fs.readFileSync(path, "utf8"), before, "the token file was written in place")
+        assert.deepStrictEqual(Fs.readdirSync(dir).filter((f) => !f.endsWith(".lock")), ["tokens.json"])
+      }).pipe(Effect.provide(TokenStore.layerFile(path, { writeRetry: false }).pipe(Layer.provide(faulty.layer))))
+      const reloaded = yield* withFileStore(path, (s) => s.get("1"))
+      assert.strictEqual(Redacted.value(Option.getOrThrow(reloaded).accessToken), "first")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.scoped("a failed persist: set fails, memory keeps the previous token, nothing is published", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = Path.join(dir, "tokens.json")
+      const faulty = yield* FaultyFs.make
+      yield* Effect.gen(function*() {
+        const store = yield* TokenStore.TokenStore
+        yield* store.set(token("1", "first"))
+        const changes = yield* store.changes.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        faulty.arm()
+        const error = yield* Effect.flip(store.set(token("1", "second")))
+        faulty.disarm()
+        assert.strictEqual(error._tag, "TokenStoreError")
+        const current = Option.getOrThrow(yield* store.get("1"))
+        assert.strictEqual(Redacted.value(current.accessToken), "first", "get sees the token that was not saved")
+        assert.deepStrictEqual((yield* store.list).map((t) => Redacted.value(t.accessToken)), ["first"])
+        // likewise a failed remove
+        faulty.arm()
+        yield* Effect.flip(store.remove("1"))
+        faulty.disarm()
+        assert.isTrue(Option.isSome(yield* store.get("1")), "get lost the token that is still on disk")
+        // the next successful write does not persist the failed token either
+        yield* store.set(token("2"))
+        const [change] = Chunk.toReadonlyArray(yield* Fiber.join(changes))
+        assert.deepStrictEqual(change!._tag === "Added" && change!.token.userId, "2")
+      }).pipe(Effect.provide(TokenStore.layerFile(path, { writeRetry: false }).pipe(Layer.provide(faulty.layer))))
+      const reloaded = yield* withFileStore(path, (s) => s.get("1"))
+      assert.strictEqual(Redacted.value(Option.getOrThrow(reloaded).accessToken), "first")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
   it.live("the file stays valid JSON (old or new) when a writer is SIGKILLed; its debris goes at the next start", () =>

@@ -1,0 +1,106 @@
+// @ts-check
+/**
+ * Mutation testing (StrykerJS + its Vitest runner): `npm run mutate` (not part of CI).
+ *
+ * The core modules are split into groups, each mutated against the test files that exercise it:
+ *
+ *   MUTATE=dedupe npm run mutate          # one group (see `groups` below)
+ *   MUTATE=all npm run mutate             # every group at once (default; long: see README/report)
+ *   MUTATE_CONCURRENCY=2 MUTATE=... npm run mutate
+ *
+ * Runs are incremental (one results file per group under reports/, gitignored): a re-run only tests the
+ * mutants whose code or tests changed. The HTML report is reports/mutation/<group>.html.
+ */
+import { readFileSync } from "node:fs"
+
+/**
+ * `file:first-last`: the lines from the first line matching `from` up to (not including) the next line
+ * matching `to`, so the range follows the code as lines move.
+ *
+ * @param {string} file
+ * @param {RegExp} from
+ * @param {RegExp} to
+ */
+const between = (file, from, to) => {
+  const lines = readFileSync(new URL(file, import.meta.url), "utf8").split("\n")
+  const first = lines.findIndex((line) => from.test(line))
+  const end = lines.findIndex((line, i) => i > first && to.test(line))
+  if (first < 0 || end < 0) throw new Error(`stryker.config.mjs: cannot find ${from} … ${to} in ${file}`)
+  return `${file}:${first + 1}-${end}`
+}
+
+/** @type {Record<string, { readonly mutate: ReadonlyArray<string>, readonly testFiles: ReadonlyArray<string> }>} */
+const groups = {
+  dedupe: {
+    mutate: ["src/internal/eventsubDedupe.ts"],
+    testFiles: ["test/eventsub-dedupe.test.ts", "test/eventsub.test.ts"]
+  },
+  tokenstore: {
+    mutate: ["src/TokenStore.ts", "src/internal/atomicFile.ts"],
+    testFiles: ["test/token-store.test.ts"]
+  },
+  accesstokens: {
+    mutate: ["src/AccessTokens.ts"],
+    testFiles: ["test/access-tokens.test.ts", "test/secrets.test.ts", "test/bot.test.ts"]
+  },
+  oauth: {
+    mutate: ["src/OAuth.ts", "src/DeviceAuth.ts"],
+    testFiles: ["test/oauth.test.ts", "test/device-auth.test.ts", "test/secrets.test.ts"]
+  },
+  eventsub: {
+    mutate: ["src/internal/eventsubEngine.ts"],
+    testFiles: [
+      "test/eventsub.test.ts",
+      "test/eventsub-limits.test.ts",
+      "test/eventsub-guard.test.ts",
+      "test/bot.test.ts",
+      "test/client.test.ts"
+    ]
+  },
+  helix: {
+    // the runtime: request execution, retries, rate limits, pagination (not the endpoint and schema declarations)
+    mutate: [between("src/Helix.ts", /^type Resolved/, /^export const layer/), "src/internal/helixRateLimiter.ts"],
+    testFiles: ["test/helix.test.ts", "test/helix-ratelimit.test.ts", "test/helix-simulator.test.ts"]
+  },
+  users: {
+    // whose token a call or stream uses: Bot's lookup / asUser, Client's user resolution, EventSub's acting user
+    mutate: [
+      between("src/Bot.ts", /const lookup = /, /return Bot\.of\(/),
+      between("src/Client.ts", /^const resolveUser = /, /^const makeService = /),
+      between("src/EventSub.ts", /const resolveUser = /, /const service: EventSub\.Service = /)
+    ],
+    testFiles: ["test/bot.test.ts", "test/client.test.ts", "test/eventsub.test.ts"]
+  }
+}
+
+const name = process.env.MUTATE ?? "all"
+const selected = name === "all" ? Object.values(groups) : [groups[name]]
+if (selected.some((group) => group === undefined)) {
+  throw new Error(`MUTATE=${name}: unknown group; one of all, ${Object.keys(groups).join(", ")}`)
+}
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+const config = {
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutate.config.ts" },
+  mutate: [...new Set(selected.flatMap((group) => group.mutate))],
+  testFiles: [...new Set(selected.flatMap((group) => group.testFiles))],
+  coverageAnalysis: "perTest",
+  // the machine is shared: one worker unless asked for more
+  concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
+  // mutants only executed while a module loads (schemas, constants) would need a full reload each
+  ignoreStatic: true,
+  // real sockets and a busy machine: be patient before calling a mutant a timeout
+  timeoutMS: 10_000,
+  dryRunTimeoutMinutes: 15,
+  incremental: true,
+  incrementalFile: `reports/stryker-incremental-${name}.json`,
+  reporters: ["clear-text", "progress", "html", "json"],
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  ignorePatterns: ["reports", "bench/.client-*"],
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always"
+}
+
+export default config
