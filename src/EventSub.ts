@@ -55,6 +55,7 @@
  * @since 0.1.0
  */
 import type * as Socket from "@effect/platform/Socket"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -67,6 +68,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
+import { describeParseError } from "./internal/errors.js"
 import * as Engine from "./internal/eventsubEngine.js"
 import {
   type EventSubError,
@@ -251,7 +253,37 @@ const limitOf = (twitchMessage: string | undefined): EventSubLimitExceeded["limi
   return "cost"
 }
 
-const formatParseError = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+/**
+ * What a failed create means for the stream: a 409 (and the connection limit, which a lost session Twitch has
+ * not noticed yet may fill) can be resolved; timeouts, 5xx and network errors pass; the rest ends it.
+ */
+const createFailure = (
+  userId: string,
+  type: string,
+  version: string,
+  error: Helix.HelixFailure
+): Engine.CreateFailure => {
+  if (error._tag === "HelixRateLimited") {
+    // Twitch answers 429 for each of its subscription limits; its message tells which
+    const limit = limitOf(error.twitchMessage)
+    return {
+      kind: limit === "connections" ? "conflict" : "fatal",
+      error: new EventSubLimitExceeded({ userId, limit, description: error.message })
+    }
+  }
+  const kind = error._tag === "HelixConflict"
+    ? "conflict"
+    : error._tag === "HelixTimeout" || error._tag === "HelixTransportError" || error._tag === "HelixServerError"
+    ? "transient"
+    : "fatal"
+  return {
+    kind,
+    error: new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
+  }
+}
+
+/** paths only: a value may be a viewer's chat text (and a hostile one megabytes long) */
+const formatParseError = (error: ParseResult.ParseError): string => describeParseError(error, "does not match its schema")
 
 const decoderCache = new WeakMap<EventSubTypes.AnyDefinition, Engine.EventDecoder<unknown>>()
 const decoderFor = <D extends EventSubTypes.AnyDefinition>(definition: D): Engine.EventDecoder<Ev<D>> => {
@@ -295,17 +327,24 @@ export const make = (
         }).pipe(
           Helix.withUser(userId),
           Effect.map((created) => ({ id: created.subscription.id })),
-          Effect.catchAll((error): Effect.Effect<never, EventSubError> => {
-            if (error._tag === "HelixRateLimited") {
-              // Twitch answers 429 for each of its subscription limits; its message tells which
-              return Effect.fail(
-                new EventSubLimitExceeded({ userId, limit: limitOf(error.twitchMessage), description: error.message })
-              )
-            }
-            return Effect.fail(
-              new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
-            )
-          })
+          Effect.mapError((error) => createFailure(userId, type, version, error))
+        ),
+      list: (userId, type) =>
+        helix.eventSubSubscriptions({ type }).pipe(
+          Stream.filter((subscription) => subscription.transport.method === "websocket"),
+          Stream.map((subscription): Engine.ListedSubscription => ({
+            id: subscription.id,
+            status: subscription.status,
+            version: subscription.version,
+            condition: subscription.condition,
+            sessionId: subscription.transport.sessionId
+          })),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Helix.withUser(userId),
+          Effect.mapError((error) =>
+            new EventSubSubscribeError({ userId, operation: "subscribe", type, description: error.message, cause: error })
+          )
         ),
       delete: (userId, id) =>
         helix.deleteEventSubSubscription(id).pipe(
@@ -332,6 +371,9 @@ export const make = (
       openTimeout: config.requestTimeout,
       welcomeTimeout: Duration.sum(config.requestTimeout, Duration.seconds(5)),
       reconnectSchedule: options.reconnectSchedule ?? defaultReconnectSchedule,
+      maxRetryDelay: Duration.seconds(30),
+      stableAfter: Duration.minutes(1),
+      warningInterval: Duration.seconds(10),
       maxSubscriptionsPerConnection: 300,
       maxConnectionsPerUser: 3,
       dedupeWindow: options.dedupeWindow ?? 50_000,
