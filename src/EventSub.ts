@@ -16,17 +16,32 @@
  *   (interruption included); two streams of the same type + condition share one Twitch subscription;
  * - connection per user token, opened lazily; more connections (up to 3) past 300 subscriptions;
  * - keepalive watchdog: silence longer than the session's keepalive timeout (plus `keepaliveGrace`)
- *   means the connection is dead and it is replaced;
+ *   means the connection is dead and it is replaced (a half-open one too, which Twitch still holds);
+ *   a welcome's keepalive outside Twitch's 10–600 s is clamped;
  * - `session_reconnect`: the new connection is opened at the given URL while the old one keeps
  *   delivering; the old one is closed (cleanly, reading up to the server's close frame) once the new
  *   welcome arrives. Nothing lost, nothing twice; during the overlap events are delivered in arrival order;
- * - a lost connection (close code, network error, keepalive timeout) is re-opened on a jittered,
- *   capped exponential backoff and every subscription is re-created on the new session. Twitch does
- *   not replay: events sent while no connection was open are lost (that is Twitch's protocol);
+ * - a lost connection (close code, network error, a frame too large for the socket, keepalive timeout)
+ *   is re-opened and every subscription is re-created on the new session. The first attempt goes at
+ *   once; the next ones wait on `reconnectSchedule` (jittered, capped exponential), which starts afresh
+ *   only after a session lived a minute, so a server that kills every session at once is not hammered.
+ *   Reconnecting never gives up. Twitch does not replay: events sent while no connection was open are
+ *   lost (that is Twitch's protocol);
+ * - re-creating after a reconnect: a 409 (Twitch still holds the subscription, e.g. on a session that
+ *   went half-open and Twitch has not noticed) is resolved through Get EventSub Subscriptions: the
+ *   subscription on this very session is adopted, those on this client's own lost sessions are deleted
+ *   and the subscription is created again; one held by a session this client never had (another process
+ *   of the same app and user) is not deleted. That, timeouts, 5xx and network errors are retried on
+ *   `reconnectSchedule` while the session lives (and on every new session);
  * - duplicates (same `message_id`, e.g. during a reconnect) are delivered once, within a window of
- *   at least the last `dedupeWindow` ids (at most twice that); messages older than 10 minutes are dropped;
+ *   at least the last `dedupeWindow` ids (at most twice that); messages older than 10 minutes are dropped.
+ *   Ids longer than 128 characters (Twitch's are 36) are not remembered, so dedupe memory stays bounded:
+ *   such a notification is delivered without dedupe, with a warning;
  * - frames that are not JSON, have a wrong envelope or an unknown `message_type`, and events that
- *   fail their schema are logged (with the message id) and skipped: the stream goes on;
+ *   fail their schema are skipped and logged with the message id, type and the failing field paths,
+ *   never values (a value may be a viewer's chat text); wire strings in log lines are cut short. Per
+ *   kind of problem the first warning is logged, then at most one per 10 s, carrying the number of
+ *   those suppressed in between: a flood of bad frames cannot flood the log. The stream goes on;
  * - revocation: the subscription's stream fails with `EventSubRevoked` after delivering every event
  *   that arrived before it;
  * - a connection lives only while it has subscriptions: when the last stream ends (or its subscription
@@ -34,8 +49,9 @@
  *   Close code 4003 (unused) can then only mean that creating took longer than Twitch's deadline: the
  *   client reconnects (on the backoff, since that session never became healthy) and subscribes again.
  *   Every other close code (4000–4007), a network error and a keepalive timeout are handled alike:
- *   a fresh connection, every subscription re-created; a stream fails with `EventSubSubscribeError`
- *   only when `reconnectSchedule` gives up or its subscription cannot be re-created.
+ *   a fresh connection, every subscription re-created. Only a revocation, a subscription that can no
+ *   longer be created (a 4xx other than 409: scope gone, bad condition, a Twitch limit; the stream fails
+ *   with `EventSubSubscribeError` or `EventSubLimitExceeded`) or the consumer ends a stream.
  *
  * Buffers: each stream has a bounded buffer (an Effect `Mailbox` of `consumerBuffer` events, default
  * 1024). When a consumer falls behind, delivery to every stream of that connection waits (backpressure,
@@ -220,7 +236,11 @@ export interface Options {
   readonly keepaliveTimeoutSeconds?: number | undefined
   /** Silence tolerated on top of the keepalive timeout (default 2 s). */
   readonly keepaliveGrace?: Duration.DurationInput | undefined
-  /** Backoff between failed connection attempts (default: exponential from 500 ms, jittered, capped at 30 s). */
+  /**
+   * Delays between reconnect attempts (the first goes at once) and between attempts to re-create a
+   * subscription that failed transiently (default: exponential from 500 ms, jittered, capped at 30 s).
+   * It is never the end of a stream: when it ends, attempts go on every 30 s.
+   */
   readonly reconnectSchedule?: Schedule.Schedule<unknown, unknown> | undefined
   /** Events buffered per stream before delivery waits (default 1024). */
   readonly consumerBuffer?: number | undefined

@@ -66,6 +66,25 @@ describe("EventSub under faults", () => {
       yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
     }).pipe(withStack({ webSocket: FaultySocket.layer({ maxPayload: 64 * 1024 }) })))
 
+  it.scoped("a session_reconnect to an invalid URL: a failed handover, a fresh connection, the stream goes on", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      const { fiber, items } = yield* collect(eventSub.follows(B))
+      yield* waitSubscribed()
+      const [before] = yield* enabledSubs
+      yield* sim.eventSub.reconnect({ sessionId: before!.sessionId })
+      // the old session waits for the handover, holding the subscription: the fresh session's create gets 409
+      yield* eventuallyWithClock(resubscribedAwayFrom(before!.sessionId), "a subscription on a new session")
+      assert.isNull(fiber.unsafePoll())
+      yield* sim.eventSub.trigger({ type: "channel.follow" })
+      yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
+    }).pipe(withStack({
+      webSocket: FaultySocket.layer({
+        inbound: (text) => text.replace(/"reconnect_url":"[^"]*"/, "\"reconnect_url\":\"not a url\"")
+      })
+    })))
+
   it.scoped("re-creating fails for a while (503s): retried on a schedule, the stream survives", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator

@@ -20,6 +20,12 @@
 // everything after a welcome) and a new consumer (waiting for the session) never create twice.
 // A session that ends is drained: its sockets are closed and every frame they delivered is dispatched
 // before the next session starts.
+//
+// Failures: a connection is re-opened for as long as it has subscriptions (backoff growing across sessions
+// that die young, see `runConnection`); a create that meets a conflict (409) is resolved through
+// Get EventSub Subscriptions (`resolveConflict`), transient failures are retried while the session lives
+// (`recreateLater`), and only a fatal one (a 4xx other than 409) ends the streams of that subscription.
+// Warnings about bad frames pass a per-kind gate (`WarningGate`) and never carry wire values.
 import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
