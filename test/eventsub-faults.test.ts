@@ -14,6 +14,8 @@ import {
   openSessions,
   realPause,
   sessions,
+  startFollows,
+  startStream,
   waitSubscribed,
   withStack
 } from "./fixtures/eventsub.js"
@@ -31,17 +33,13 @@ const resubscribedAwayFrom = (sessionId: string) =>
 describe("EventSub under faults", () => {
   it.scoped("half-open connection: after the keepalive timeout the 409 is resolved (stale deleted) and the stream goes on", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const eventSub = yield* EventSub.EventSub
-      const { fiber, items } = yield* collect(eventSub.follows(B))
-      yield* waitSubscribed()
-      const [before] = yield* enabledSubs
+      const { fiber, items, sim, subscription: before } = yield* startFollows(B)
       // the network fails: the client hears nothing, Twitch still holds the session and its subscription
-      yield* sim.eventSub.halfOpen({ sessionId: before!.sessionId })
-      yield* eventuallyWithClock(resubscribedAwayFrom(before!.sessionId), "a subscription on a new session")
+      yield* sim.eventSub.halfOpen({ sessionId: before.sessionId })
+      yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session")
       // the stale subscription (enabled on the dead session) was deleted, not left to Twitch
       const all = yield* sim.eventSub.subscriptions
-      assert.isUndefined(all.find((s) => s.id === before!.id))
+      assert.isUndefined(all.find((s) => s.id === before.id))
       assert.isAtLeast(yield* sim.countRequests({ path: "/eventsub/subscriptions", method: "DELETE" }), 1)
       assert.isNull(fiber.unsafePoll())
       yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "After" } })
@@ -51,16 +49,12 @@ describe("EventSub under faults", () => {
 
   it.scoped("a frame larger than the socket accepts is a transport failure: reconnect, the stream goes on", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const eventSub = yield* EventSub.EventSub
-      const { fiber, items } = yield* collect(eventSub.follows(B))
-      yield* waitSubscribed()
-      const [before] = yield* enabledSubs
+      const { fiber, items, sim, subscription: before } = yield* startFollows(B)
       // too large for the client (maxPayload 64 KiB here, 100 MiB by default); the server does not hear the
       // client's close (half-open), so its subscription stays enabled
-      yield* sim.eventSub.sendMalformed({ sessionId: before!.sessionId, text: "x".repeat(100_000) })
-      yield* sim.eventSub.halfOpen({ sessionId: before!.sessionId })
-      yield* eventuallyWithClock(resubscribedAwayFrom(before!.sessionId), "a subscription on a new session")
+      yield* sim.eventSub.sendMalformed({ sessionId: before.sessionId, text: "x".repeat(100_000) })
+      yield* sim.eventSub.halfOpen({ sessionId: before.sessionId })
+      yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session")
       assert.isNull(fiber.unsafePoll())
       yield* sim.eventSub.trigger({ type: "channel.follow" })
       yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
@@ -68,14 +62,10 @@ describe("EventSub under faults", () => {
 
   it.scoped("a session_reconnect to an invalid URL: a failed handover, a fresh connection, the stream goes on", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const eventSub = yield* EventSub.EventSub
-      const { fiber, items } = yield* collect(eventSub.follows(B))
-      yield* waitSubscribed()
-      const [before] = yield* enabledSubs
-      yield* sim.eventSub.reconnect({ sessionId: before!.sessionId })
+      const { fiber, items, sim, subscription: before } = yield* startFollows(B)
+      yield* sim.eventSub.reconnect({ sessionId: before.sessionId })
       // the old session waits for the handover, holding the subscription: the fresh session's create gets 409
-      yield* eventuallyWithClock(resubscribedAwayFrom(before!.sessionId), "a subscription on a new session")
+      yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session")
       assert.isNull(fiber.unsafePoll())
       yield* sim.eventSub.trigger({ type: "channel.follow" })
       yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
@@ -87,14 +77,10 @@ describe("EventSub under faults", () => {
 
   it.scoped("re-creating fails for a while (503s): retried on a schedule, the stream survives", () =>
     Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const eventSub = yield* EventSub.EventSub
-      const { fiber, items } = yield* collect(eventSub.follows(B))
-      yield* waitSubscribed()
-      const [before] = yield* enabledSubs
+      const { fiber, items, sim, subscription: before } = yield* startFollows(B)
       yield* sim.injectFaults({ count: 12, kind: 503, pathPrefix: "/eventsub/subscriptions" })
-      yield* sim.eventSub.close({ sessionId: before!.sessionId, code: 4006 })
-      yield* eventuallyWithClock(resubscribedAwayFrom(before!.sessionId), "a subscription on a new session", "1 second")
+      yield* sim.eventSub.close({ sessionId: before.sessionId, code: 4006 })
+      yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session", "1 second")
       assert.isNull(fiber.unsafePoll())
       yield* sim.eventSub.trigger({ type: "channel.follow" })
       yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
@@ -109,7 +95,7 @@ describe("EventSub under faults", () => {
       const [before] = yield* enabledSubs
       networkDown = true
       const sim = yield* Simulator.Simulator
-      yield* sim.eventSub.close({ sessionId: before!.sessionId, code: 4006 })
+      yield* sim.eventSub.close({ sessionId: before.sessionId, code: 4006 })
       // far more failed attempts than the schedule's 2 recurrences
       yield* eventuallyWithClock(
         Effect.sync(() => statuses.items.filter((s) => s._tag === "Reconnecting").length >= 6),
@@ -118,7 +104,7 @@ describe("EventSub under faults", () => {
       )
       assert.isNull(fiber.unsafePoll())
       networkDown = false
-      yield* eventuallyWithClock(resubscribedAwayFrom(before!.sessionId), "a subscription on a new session", "1 second")
+      yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session", "1 second")
       const attempts = statuses.items.flatMap((s) => s._tag === "Reconnecting" ? [s.attempt] : [])
       assert.deepStrictEqual(attempts.slice(0, 6), [1, 2, 3, 4, 5, 6])
       yield* sim.eventSub.trigger({ type: "channel.follow" })
@@ -169,10 +155,7 @@ describe("EventSub under faults", () => {
   it.scoped("a flood of bad frames: the first warning, then at most one per interval with the count suppressed", () =>
     captureLogs((lines) =>
       Effect.gen(function*() {
-        const sim = yield* Simulator.Simulator
-        const eventSub = yield* EventSub.EventSub
-        const { items } = yield* collect(eventSub.follows(B))
-        yield* waitSubscribed()
+        const { items, sim } = yield* startFollows(B)
         const [session] = yield* openSessions
         const unknown = (i: number) =>
           JSON.stringify({
@@ -198,10 +181,7 @@ describe("EventSub under faults", () => {
   it.scoped("a bad field of 1 MB: the log line names message id, type and path, never the value, and is short", () =>
     captureLogs((lines) =>
       Effect.gen(function*() {
-        const sim = yield* Simulator.Simulator
-        const eventSub = yield* EventSub.EventSub
-        const { items } = yield* collect(eventSub.chatMessages(B))
-        yield* waitSubscribed()
+        const { items, sim } = yield* startStream((eventSub) => eventSub.chatMessages(B))
         const text = "VIEWER-CHAT-TEXT ".repeat(60_000)
         // `message` must be an object: the whole chat text sits where the schema fails
         const [badId] = yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { message: text } })
@@ -230,10 +210,7 @@ describe("EventSub under faults", () => {
   it.scoped("message ids over 128 characters: not kept for dedupe, delivered (each time) with a warning", () =>
     captureLogs((lines) =>
       Effect.gen(function*() {
-        const sim = yield* Simulator.Simulator
-        const eventSub = yield* EventSub.EventSub
-        const { items } = yield* collect(eventSub.follows(B))
-        yield* waitSubscribed()
+        const { items, sim } = yield* startFollows(B)
         const longId = "i".repeat(200_000)
         yield* sim.eventSub.trigger({ type: "channel.follow", messageId: longId, event: { user_name: "Long" } })
         yield* sim.eventSub.resend({ messageId: longId })
