@@ -86,6 +86,37 @@ describe("EventSub under faults", () => {
       yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
     }).pipe(withStack()))
 
+  it.scoped("a re-create retried across a session_reconnect handover: made on the new session id", () =>
+    Effect.gen(function*() {
+      const { fiber, items, sim, subscription: before } = yield* startFollows(B)
+      const eventSub = yield* EventSub.EventSub
+      const statuses = yield* collect(eventSub.status)
+      yield* sim.injectFaults({ count: 1_000, kind: 503, pathPrefix: "/eventsub/subscriptions" })
+      yield* sim.eventSub.close({ sessionId: before.sessionId, code: 4006 })
+      // the new session is up (its first round of creates failed: retried in the background) ...
+      const connected = Effect.sync(() =>
+        statuses.items.flatMap((s) => s._tag === "Connected" && s.sessionId !== before.sessionId ? [s.sessionId] : [])
+      )
+      yield* eventuallyWithClock(Effect.map(connected, (ids) => ids.length > 0), "the new session", "100 millis")
+      const [freshId] = yield* connected
+      // ... and is handed over to another one before Twitch answers again
+      yield* sim.eventSub.reconnect({ sessionId: freshId! })
+      yield* eventually(
+        Effect.map(sessions, (list) => list.find((s) => s.id === freshId)?.reconnectedTo != null),
+        "the handover"
+      )
+      const handedTo = (yield* sessions).find((s) => s.id === freshId)!.reconnectedTo!
+      yield* sim.clearFaults
+      yield* eventuallyWithClock(
+        Effect.map(enabledSubs, (subs) => subs.length === 1 && subs[0]!.sessionId === handedTo),
+        "the subscription on the handed-over session",
+        "1 second"
+      )
+      assert.isNull(fiber.unsafePoll())
+      yield* sim.eventSub.trigger({ type: "channel.follow" })
+      yield* eventually(Effect.sync(() => items.length === 1), "an event after the handover")
+    }).pipe(withStack()))
+
   it.scoped("reconnecting never gives up, even when the reconnect schedule ends; status counts the attempts", () =>
     Effect.gen(function*() {
       const eventSub = yield* EventSub.EventSub

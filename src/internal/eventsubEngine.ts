@@ -644,13 +644,16 @@ export const make = (
       })
 
     /** Retries creates that failed transiently, on `retrySchedule`; runs in the session's scope (ends with it). */
-    const recreateLater = (conn: Conn, entries: ReadonlyArray<Entry>, ref: SessionRef) =>
+    const recreateLater = (conn: Conn, entries: ReadonlyArray<Entry>) =>
       Effect.forEach(entries, (entry) =>
         Effect.gen(function*() {
           const backoff = yield* Schedule.driver(retrySchedule)
           while (true) {
             yield* Effect.ignore(backoff.next(undefined)) // never ends (see retrySchedule)
-            const result = yield* Effect.either(ensureCreated(entry, ref))
+            // on the session now open: a `session_reconnect` handover changes its id (same generation)
+            const ref = yield* Effect.option(Deferred.await(conn.session))
+            if (Option.isNone(ref)) return // the connection closed
+            const result = yield* Effect.either(ensureCreated(entry, ref.value))
             if (Either.isRight(result)) return
             if (result.left.kind === "fatal") return yield* giveUp(conn, entry, result.left)
             yield* retrying(conn, entry, result.left)
@@ -730,7 +733,7 @@ export const make = (
           // the background, for as long as the session lives
           const setup = Effect.gen(function*() {
             const later = yield* Effect.raceFirst(createAll(conn, ref), socketEnded(currentFiber))
-            if (later.length > 0) yield* Effect.forkScoped(recreateLater(conn, later, ref))
+            if (later.length > 0) yield* Effect.forkScoped(recreateLater(conn, later))
             yield* Deferred.succeed(conn.session, ref)
             conn.sessionReady = true
             yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
