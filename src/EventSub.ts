@@ -217,8 +217,10 @@ export declare namespace EventSub {
     ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1>, EventSubError>
     /**
      * Connection states of every connection, from the moment the stream starts: `Connecting`,
-     * `Connected` (after the welcome, once the subscriptions exist), `Reconnecting` (with the reason and
-     * attempt) and `Disconnected` (the connection's last subscription ended). Lossy for a lagging
+     * `Connected` (after the welcome, once every subscription was created, or failed transiently and is
+     * retried in the background), `Reconnecting` (with the reason, and the attempt: 1 after a session that
+     * lived, counting up while sessions fail or die young) and `Disconnected` (the connection's last
+     * subscription ended). Lossy for a lagging
      * reader (a sliding buffer of 256): it is a state signal.
      */
     readonly status: Stream.Stream<Status>
