@@ -26,6 +26,16 @@ const B = Simulator.defaultUsers.broadcaster
 /** while true, the fault-injecting socket refuses connections */
 let networkDown = false
 
+/** the stream has not ended, and a follow triggered now arrives */
+const stillDelivering = (
+  started: Pick<Effect.Effect.Success<ReturnType<typeof startFollows>>, "fiber" | "items" | "sim">
+) =>
+  Effect.gen(function*() {
+    assert.isNull(started.fiber.unsafePoll())
+    yield* started.sim.eventSub.trigger({ type: "channel.follow" })
+    yield* eventually(Effect.sync(() => started.items.length === 1), "an event after the reconnect")
+  })
+
 /** an enabled subscription exists, on another session than `sessionId` */
 const resubscribedAwayFrom = (sessionId: string) =>
   Effect.map(enabledSubs, (subs) => subs.length === 1 && subs[0]!.sessionId !== sessionId)
@@ -55,9 +65,7 @@ describe("EventSub under faults", () => {
       yield* sim.eventSub.sendMalformed({ sessionId: before.sessionId, text: "x".repeat(100_000) })
       yield* sim.eventSub.halfOpen({ sessionId: before.sessionId })
       yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session")
-      assert.isNull(fiber.unsafePoll())
-      yield* sim.eventSub.trigger({ type: "channel.follow" })
-      yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
+      yield* stillDelivering({ fiber, items, sim })
     }).pipe(withStack({ webSocket: FaultySocket.layer({ maxPayload: 64 * 1024 }) })))
 
   it.scoped("a session_reconnect to an invalid URL: a failed handover, a fresh connection, the stream goes on", () =>
@@ -66,9 +74,7 @@ describe("EventSub under faults", () => {
       yield* sim.eventSub.reconnect({ sessionId: before.sessionId })
       // the old session waits for the handover, holding the subscription: the fresh session's create gets 409
       yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session")
-      assert.isNull(fiber.unsafePoll())
-      yield* sim.eventSub.trigger({ type: "channel.follow" })
-      yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
+      yield* stillDelivering({ fiber, items, sim })
     }).pipe(withStack({
       webSocket: FaultySocket.layer({
         inbound: (text) => text.replace(/"reconnect_url":"[^"]*"/, "\"reconnect_url\":\"not a url\"")
@@ -81,9 +87,7 @@ describe("EventSub under faults", () => {
       yield* sim.injectFaults({ count: 12, kind: 503, pathPrefix: "/eventsub/subscriptions" })
       yield* sim.eventSub.close({ sessionId: before.sessionId, code: 4006 })
       yield* eventuallyWithClock(resubscribedAwayFrom(before.sessionId), "a subscription on a new session", "1 second")
-      assert.isNull(fiber.unsafePoll())
-      yield* sim.eventSub.trigger({ type: "channel.follow" })
-      yield* eventually(Effect.sync(() => items.length === 1), "an event after the reconnect")
+      yield* stillDelivering({ fiber, items, sim })
     }).pipe(withStack()))
 
   it.scoped("a re-create retried across a session_reconnect handover: made on the new session id", () =>
@@ -112,9 +116,7 @@ describe("EventSub under faults", () => {
         "the subscription on the handed-over session",
         "1 second"
       )
-      assert.isNull(fiber.unsafePoll())
-      yield* sim.eventSub.trigger({ type: "channel.follow" })
-      yield* eventually(Effect.sync(() => items.length === 1), "an event after the handover")
+      yield* stillDelivering({ fiber, items, sim })
     }).pipe(withStack()))
 
   it.scoped("reconnecting never gives up, even when the reconnect schedule ends; status counts the attempts", () =>
