@@ -16,17 +16,32 @@
  *   (interruption included); two streams of the same type + condition share one Twitch subscription;
  * - connection per user token, opened lazily; more connections (up to 3) past 300 subscriptions;
  * - keepalive watchdog: silence longer than the session's keepalive timeout (plus `keepaliveGrace`)
- *   means the connection is dead and it is replaced;
+ *   means the connection is dead and it is replaced (a half-open one too, which Twitch still holds);
+ *   a welcome's keepalive outside Twitch's 10–600 s is clamped;
  * - `session_reconnect`: the new connection is opened at the given URL while the old one keeps
  *   delivering; the old one is closed (cleanly, reading up to the server's close frame) once the new
  *   welcome arrives. Nothing lost, nothing twice; during the overlap events are delivered in arrival order;
- * - a lost connection (close code, network error, keepalive timeout) is re-opened on a jittered,
- *   capped exponential backoff and every subscription is re-created on the new session. Twitch does
- *   not replay: events sent while no connection was open are lost (that is Twitch's protocol);
+ * - a lost connection (close code, network error, a frame too large for the socket, keepalive timeout)
+ *   is re-opened and every subscription is re-created on the new session. The first attempt goes at
+ *   once; the next ones wait on `reconnectSchedule` (jittered, capped exponential), which starts afresh
+ *   only after a session lived a minute, so a server that kills every session at once is not hammered.
+ *   Reconnecting never gives up. Twitch does not replay: events sent while no connection was open are
+ *   lost (that is Twitch's protocol);
+ * - re-creating after a reconnect: a 409 (Twitch still holds the subscription, e.g. on a session that
+ *   went half-open and Twitch has not noticed) is resolved through Get EventSub Subscriptions: the
+ *   subscription on this very session is adopted, those on this client's own lost sessions are deleted
+ *   and the subscription is created again; one held by a session this client never had (another process
+ *   of the same app and user) is not deleted. That, timeouts, 5xx and network errors are retried on
+ *   `reconnectSchedule` while the session lives (and on every new session);
  * - duplicates (same `message_id`, e.g. during a reconnect) are delivered once, within a window of
- *   at least the last `dedupeWindow` ids (at most twice that); messages older than 10 minutes are dropped;
+ *   at least the last `dedupeWindow` ids (at most twice that); messages older than 10 minutes are dropped.
+ *   Ids longer than 128 characters (Twitch's are 36) are not remembered, so dedupe memory stays bounded:
+ *   such a notification is delivered without dedupe, with a warning;
  * - frames that are not JSON, have a wrong envelope or an unknown `message_type`, and events that
- *   fail their schema are logged (with the message id) and skipped: the stream goes on;
+ *   fail their schema are skipped and logged with the message id, type and the failing field paths,
+ *   never values (a value may be a viewer's chat text); wire strings in log lines are cut short. Per
+ *   kind of problem the first warning is logged, then at most one per 10 s, carrying the number of
+ *   those suppressed in between: a flood of bad frames cannot flood the log. The stream goes on;
  * - revocation: the subscription's stream fails with `EventSubRevoked` after delivering every event
  *   that arrived before it;
  * - a connection lives only while it has subscriptions: when the last stream ends (or its subscription
@@ -34,8 +49,9 @@
  *   Close code 4003 (unused) can then only mean that creating took longer than Twitch's deadline: the
  *   client reconnects (on the backoff, since that session never became healthy) and subscribes again.
  *   Every other close code (4000–4007), a network error and a keepalive timeout are handled alike:
- *   a fresh connection, every subscription re-created; a stream fails with `EventSubSubscribeError`
- *   only when `reconnectSchedule` gives up or its subscription cannot be re-created.
+ *   a fresh connection, every subscription re-created. Only a revocation, a subscription that can no
+ *   longer be created (a 4xx other than 409: scope gone, bad condition, a Twitch limit; the stream fails
+ *   with `EventSubSubscribeError` or `EventSubLimitExceeded`) or the consumer ends a stream.
  *
  * Buffers: each stream has a bounded buffer (an Effect `Mailbox` of `consumerBuffer` events, default
  * 1024). When a consumer falls behind, delivery to every stream of that connection waits (backpressure,
@@ -55,6 +71,7 @@
  * @since 0.1.0
  */
 import type * as Socket from "@effect/platform/Socket"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -67,6 +84,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
+import { describeParseError } from "./internal/errors.js"
 import * as Engine from "./internal/eventsubEngine.js"
 import {
   type EventSubError,
@@ -199,8 +217,10 @@ export declare namespace EventSub {
     ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1>, EventSubError>
     /**
      * Connection states of every connection, from the moment the stream starts: `Connecting`,
-     * `Connected` (after the welcome, once the subscriptions exist), `Reconnecting` (with the reason and
-     * attempt) and `Disconnected` (the connection's last subscription ended). Lossy for a lagging
+     * `Connected` (after the welcome, once every subscription was created, or failed transiently and is
+     * retried in the background), `Reconnecting` (with the reason, and the attempt: 1 after a session that
+     * lived, counting up while sessions fail or die young) and `Disconnected` (the connection's last
+     * subscription ended). Lossy for a lagging
      * reader (a sliding buffer of 256): it is a state signal.
      */
     readonly status: Stream.Stream<Status>
@@ -218,7 +238,11 @@ export interface Options {
   readonly keepaliveTimeoutSeconds?: number | undefined
   /** Silence tolerated on top of the keepalive timeout (default 2 s). */
   readonly keepaliveGrace?: Duration.DurationInput | undefined
-  /** Backoff between failed connection attempts (default: exponential from 500 ms, jittered, capped at 30 s). */
+  /**
+   * Delays between reconnect attempts (the first goes at once) and between attempts to re-create a
+   * subscription that failed transiently (default: exponential from 500 ms, jittered, capped at 30 s).
+   * It is never the end of a stream: when it ends, attempts go on every 30 s.
+   */
   readonly reconnectSchedule?: Schedule.Schedule<unknown, unknown> | undefined
   /** Events buffered per stream before delivery waits (default 1024). */
   readonly consumerBuffer?: number | undefined
@@ -251,7 +275,37 @@ const limitOf = (twitchMessage: string | undefined): EventSubLimitExceeded["limi
   return "cost"
 }
 
-const formatParseError = (error: ParseResult.ParseError): string => ParseResult.TreeFormatter.formatErrorSync(error)
+/**
+ * What a failed create means for the stream: a 409 (and the connection limit, which a lost session Twitch has
+ * not noticed yet may fill) can be resolved; timeouts, 5xx and network errors pass; the rest ends it.
+ */
+const createFailure = (
+  userId: string,
+  type: string,
+  version: string,
+  error: Helix.HelixFailure
+): Engine.CreateFailure => {
+  if (error._tag === "HelixRateLimited") {
+    // Twitch answers 429 for each of its subscription limits; its message tells which
+    const limit = limitOf(error.twitchMessage)
+    return {
+      kind: limit === "connections" ? "conflict" : "fatal",
+      error: new EventSubLimitExceeded({ userId, limit, description: error.message })
+    }
+  }
+  const kind = error._tag === "HelixConflict"
+    ? "conflict"
+    : error._tag === "HelixTimeout" || error._tag === "HelixTransportError" || error._tag === "HelixServerError"
+    ? "transient"
+    : "fatal"
+  return {
+    kind,
+    error: new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
+  }
+}
+
+/** paths only: a value may be a viewer's chat text (and a hostile one megabytes long) */
+const formatParseError = (error: ParseResult.ParseError): string => describeParseError(error, "does not match its schema")
 
 const decoderCache = new WeakMap<EventSubTypes.AnyDefinition, Engine.EventDecoder<unknown>>()
 const decoderFor = <D extends EventSubTypes.AnyDefinition>(definition: D): Engine.EventDecoder<Ev<D>> => {
@@ -295,17 +349,24 @@ export const make = (
         }).pipe(
           Helix.withUser(userId),
           Effect.map((created) => ({ id: created.subscription.id })),
-          Effect.catchAll((error): Effect.Effect<never, EventSubError> => {
-            if (error._tag === "HelixRateLimited") {
-              // Twitch answers 429 for each of its subscription limits; its message tells which
-              return Effect.fail(
-                new EventSubLimitExceeded({ userId, limit: limitOf(error.twitchMessage), description: error.message })
-              )
-            }
-            return Effect.fail(
-              new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
-            )
-          })
+          Effect.mapError((error) => createFailure(userId, type, version, error))
+        ),
+      list: (userId, type) =>
+        helix.eventSubSubscriptions({ type }).pipe(
+          Stream.filter((subscription) => subscription.transport.method === "websocket"),
+          Stream.map((subscription): Engine.ListedSubscription => ({
+            id: subscription.id,
+            status: subscription.status,
+            version: subscription.version,
+            condition: subscription.condition,
+            sessionId: subscription.transport.sessionId
+          })),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Helix.withUser(userId),
+          Effect.mapError((error) =>
+            new EventSubSubscribeError({ userId, operation: "subscribe", type, description: error.message, cause: error })
+          )
         ),
       delete: (userId, id) =>
         helix.deleteEventSubSubscription(id).pipe(
@@ -332,6 +393,9 @@ export const make = (
       openTimeout: config.requestTimeout,
       welcomeTimeout: Duration.sum(config.requestTimeout, Duration.seconds(5)),
       reconnectSchedule: options.reconnectSchedule ?? defaultReconnectSchedule,
+      maxRetryDelay: Duration.seconds(30),
+      stableAfter: Duration.minutes(1),
+      warningInterval: Duration.seconds(10),
       maxSubscriptionsPerConnection: 300,
       maxConnectionsPerUser: 3,
       dedupeWindow: options.dedupeWindow ?? 50_000,

@@ -34,6 +34,17 @@ describe("EventSub dedupe window", () => {
     for (const id of variants) assert.isTrue(dedupe.check(id), `${JSON.stringify(id)} was seen`)
   })
 
+  it("ids over 128 characters are never remembered (memory stays bounded by the window × 128)", () => {
+    const dedupe = new Dedupe(1000)
+    const at = "a".repeat(128)
+    const over = "a".repeat(129)
+    const huge = "x".repeat(200_000)
+    for (const id of [at, over, huge]) assert.isFalse(dedupe.check(id))
+    assert.isTrue(dedupe.check(at))
+    assert.isFalse(dedupe.check(over))
+    assert.isFalse(dedupe.check(huge))
+  })
+
   it("100,000 random UUIDs: each new once, then each a duplicate", () => {
     const dedupe = new Dedupe(100_000)
     const ids = Array.from({ length: 100_000 }, () => randomUUID())

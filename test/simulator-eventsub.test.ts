@@ -404,6 +404,47 @@ describe("simulator EventSub", () => {
       assert.strictEqual(yield* unknown.closed, 4007)
     }))
 
+  it.scopedLive("half-open: nothing sent or heard, the subscription stays enabled (409) until the server notices", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ keepaliveSeconds: 0.2 })
+      const { client, sessionId, subscriptionId } = yield* followSession(h)
+      const res = yield* request(h, "POST", "/_sim/eventsub/half-open", { sessionId })
+      assert.strictEqual(res.status, 204)
+      assert.deepStrictEqual(yield* h.part.control.trigger({ type: "channel.follow" }), [])
+      yield* Effect.sleep("500 millis") // keepalives would have come every 0.2 s
+      assert.strictEqual(client.messages.length, 1, "only the welcome")
+      // the client gives up on the socket; the server does not hear it
+      client.ws.close(1000)
+      yield* Effect.sleep("50 millis")
+      const [info] = (yield* h.part.control.sessions).filter((s) => s.id === sessionId)
+      assert.strictEqual(info!.status, "connected")
+      assert.isTrue(info!.halfOpen)
+      assert.strictEqual((yield* h.part.control.subscriptions)[0]!.status, "enabled")
+      // a new session cannot subscribe to the same type + condition while the old one holds it
+      const fresh = yield* connect(wsUrl(h))
+      const freshId: string = (yield* fresh.next).payload.session.id
+      assert.strictEqual((yield* subscribe(h, followBody(freshId))).status, 409)
+      // the server notices (here: told to close it): the subscription is disabled with that code's status
+      yield* h.part.control.close({ sessionId, code: 4005 })
+      const subs = yield* h.part.control.subscriptions
+      assert.strictEqual(subs.find((s) => s.id === subscriptionId)?.status, "websocket_network_timeout")
+      const closed = (yield* h.part.control.sessions).find((s) => s.id === sessionId)
+      assert.strictEqual(closed?.status, "closed")
+      assert.strictEqual(closed?.closeCode, 4005)
+      assert.strictEqual((yield* subscribe(h, followBody(freshId))).status, 202)
+    }))
+
+  it.scopedLive("half-open with pings: the missing pong is noticed (4002, websocket_failed_ping_pong)", () =>
+    Effect.gen(function*() {
+      const h = yield* harness({ pingIntervalSeconds: 0.1 })
+      const { sessionId, subscriptionId } = yield* followSession(h)
+      yield* h.part.control.halfOpen({ sessionId })
+      yield* Effect.sleep("400 millis")
+      const subs = yield* h.part.control.subscriptions
+      assert.strictEqual(subs.find((s) => s.id === subscriptionId)?.status, "websocket_failed_ping_pong")
+      assert.strictEqual((yield* h.part.control.sessions).find((s) => s.id === sessionId)?.closeCode, 4002)
+    }))
+
   it.scopedLive("reconnect never followed → subscriptions websocket_failed_to_reconnect", () =>
     Effect.gen(function*() {
       const h = yield* harness({ reconnectGraceSeconds: 0.2 })

@@ -86,7 +86,7 @@ const program = Effect.gen(function*() {
     "  POST streams {user_id,live} · ratelimit {capacity,refill_per_second}",
     "  POST faults {count,kind,delay_ms?,path_prefix?} · DELETE faults · POST chat/drop {enabled,code?,message?}",
     "  GET  log · counters · chat/messages · whispers",
-    "  POST eventsub/{trigger,send-old,reconnect,close,keepalive,resend,malformed,revoke,subscription-status,burst}",
+    "  POST eventsub/{trigger,send-old,reconnect,close,keepalive,half-open,resend,malformed,revoke,subscription-status,burst}",
     "  GET  eventsub/{sessions,subscriptions}",
     "",
     "Ctrl-C to stop."

@@ -8,7 +8,16 @@
 //
 // Two generations: ids go into the current one; when it holds `capacity` ids it becomes the previous
 // one and the old previous is cleared whole. So at least the last `capacity` ids are remembered (at
-// most twice that), without per-id deletes.
+// most twice that), without per-id deletes. Ids longer than `maxMessageIdLength` are not remembered, so the
+// memory is bounded by capacity × that length.
+
+/**
+ * Longer ids are never remembered (`check` answers false): Twitch's are 36-character UUIDs, and a hostile
+ * server's 200 KB ids would otherwise make the table of "other" ids hold megabytes.
+ *
+ * @internal
+ */
+export const maxMessageIdLength = 128
 
 /** @internal */
 export class Dedupe {
@@ -30,8 +39,9 @@ export class Dedupe {
     this.previous = new Uint32Array(slots * 4)
   }
 
-  /** true when the id was seen before (and records it otherwise) */
+  /** true when the id was seen before (and records it otherwise); false for ids over `maxMessageIdLength` */
   check(id: string): boolean {
+    if (id.length > maxMessageIdLength) return false
     const words = this.words
     const uuid = parseUuid(id, words)
     if (uuid) {

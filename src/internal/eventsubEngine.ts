@@ -20,6 +20,12 @@
 // everything after a welcome) and a new consumer (waiting for the session) never create twice.
 // A session that ends is drained: its sockets are closed and every frame they delivered is dispatched
 // before the next session starts.
+//
+// Failures: a connection is re-opened for as long as it has subscriptions (backoff growing across sessions
+// that die young, see `runConnection`); a create that meets a conflict (409) is resolved through
+// Get EventSub Subscriptions (`resolveConflict`), transient failures are retried while the session lives
+// (`recreateLater`), and only a fatal one (a 4xx other than 409) ends the streams of that subscription.
+// Warnings about bad frames pass a per-kind gate (`WarningGate`) and never carry wire values.
 import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -35,12 +41,33 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { Dedupe } from "./eventsubDedupe.js"
+import { Dedupe, maxMessageIdLength } from "./eventsubDedupe.js"
 import type { Status } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
 import { EventSubLimitExceeded, EventSubRevoked, EventSubSubscribeError } from "../EventSubError.js"
 
-/** What the engine needs to create and delete subscriptions (Helix, as the given user). @internal */
+/**
+ * A failed create, classified: `conflict` (Twitch holds such a subscription already, 409, or counts a lost
+ * session against the connection limit): look for it, clean up, create again; `transient` (timeouts, 5xx,
+ * network): try again later; `fatal` (bad condition, missing scope, a limit): the stream ends.
+ *
+ * @internal
+ */
+export interface CreateFailure {
+  readonly kind: "conflict" | "transient" | "fatal"
+  readonly error: EventSubError
+}
+
+/** A WebSocket subscription as Get EventSub Subscriptions lists it (what resolving a conflict needs). @internal */
+export interface ListedSubscription {
+  readonly id: string
+  readonly status: string
+  readonly version: string
+  readonly condition: Readonly<Record<string, unknown>>
+  readonly sessionId: string | undefined
+}
+
+/** What the engine needs to create, list and delete subscriptions (Helix, as the given user). @internal */
 export interface SubscriptionApi {
   readonly create: (request: {
     readonly userId: string
@@ -48,7 +75,9 @@ export interface SubscriptionApi {
     readonly version: string
     readonly condition: Readonly<Record<string, unknown>>
     readonly sessionId: string
-  }) => Effect.Effect<{ readonly id: string }, EventSubError>
+  }) => Effect.Effect<{ readonly id: string }, CreateFailure>
+  /** the user's WebSocket subscriptions of this type, every page */
+  readonly list: (userId: string, type: string) => Effect.Effect<ReadonlyArray<ListedSubscription>, EventSubError>
   readonly delete: (userId: string, id: string) => Effect.Effect<void, EventSubError>
 }
 
@@ -67,7 +96,16 @@ export interface EngineOptions {
   readonly keepaliveGrace: Duration.Duration
   readonly openTimeout: Duration.Duration
   readonly welcomeTimeout: Duration.Duration
+  /**
+   * Delays between connection attempts that fail or end early, and between attempts to re-create a
+   * subscription that failed transiently. When it ends, attempts go on every `maxRetryDelay`.
+   */
   readonly reconnectSchedule: Schedule.Schedule<unknown, unknown>
+  readonly maxRetryDelay: Duration.Duration
+  /** a session that lived this long was healthy: the next reconnect is at once and the backoff starts afresh */
+  readonly stableAfter: Duration.Duration
+  /** repeated warnings of one kind: the first is logged, then at most one per interval (with the count skipped) */
+  readonly warningInterval: Duration.Duration
   readonly maxSubscriptionsPerConnection: number
   readonly maxConnectionsPerUser: number
   readonly dedupeWindow: number
@@ -94,6 +132,49 @@ class AgeGuard {
     const parsed = Date.parse(timestamp)
     return Number.isNaN(parsed) || parsed < now - this.maxAgeMillis
   }
+}
+
+/**
+ * Warnings from a hostile or broken server come in floods (10,000 bad frames, 10,000 lines): per kind, the
+ * first is logged, then at most one per interval, carrying the number suppressed since the last one.
+ * Kinds are a small fixed set, so the map stays small.
+ */
+class WarningGate {
+  private readonly kinds = new Map<string, { at: number; suppressed: number }>()
+  constructor(readonly intervalMillis: number) {}
+  /** -1: suppress this one; otherwise log it, noting this many suppressed before it */
+  admit(kind: string, now: number): number {
+    const state = this.kinds.get(kind)
+    if (state === undefined) {
+      this.kinds.set(kind, { at: now, suppressed: 0 })
+      return 0
+    }
+    if (now - state.at < this.intervalMillis) {
+      state.suppressed++
+      return -1
+    }
+    const suppressed = state.suppressed
+    state.at = now
+    state.suppressed = 0
+    return suppressed
+  }
+}
+
+/** A wire string as it may appear in a log line: cut to `max` characters, with its length when cut. */
+const clip = (text: string, max = 64): string =>
+  text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
+
+/** Twitch's keepalive range (10–600 s); anything else in a welcome (0, negative, not a number) is clamped or 10. */
+const keepaliveSecondsOf = (value: unknown): number =>
+  typeof value === "number" && Number.isFinite(value) ? Math.min(600, Math.max(10, value)) : 10
+
+/** Ids of this many of a user's past sessions are remembered: a conflicting subscription on one of them is ours. */
+const knownSessionsPerUser = 64
+
+/** What went wrong with a frame; logged by the dispatcher, rate-limited per kind. Never carries wire values. */
+interface Problem {
+  readonly kind: "json" | "envelope" | "stale" | "schema" | "type" | "session" | "id"
+  readonly text: string
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -135,6 +216,8 @@ interface Conn {
   /** the current session; a new pending one after the session is lost, failed when the connection gives up */
   session: Deferred.Deferred<SessionRef, EventSubError>
   sessionReady: boolean
+  /** the id of the session now open (welcomed, not lost) */
+  liveSessionId: string | undefined
   generation: number
   /** no longer takes new subscriptions (its fiber ends or has ended) */
   closed: boolean
@@ -146,11 +229,21 @@ interface User {
   readonly lock: Effect.Semaphore
   readonly entries: Map<string, Entry>
   readonly conns: Array<Conn>
+  /** the ids of the user's latest sessions (at most `knownSessionsPerUser`), live or lost */
+  readonly knownSessions: Array<string>
 }
 
 type Control =
   | { readonly _tag: "Welcome"; readonly sessionId: string; readonly keepaliveSeconds: number }
   | { readonly _tag: "Reconnect"; readonly url: string }
+
+/** How a session went, for the reconnect decision. */
+interface SessionOutcome {
+  /** the generation it created subscriptions in (-1: never welcomed) */
+  generation: number
+  /** Clock millis of its welcome (-1: never welcomed) */
+  welcomedAt: number
+}
 
 interface SocketHandle {
   readonly run: Effect.Effect<void, Socket.SocketError>
@@ -165,7 +258,7 @@ interface SocketHandle {
  */
 class Ingress {
   batches = new Map<Entry, Array<unknown>>()
-  problems: Array<string> = []
+  problems: Array<Problem> = []
   revoked: Array<readonly [Entry, EventSubError]> = []
   /** events in `batches` */
   pending = 0
@@ -212,6 +305,11 @@ const conditionMatches = (wanted: Readonly<Record<string, unknown>>, actual: unk
   return true
 }
 
+/** the same condition: every field we set, and no other field set (Twitch lists unset fields as "") */
+const sameCondition = (wanted: Readonly<Record<string, unknown>>, actual: Readonly<Record<string, unknown>>): boolean =>
+  conditionMatches(wanted, actual) &&
+  Object.keys(actual).every((key) => key in wanted || actual[key] === "" || actual[key] === undefined)
+
 /** Twitch's close codes (REFERENCE §1); every one of them means: open a fresh connection and resubscribe. */
 const closeReasons: Record<number, string> = {
   4000: "internal server error",
@@ -250,14 +348,27 @@ export const make = (
     const ageGuard = new AgeGuard(Duration.toMillis(options.maxMessageAge))
     // status is a state signal: when a reader lags, older states are dropped for newer ones.
     const statusHub = yield* PubSub.sliding<Status>(256)
+    const warnings = new WarningGate(Duration.toMillis(options.warningInterval))
+    // when the user's schedule ends, attempts go on at the cap: only a revocation or the user ends a stream
+    const retrySchedule = options.reconnectSchedule.pipe(Schedule.andThen(Schedule.spaced(options.maxRetryDelay)))
     let connCounter = 0
 
     const publishStatus = (status: Status) => PubSub.publish(statusHub, status)
 
+    /** logs a warning unless one of the same kind was logged less than `warningInterval` ago */
+    const warn = (kind: string, message: string, conn: Conn): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const suppressed = warnings.admit(kind, clock.unsafeCurrentTimeMillis())
+        if (suppressed < 0) return Effect.void
+        return Effect.logWarning(
+          suppressed === 0 ? message : `${message} (${suppressed} more like it since the last warning)`
+        ).pipe(Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id }))
+      })
+
     const getUser = (userId: string): User => {
       let user = users.get(userId)
       if (user === undefined) {
-        user = { userId, lock: Effect.unsafeMakeSemaphore(1), entries: new Map(), conns: [] }
+        user = { userId, lock: Effect.unsafeMakeSemaphore(1), entries: new Map(), conns: [], knownSessions: [] }
         users.set(userId, user)
       }
       return user
@@ -289,20 +400,68 @@ export const make = (
       if (index >= 0) conn.user.conns.splice(index, 1)
     }
 
+    /** a session of this connection was welcomed: it is live, and remembered as the user's */
+    const sessionOpened = (conn: Conn, sessionId: string): void => {
+      conn.liveSessionId = sessionId
+      const known = conn.user.knownSessions
+      known.push(sessionId)
+      if (known.length > knownSessionsPerUser) known.shift()
+    }
+
+    /** one of the user's own sessions, and no longer live: its subscriptions are stale */
+    const isLostSession = (user: User, sessionId: string): boolean =>
+      user.knownSessions.includes(sessionId) && !user.conns.some((conn) => conn.liveSessionId === sessionId)
+
     // -- creating subscriptions ---------------------------------------------------------------
 
+    const createRequest = (entry: Entry, ref: SessionRef) =>
+      api.create({
+        userId: entry.conn.user.userId,
+        type: entry.decoder.type,
+        version: entry.decoder.version,
+        condition: entry.condition,
+        sessionId: ref.sessionId
+      })
+
+    /**
+     * Twitch holds a subscription of this type + condition already (409), e.g. on a session that went half-open
+     * and Twitch has not noticed. The one on this session (a create whose answer was lost) is adopted; those
+     * on our own lost sessions are deleted, and the caller creates again. One held by a session that is not
+     * ours (another process of this app and user) is left alone: the conflict stays, as a transient failure.
+     */
+    const resolveConflict = (entry: Entry, ref: SessionRef, conflict: CreateFailure) =>
+      Effect.gen(function*() {
+        const user = entry.conn.user
+        const transient = (error: EventSubError): CreateFailure => ({ kind: "transient", error })
+        const listed = yield* Effect.mapError(api.list(user.userId, entry.decoder.type), transient)
+        const same = listed.filter((s) =>
+          s.status === "enabled" && s.version === entry.decoder.version && sameCondition(entry.condition, s.condition)
+        )
+        const adopted = same.find((s) => s.sessionId === ref.sessionId)
+        if (adopted !== undefined) return { id: adopted.id }
+        const stale = same.filter((s) => s.sessionId !== undefined && isLostSession(user, s.sessionId))
+        if (stale.length === 0) return yield* Effect.fail(transient(conflict.error))
+        yield* Effect.forEach(stale, (s) => Effect.mapError(api.delete(user.userId, s.id), transient), { discard: true })
+        yield* Effect.logInfo(
+          `EventSub: deleted ${stale.length} stale ${entry.decoder.type} subscription(s) of a lost session`
+        ).pipe(Effect.annotateLogs({ userId: user.userId, connection: entry.conn.id }))
+        return undefined
+      })
+
+    /** Creates the subscription; a conflict is resolved once (see `resolveConflict`) and the create repeated. */
+    const createOrAdopt = (entry: Entry, ref: SessionRef): Effect.Effect<{ readonly id: string }, CreateFailure> =>
+      Effect.catchIf(createRequest(entry, ref), (failure) => failure.kind === "conflict", (conflict) =>
+        Effect.flatMap(
+          resolveConflict(entry, ref, conflict),
+          (adopted) => adopted === undefined ? createRequest(entry, ref) : Effect.succeed(adopted)
+        ))
+
     /** Creates the entry's Twitch subscription on the session unless it exists in that generation already. */
-    const ensureCreated = (entry: Entry, ref: SessionRef): Effect.Effect<void, EventSubError> =>
+    const ensureCreated = (entry: Entry, ref: SessionRef): Effect.Effect<void, CreateFailure> =>
       entry.lock.withPermits(1)(Effect.suspend(() => {
         if (entry.ended || entry.removed || entry.generation === ref.generation) return Effect.void
         return Effect.map(
-          api.create({
-            userId: entry.conn.user.userId,
-            type: entry.decoder.type,
-            version: entry.decoder.version,
-            condition: entry.condition,
-            sessionId: ref.sessionId
-          }),
+          createOrAdopt(entry, ref),
           (created) => {
             const conn = entry.conn
             if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
@@ -321,7 +480,12 @@ export const make = (
         if (entry.ended) return Effect.void // the consumer's mailbox is failed already
         const deferred = entry.conn.session
         return Deferred.await(deferred).pipe(
-          Effect.flatMap((ref) => ensureCreated(entry, ref)),
+          Effect.flatMap((ref) =>
+            Effect.catchAll(ensureCreated(entry, ref), (failure) =>
+              // a subscription that exists already (this is another consumer of it) is being re-created
+              // in the background; only a new one fails its stream at once
+              failure.kind !== "fatal" && entry.generation >= 0 ? Effect.void : Effect.fail(failure.error))
+          ),
           Effect.catchAll((error) =>
             entry.conn.session !== deferred && !entry.conn.closed ? waitCreated(entry) : Effect.fail(error)
           )
@@ -392,54 +556,32 @@ export const make = (
     const runConnection = (conn: Conn): Effect.Effect<void, never, Socket.WebSocketConstructor> =>
       Effect.gen(function*() {
         const userId = conn.user.userId
-        const backoff = yield* Schedule.driver(options.reconnectSchedule)
+        const backoff = yield* Schedule.driver(retrySchedule)
+        const stableMillis = Duration.toMillis(options.stableAfter)
         let attempt = 0
         while (!conn.closed && conn.entries.size > 0) {
-          const outcome = { generation: -1 }
+          const outcome: SessionOutcome = { generation: -1, welcomedAt: -1 }
           const reason = yield* Effect.flip(runSession(conn, outcome))
           // the session is gone: its subscriptions are disabled, waiters wait for the next one
+          conn.liveSessionId = undefined
           if (conn.sessionReady) {
             conn.session = yield* Deferred.make<SessionRef, EventSubError>()
             conn.sessionReady = false
           }
           conn.byTwitchId.clear()
           if (conn.closed || conn.entries.size === 0) break
-          // healthy: welcomed, and a subscription was created on it (a 4003 "unused" session is not)
-          let healthy = false
-          for (const entry of conn.entries) {
-            if (entry.generation === outcome.generation) healthy = true
-          }
-          attempt = healthy ? 1 : attempt + 1
+          // stable: welcomed and up for `stableAfter`. A session that dies sooner (at once after subscribing,
+          // or on a bogus keepalive) does not reset the backoff, so a hostile server cannot make us loop.
+          const stable = outcome.welcomedAt >= 0 && clock.unsafeCurrentTimeMillis() - outcome.welcomedAt >= stableMillis
+          attempt = stable ? 1 : attempt + 1
           yield* publishStatus({ _tag: "Reconnecting", userId, connection: conn.id, reason, attempt })
           yield* Effect.logWarning(`EventSub connection lost (${reason}); reconnecting`).pipe(
             Effect.annotateLogs({ userId, connection: conn.id, attempt })
           )
-          if (healthy) {
-            // it was up: reconnect at once, and start the backoff afresh
-            yield* backoff.reset
-          } else {
-            const more = yield* Effect.either(backoff.next(undefined))
-            if (Either.isLeft(more)) {
-              const description = `gave up reconnecting after ${attempt} attempts: ${reason}`
-              markClosed(conn)
-              yield* Deferred.fail(
-                conn.session,
-                new EventSubSubscribeError({ userId, operation: "connect", description })
-              )
-              yield* Effect.forEach(Array.from(conn.entries), (entry) =>
-                endEntry(
-                  entry,
-                  new EventSubSubscribeError({
-                    userId,
-                    operation: "connect",
-                    type: entry.decoder.type,
-                    version: entry.decoder.version,
-                    description
-                  })
-                ), { discard: true })
-              break
-            }
-          }
+          // the first attempt goes at once (after a stable session: with the backoff started afresh); later
+          // ones wait on the schedule (which never ends: see retrySchedule)
+          if (stable) yield* backoff.reset
+          if (attempt > 1) yield* Effect.ignore(backoff.next(undefined))
         }
         // synchronously after the last check: no subscriber can join a connection that is ending
         markClosed(conn)
@@ -468,11 +610,61 @@ export const make = (
         }))
       )
 
+    /** a subscription that cannot be re-created (bad condition, scope removed, a limit): its streams end */
+    const giveUp = (conn: Conn, entry: Entry, failure: CreateFailure) =>
+      Effect.zipRight(
+        Effect.logWarning(`EventSub: could not re-create a subscription: ${clip(failure.error.message, 300)}`).pipe(
+          Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id })
+        ),
+        endEntry(entry, failure.error)
+      )
+
+    const retrying = (conn: Conn, entry: Entry, failure: CreateFailure) =>
+      warn(
+        "resubscribe",
+        `EventSub: could not re-create ${entry.decoder.type} v${entry.decoder.version} ` +
+          `(${clip(failure.error.message, 300)}); retrying`,
+        conn
+      )
+
+    /** Creates every subscription on a fresh session; returns those that failed transiently (to retry). */
+    const createAll = (conn: Conn, ref: SessionRef) =>
+      Effect.gen(function*() {
+        const later: Array<Entry> = []
+        yield* Effect.forEach(
+          Array.from(conn.entries),
+          (entry) =>
+            Effect.catchAll(ensureCreated(entry, ref), (failure) =>
+              failure.kind === "fatal"
+                ? giveUp(conn, entry, failure)
+                : Effect.zipRight(retrying(conn, entry, failure), Effect.sync(() => later.push(entry)))),
+          { concurrency: 10, discard: true }
+        )
+        return later
+      })
+
+    /** Retries creates that failed transiently, on `retrySchedule`; runs in the session's scope (ends with it). */
+    const recreateLater = (conn: Conn, entries: ReadonlyArray<Entry>) =>
+      Effect.forEach(entries, (entry) =>
+        Effect.gen(function*() {
+          const backoff = yield* Schedule.driver(retrySchedule)
+          while (true) {
+            yield* Effect.ignore(backoff.next(undefined)) // never ends (see retrySchedule)
+            // on the session now open: a `session_reconnect` handover changes its id (same generation)
+            const ref = yield* Effect.option(Deferred.await(conn.session))
+            if (Option.isNone(ref)) return // the connection closed
+            const result = yield* Effect.either(ensureCreated(entry, ref.value))
+            if (Either.isRight(result)) return
+            if (result.left.kind === "fatal") return yield* giveUp(conn, entry, result.left)
+            yield* retrying(conn, entry, result.left)
+          }
+        }), { concurrency: 10, discard: true })
+
     /**
      * Runs one fresh session (and any number of `session_reconnect` handovers); fails with the reason it
      * ended, after every frame received until then has been dispatched.
      */
-    const runSession = (conn: Conn, outcome: { generation: number }) =>
+    const runSession = (conn: Conn, outcome: SessionOutcome) =>
       Effect.scoped(Effect.gen(function*() {
         const userId = conn.user.userId
         // the sockets pause at `ingressHighWater` pending events (see openSocket)
@@ -533,29 +725,22 @@ export const make = (
           let keepaliveMillis = welcome.keepaliveSeconds * 1000
           const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
           outcome.generation = ref.generation
-          // a fresh session holds no subscriptions (Twitch does not replay): create every one anew,
-          // unless the socket ends meanwhile (e.g. 4003 when creating takes too long)
-          const createAll = Effect.forEach(
-            Array.from(conn.entries),
-            (entry) =>
-              Effect.catchAll(
-                ensureCreated(entry, ref),
-                (error) =>
-                  Effect.zipRight(
-                    Effect.logWarning(`EventSub: could not re-create a subscription: ${error.message}`).pipe(
-                      Effect.annotateLogs({ userId, connection: conn.id })
-                    ),
-                    endEntry(entry, error)
-                  )
-              ),
-            { concurrency: 10, discard: true }
-          )
-          yield* Effect.raceFirst(createAll, socketEnded(currentFiber))
-          yield* Deferred.succeed(conn.session, ref)
-          conn.sessionReady = true
-          yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
+          outcome.welcomedAt = clock.unsafeCurrentTimeMillis()
+          sessionOpened(conn, ref.sessionId)
 
-          // keepalive watchdog: silence longer than the keepalive timeout (+ grace) means the connection is dead
+          // a fresh session holds no subscriptions (Twitch does not replay): create every one anew, unless the
+          // socket ends meanwhile (e.g. 4003 when creating takes too long); transient failures are retried in
+          // the background, for as long as the session lives
+          const setup = Effect.gen(function*() {
+            const later = yield* Effect.raceFirst(createAll(conn, ref), socketEnded(currentFiber))
+            if (later.length > 0) yield* Effect.forkScoped(recreateLater(conn, later))
+            yield* Deferred.succeed(conn.session, ref)
+            conn.sessionReady = true
+            yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
+          })
+
+          // keepalive watchdog, from the welcome on: silence longer than the keepalive timeout (+ grace) means
+          // the connection is dead (a half-open one included: the server still holds it, we hear nothing)
           const graceMillis = Duration.toMillis(options.keepaliveGrace)
           const watchdog = Effect.gen(function*() {
             while (true) {
@@ -578,6 +763,7 @@ export const make = (
                 return yield* Effect.fail(`reconnect failed: ${handed.left}`)
               }
               keepaliveMillis = handed.right.keepaliveSeconds * 1000
+              sessionOpened(conn, handed.right.sessionId)
               yield* stop(current, currentFiber)
               current = incoming
               currentFiber = incomingFiber
@@ -595,7 +781,7 @@ export const make = (
               })
             }
           })
-          return yield* Effect.raceFirst(loop, watchdog)
+          return yield* Effect.raceFirst(Effect.zipRight(setup, loop), watchdog)
         })
 
         const reason = yield* Effect.flip(body)
@@ -621,11 +807,7 @@ export const make = (
           ingress.pending = 0
           resume()
           if (problems.length > 0) {
-            for (const problem of problems) {
-              yield* Effect.logWarning(`EventSub: skipped a frame: ${problem}`).pipe(
-                Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id })
-              )
-            }
+            for (const problem of problems) yield* warn(problem.kind, `EventSub: ${problem.text}`, conn)
           }
           if (batches.size > 0) {
             for (const [entry, events] of batches) {
@@ -662,12 +844,13 @@ export const make = (
       try {
         frame = JSON.parse(text)
       } catch {
-        problems.push(`not JSON (${text.length} characters)`)
+        problems.push({ kind: "json", text: `skipped a frame: not JSON (${text.length} characters)` })
         return
       }
       if (!isRecord(frame) || !isRecord(frame.metadata) || !isRecord(frame.payload)) {
         const id = isRecord(frame) && isRecord(frame.metadata) ? frame.metadata.message_id : undefined
-        problems.push(`not an EventSub envelope${typeof id === "string" ? ` (message ${id})` : ""}`)
+        const named = typeof id === "string" ? ` (message ${clip(id)})` : ""
+        problems.push({ kind: "envelope", text: `skipped a frame: not an EventSub envelope${named}` })
         return
       }
       const metadata = frame.metadata
@@ -676,19 +859,30 @@ export const make = (
       const messageType = metadata.message_type
       const timestamp = metadata.message_timestamp
       if (typeof messageId !== "string" || typeof messageType !== "string" || typeof timestamp !== "string") {
-        problems.push(`envelope metadata incomplete${typeof messageId === "string" ? ` (message ${messageId})` : ""}`)
+        const named = typeof messageId === "string" ? ` (message ${clip(messageId)})` : ""
+        problems.push({ kind: "envelope", text: `skipped a frame: envelope metadata incomplete${named}` })
         return
       }
       switch (messageType) {
         case "notification": {
-          if (dedupe.check(messageId)) return
+          if (messageId.length > maxMessageIdLength) {
+            // not kept for dedupe (bounded memory), and not dropped either: the event itself may be fine
+            problems.push({
+              kind: "id",
+              text: `message ${clip(messageId)}: id longer than ${maxMessageIdLength} characters, ` +
+                "delivered without dedupe"
+            })
+          } else if (dedupe.check(messageId)) return
           if (ageGuard.isStale(timestamp, now)) {
-            problems.push(`message ${messageId} older than the replay window (${timestamp})`)
+            problems.push({
+              kind: "stale",
+              text: `skipped a frame: message ${clip(messageId)} older than the replay window (${clip(timestamp, 40)})`
+            })
             return
           }
           const subscription = payload.subscription
           if (!isRecord(subscription)) {
-            problems.push(`message ${messageId}: no subscription`)
+            problems.push({ kind: "envelope", text: `skipped a frame: message ${clip(messageId)}: no subscription` })
             return
           }
           const entry = findEntry(conn, subscription)
@@ -697,10 +891,14 @@ export const make = (
           try {
             decoded = entry.decoder.decode(payload.event ?? payload.events, subscription)
           } catch (defect) {
-            decoded = Either.left(`decoder defect: ${String(defect)}`)
+            decoded = Either.left(`decoder defect: ${clip(String(defect), 200)}`)
           }
           if (Either.isLeft(decoded)) {
-            problems.push(`message ${messageId} (${entry.decoder.type} v${entry.decoder.version}): ${decoded.left}`)
+            problems.push({
+              kind: "schema",
+              text: `skipped a frame: message ${clip(messageId)} (${entry.decoder.type} v${entry.decoder.version}): ` +
+                clip(decoded.left, 500)
+            })
             return
           }
           const batch = ingress.batches.get(entry)
@@ -715,18 +913,22 @@ export const make = (
         case "session_reconnect": {
           const session = payload.session
           if (!isRecord(session) || typeof session.id !== "string") {
-            problems.push(`message ${messageId}: ${messageType} without a session`)
+            problems.push({
+              kind: "session",
+              text: `skipped a frame: message ${clip(messageId)}: ${messageType} without a session`
+            })
             return
           }
           if (messageType === "session_welcome") {
-            const keepalive = typeof session.keepalive_timeout_seconds === "number"
-              ? session.keepalive_timeout_seconds
-              : 10
-            Queue.unsafeOffer(control, { _tag: "Welcome", sessionId: session.id, keepaliveSeconds: keepalive })
+            const keepaliveSeconds = keepaliveSecondsOf(session.keepalive_timeout_seconds)
+            Queue.unsafeOffer(control, { _tag: "Welcome", sessionId: session.id, keepaliveSeconds })
           } else if (typeof session.reconnect_url === "string") {
             Queue.unsafeOffer(control, { _tag: "Reconnect", url: session.reconnect_url })
           } else {
-            problems.push(`message ${messageId}: session_reconnect without reconnect_url`)
+            problems.push({
+              kind: "session",
+              text: `skipped a frame: message ${clip(messageId)}: session_reconnect without reconnect_url`
+            })
           }
           return
         }
@@ -734,7 +936,10 @@ export const make = (
           if (dedupe.check(messageId)) return
           const subscription = payload.subscription
           if (!isRecord(subscription)) {
-            problems.push(`message ${messageId}: revocation without subscription`)
+            problems.push({
+              kind: "envelope",
+              text: `skipped a frame: message ${clip(messageId)}: revocation without subscription`
+            })
             return
           }
           const entry = findEntry(conn, subscription)
@@ -745,13 +950,16 @@ export const make = (
               subscriptionId: String(subscription.id),
               type: entry.decoder.type,
               version: entry.decoder.version,
-              status: typeof subscription.status === "string" ? subscription.status : "unknown"
+              status: typeof subscription.status === "string" ? clip(subscription.status) : "unknown"
             })
           ])
           return
         }
         default:
-          problems.push(`message ${messageId}: unknown message_type ${messageType}`)
+          problems.push({
+            kind: "type",
+            text: `skipped a frame: message ${clip(messageId)}: unknown message_type ${clip(messageType)}`
+          })
       }
     }
 
@@ -766,6 +974,7 @@ export const make = (
           byTwitchId: new Map(),
           session: yield* Deferred.make<SessionRef, EventSubError>(),
           sessionReady: false,
+          liveSessionId: undefined,
           generation: 0,
           closed: false,
           fiber: undefined

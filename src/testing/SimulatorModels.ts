@@ -180,6 +180,8 @@ export interface SimEventSubSessionInfo {
   readonly connectedAt: string
   readonly keepaliveTimeoutSeconds: number
   readonly keepaliveEnabled: boolean
+  /** the session was made half-open (`halfOpen`) and the server has not noticed yet */
+  readonly halfOpen: boolean
   /** close code once closed */
   readonly closeCode: number | null
   /** the session that replaced this one after `session_reconnect` */
@@ -309,6 +311,15 @@ export interface EventSubControl {
   readonly resend: (
     options: { readonly messageId: string; readonly sessionId?: string }
   ) => Effect.Effect<void, SimEventSubControlError>
+  /**
+   * Make a session half-open, as after a network failure Twitch has not noticed: from now on nothing is sent
+   * on it (no keepalives, notifications, pings or close frame) and nothing from the client is heard (not even
+   * its close), while the session and its subscriptions stay enabled (a new subscription of the same type
+   * and condition gets 409). The server notices only when the session is closed (`close`, which then
+   * disables the subscriptions with that code's status) or, with `pingIntervalSeconds`, when a pong is
+   * missing (4002).
+   */
+  readonly halfOpen: (options: { readonly sessionId: string }) => Effect.Effect<void, SimEventSubControlError>
   /** Send a raw text frame (e.g. invalid JSON) to a session. */
   readonly sendMalformed: (
     options: { readonly sessionId: string; readonly text: string }

@@ -201,6 +201,7 @@ const ResendBody = Schema.Struct({
   sessionId: Schema.optionalWith(Schema.String, { exact: true })
 })
 const MalformedBody = Schema.Struct({ sessionId: Schema.String, text: Schema.String })
+const HalfOpenBody = Schema.Struct({ sessionId: Schema.String })
 const RevokeBody = Schema.Struct({
   subscriptionId: Schema.String,
   status: Schema.optionalWith(
@@ -239,6 +240,8 @@ interface Session {
   reconnectId: string | null
   everSubscribed: boolean
   pongPending: boolean
+  /** the path to the client is dead and the server has not noticed: nothing is sent or heard (see `halfOpen`) */
+  halfOpen: boolean
   readonly subs: Set<Sub>
   readonly fibers: Set<Fiber.RuntimeFiber<void>>
   graceFiber: Fiber.RuntimeFiber<void> | null
@@ -379,6 +382,7 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
       connectedAt: s.connectedAt,
       keepaliveTimeoutSeconds: s.keepaliveSeconds,
       keepaliveEnabled: s.keepaliveEnabled,
+      halfOpen: s.halfOpen,
       closeCode: s.closeCode,
       reconnectedTo: s.reconnectedTo,
       subscriptions: Array.from(s.subs, (sub) => sub.id)
@@ -400,7 +404,8 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
     // Sockets
     // ---------------------------------------------------------------------------------------------
 
-    const isOpen = (s: Session): boolean => s.ws.readyState === WebSocket.OPEN
+    /** frames can reach the client (a half-open session sends nothing: they would be lost on the way) */
+    const isOpen = (s: Session): boolean => !s.halfOpen && s.ws.readyState === WebSocket.OPEN
 
     const sendFrame = (s: Session, frame: string): boolean => {
       if (!isOpen(s)) return false
@@ -409,6 +414,7 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
     }
 
     const closeSession = (s: Session, code: number): void => {
+      if (s.halfOpen) return noticeDead(s, code)
       if (s.ws.readyState === WebSocket.CLOSED || s.ws.readyState === WebSocket.CLOSING) return
       s.serverCloseCode = code
       s.ws.close(code, closeReasons[code] ?? "")
@@ -449,6 +455,14 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
       const status = statusForCloseCode(s.closeCode)
       for (const sub of s.subs) disable(sub, status, true)
       forget(s)
+    }
+
+    /** the server notices that a half-open session is dead: it ends as if closed with `code`, no close frame sent */
+    const noticeDead = (s: Session, code: number): void => {
+      s.halfOpen = false
+      s.serverCloseCode = code
+      if (s.ws.readyState !== WebSocket.CLOSED) s.ws.terminate()
+      onClosed(s, code)
     }
 
     const keepaliveLoop = (s: Session): Effect.Effect<void> =>
@@ -496,6 +510,9 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
           if (isOpen(s)) {
             s.pongPending = true
             s.ws.ping()
+          } else if (s.halfOpen) {
+            // the ping is lost on the way: no pong will come, which is how the server notices
+            s.pongPending = true
           }
         }
       })
@@ -547,16 +564,22 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
         reconnectId: null,
         everSubscribed: false,
         pongPending: false,
+        halfOpen: false,
         subs: new Set(),
         fibers: new Set(),
         graceFiber: null
       }
       sessions.set(session.id, session)
-      ws.on("message", () => closeSession(session, 4001))
-      ws.on("pong", () => {
-        session.pongPending = false
+      // a half-open session hears nothing from the client: not its frames, pongs or close
+      ws.on("message", () => {
+        if (!session.halfOpen) closeSession(session, 4001)
       })
-      ws.on("close", (code: number) => onClosed(session, code))
+      ws.on("pong", () => {
+        if (!session.halfOpen) session.pongPending = false
+      })
+      ws.on("close", (code: number) => {
+        if (!session.halfOpen) onClosed(session, code)
+      })
       ws.send(JSON.stringify({
         metadata: { message_id: randomUUID(), message_type: "session_welcome", message_timestamp: timestamp(t) },
         payload: {
@@ -923,6 +946,13 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
               ? Effect.void
               : Effect.fail(new SimEventSubControlError({ message: `session ${s.id} is not open` })))
         }),
+      halfOpen: ({ sessionId }) =>
+        Effect.flatMap(findSession(sessionId), (s) =>
+          s.status === "closed"
+            ? Effect.fail(new SimEventSubControlError({ message: `session ${s.id} is closed` }))
+            : Effect.sync(() => {
+              s.halfOpen = true
+            })),
       sendMalformed: ({ sessionId, text }) =>
         Effect.flatMap(findSession(sessionId), (s) =>
           sendFrame(s, text)
@@ -1198,6 +1228,7 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
       keepalive: withBody(KeepaliveBody, control.setKeepalive),
       resend: withBody(ResendBody, control.resend),
       malformed: withBody(MalformedBody, control.sendMalformed),
+      "half-open": withBody(HalfOpenBody, control.halfOpen),
       revoke: withBody(RevokeBody, control.revoke),
       "subscription-status": withBody(StatusBody, control.setSubscriptionStatus),
       burst: withBody(BurstBody, control.burst)
