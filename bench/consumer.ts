@@ -89,25 +89,35 @@ const compareTypecheck = async (app: string, skipLibCheck: boolean) => {
 /** Start to ready of each way to run the simulator, `startRuns` times each, interleaved. */
 const compareStart = async (app: string) => {
   const ways = [
-    { name: "node dist/bin/simulator.js", command: process.execPath, args: ["dist/bin/simulator.js"], cwd: Consumer.root },
+    {
+      name: "node dist/bin/simulator.js",
+      command: process.execPath,
+      args: ["--import", Consumer.reportCpu, "dist/bin/simulator.js"],
+      cwd: Consumer.root
+    },
     { name: "npx effect-twitch-simulator", command: "npx", args: ["--no", "--", "effect-twitch-simulator"], cwd: app },
     { name: "npm run simulator (tsx)", command: "npm", args: ["run", "simulator", "--"], cwd: Consumer.root }
   ]
-  const times: Array<Array<number>> = ways.map(() => [])
+  const runs: Array<Array<{ readonly ms: number; readonly cpuMs: number }>> = ways.map(() => [])
   for (let i = 0; i < startRuns; i++) {
     for (const [index, way] of ways.entries()) {
       const ready = await Consumer.timeUntilLine(way.command, [...way.args, "--port", "0"], {
         cwd: way.cwd,
         pattern: /listening on http/
       })
-      times[index]!.push(ready.ms)
+      runs[index]!.push({ ms: ready.ms, cpuMs: ready.cpuMs })
     }
   }
-  process.stdout.write(`simulator start → "listening" (median of ${startRuns}):\n`)
+  process.stdout.write(`simulator start → "listening" (median of ${startRuns}; CPU: of the process, start to exit):\n`)
   return ways.map((way, index) => {
-    const ms = Consumer.median(times[index]!)
-    process.stdout.write(`  ${way.name.padEnd(28)} ${String(ms).padStart(6)} ms  (${times[index]!.join(", ")})\n`)
-    return { way: way.name, ms, runs: times[index]! }
+    const ms = Consumer.median(runs[index]!.map((r) => r.ms))
+    const cpus = runs[index]!.map((r) => r.cpuMs).filter(Number.isFinite)
+    const cpuMs = cpus.length > 0 ? Consumer.median(cpus) : null
+    process.stdout.write(
+      `  ${way.name.padEnd(28)} ${String(ms).padStart(6)} ms` + (cpuMs === null ? "" : `, ${cpuMs} ms CPU`) +
+        `  (${runs[index]!.map((r) => r.ms).join(", ")})\n`
+    )
+    return { way: way.name, ms, cpuMs, runs: runs[index]!.map((r) => r.ms) }
   })
 }
 

@@ -17,8 +17,8 @@ class SmokeError extends Data.TaggedError("SmokeError") {}
 
 const entryPoints = async () => {
   const manifest = createRequire(import.meta.url)("effect-twitch/package.json")
-  for (const key of Object.keys(manifest.exports)) {
-    if (key.endsWith(".json")) continue
+  for (const [key, target] of Object.entries(manifest.exports)) {
+    if (key.endsWith(".json") || key.includes("*") || target === null) continue // data, patterns, blocked paths
     const specifier = key === "." ? manifest.name : `${manifest.name}/${key.slice(2)}`
     const module = await import(specifier)
     const names = Object.keys(module)

@@ -38,6 +38,7 @@ export declare const writeTsconfig: (
   files: ReadonlyArray<string>,
   compilerOptions: Readonly<Record<string, unknown>>
 ) => string
+export declare const reportCpu: string
 export declare const tsc: (
   dir: string,
   tsconfig: string,
@@ -47,5 +48,5 @@ export declare const timeUntilLine: (
   command: string,
   args: ReadonlyArray<string>,
   options: { readonly cwd?: string; readonly pattern: RegExp; readonly timeoutMs?: number }
-) => Promise<{ readonly ms: number; readonly line: string }>
+) => Promise<{ readonly ms: number; readonly line: string; readonly cpuMs: number }>
 export declare const median: (values: ReadonlyArray<number>) => number

@@ -117,8 +117,8 @@ export const writeTsconfig = (dir, name, files, compilerOptions) => {
   return file
 }
 
-/** Preloaded into a process: on exit, writes its CPU time (user + system) to stderr as `cpu-ms <n>`. */
-const reportCpu = "data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();" +
+/** `node --import <this>`: on exit, the process writes its CPU time (user + system) to stderr as `cpu-ms <n>`. */
+export const reportCpu = "data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();" +
   "process.stderr.write('cpu-ms '+Math.round((u.user+u.system)/1000)+'\\n')})"
 
 /**
@@ -136,14 +136,16 @@ export const tsc = async (dir, tsconfig, extra = []) => {
 
 /**
  * Starts `command` in its own process group and waits until a line of its output matches
- * `pattern`; then stops the whole group. Resolves to the line and the milliseconds from spawn to it.
+ * `pattern`; then stops the whole group. Resolves, once the group is gone, to the line, the
+ * milliseconds from spawn to it, and `cpuMs` if the process reported it (see `reportCpu`).
  */
 export const timeUntilLine = (command, args, { cwd = root, pattern, timeoutMs = 30_000 }) =>
   new Promise((resolve, reject) => {
     const started = performance.now()
     const child = spawn(command, args, { cwd, env: childEnv(), detached: true, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
-    let settled = false
+    let outcome // the first of: ready, timed out, exited
+    let killer
     const stop = (signal) => {
       try {
         process.kill(-child.pid, signal)
@@ -151,32 +153,34 @@ export const timeUntilLine = (command, args, { cwd = root, pattern, timeoutMs = 
         // already gone
       }
     }
-    const finish = (outcome) => {
-      if (settled) return
-      settled = true
+    const settle = (result) => {
+      if (outcome !== undefined) return
+      outcome = result
       clearTimeout(timer)
       stop("SIGTERM")
-      const killer = setTimeout(() => stop("SIGKILL"), 3_000)
-      child.once("exit", () => {
-        clearTimeout(killer)
-        outcome()
-      })
-      if (child.exitCode !== null || child.signalCode !== null) child.emit("exit")
+      killer = setTimeout(() => stop("SIGKILL"), 3_000)
     }
     const timer = setTimeout(
-      () => finish(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${output.slice(-500)}`))),
+      () => settle({ error: new Error(`no line matching ${pattern} within ${timeoutMs} ms: ${output.slice(-500)}`) }),
       timeoutMs
     )
-    const onData = (chunk) => {
+    child.stdout.setEncoding("utf8").on("data", (chunk) => {
       const ms = Math.round(performance.now() - started)
       output += chunk
       const line = output.split("\n").find((l) => pattern.test(l))
-      if (line !== undefined) finish(() => resolve({ ms, line: line.trim() }))
-    }
-    child.stdout.setEncoding("utf8").on("data", onData)
+      if (line !== undefined) settle({ ms, line: line.trim() })
+    })
     child.stderr.setEncoding("utf8").on("data", (chunk) => output += chunk)
-    child.once("error", (error) => finish(() => reject(error)))
-    child.once("exit", (code) => finish(() => reject(new Error(`exited (${code}) before ready: ${output.slice(-500)}`))))
+    child.once("error", (error) => {
+      settle({ error })
+      reject(error)
+    })
+    child.once("close", (code) => {
+      settle({ error: new Error(`exited (${code}) before ready: ${output.slice(-500)}`) })
+      clearTimeout(killer)
+      if ("error" in outcome) return reject(outcome.error)
+      resolve({ ...outcome, cpuMs: Number(output.match(/cpu-ms (\d+)/)?.[1] ?? NaN) })
+    })
   })
 
 /** The median of a list of numbers. */
