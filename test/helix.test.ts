@@ -128,6 +128,18 @@ const userJson = (id: string) => ({
 const usersHandler: Handler = (req) =>
   Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
 
+/** The first `count` requests answer 429 with an empty bucket whose reset is `resetIn` s from now; then users. */
+const rateLimitedFirst = (count: number, resetIn: number): Handler => {
+  let answered = 0
+  return (req) =>
+    answered++ >= count ? usersHandler(req) : Effect.map(Clock.currentTimeMillis, (now) =>
+      json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
+        "ratelimit-limit": "800",
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": String(Math.floor(now / 1000) + resetIn)
+      }))
+}
+
 interface Setup {
   readonly handler: Handler
   readonly scopes?: ReadonlyArray<string>
@@ -267,22 +279,8 @@ describe("Helix", () => {
         assert.strictEqual(log.length, 0)
       })))
 
-  it.effect("429 with a reset in the future is waited out, then the retry succeeds", () => {
-    let first = true
-    return run({
-      handler: (req) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          if (first) {
-            first = false
-            return Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-              "ratelimit-limit": "800",
-              "ratelimit-remaining": "0",
-              "ratelimit-reset": String(Math.floor(now / 1000) + 30)
-            }))
-          }
-          return usersHandler(req)
-        })
-    }, (helix, { log }) =>
+  it.effect("429 with a reset in the future is waited out, then the retry succeeds", () =>
+    run({ handler: rateLimitedFirst(1, 30) }, (helix, { log }) =>
       Effect.gen(function*() {
         const fiber = yield* Effect.fork(helix.getUserById("1"))
         yield* TestClock.adjust("29 seconds")
@@ -292,18 +290,11 @@ describe("Helix", () => {
         const user = yield* Fiber.join(fiber)
         assert.isTrue(Option.isSome(user))
         assert.strictEqual(log.length, 2)
-      }))
-  })
+      })))
 
   it.effect("429s beyond the bounded retries → HelixRateLimited with the reset", () =>
     run({
-      handler: () =>
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-            "ratelimit-limit": "800",
-            "ratelimit-remaining": "0",
-            "ratelimit-reset": String(Math.floor(now / 1000) + 1)
-          })),
+      handler: rateLimitedFirst(Infinity, 1),
       options: { maxRateLimitRetries: 2 }
     }, (helix, { log }) =>
       Effect.gen(function*() {
@@ -315,22 +306,8 @@ describe("Helix", () => {
         assert.strictEqual(log.length, 3)
       })))
 
-  it.effect("a 429 whose reset has already passed (a clock ahead of Twitch's) is retried after a second", () => {
-    let first = true
-    return run({
-      handler: (req) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          if (first) {
-            first = false
-            return Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-              "ratelimit-limit": "800",
-              "ratelimit-remaining": "0",
-              "ratelimit-reset": String(Math.floor(now / 1000) - 2)
-            }))
-          }
-          return usersHandler(req)
-        })
-    }, (helix, { log }) =>
+  it.effect("a 429 whose reset has already passed (a clock ahead of Twitch's) is retried after a second", () =>
+    run({ handler: rateLimitedFirst(1, -2) }, (helix, { log }) =>
       Effect.gen(function*() {
         yield* TestClock.setTime(Date.parse("2026-03-01T12:00:00Z"))
         const fiber = yield* Effect.fork(helix.getUserById("1"))
@@ -341,31 +318,12 @@ describe("Helix", () => {
         assert.isTrue(Option.isSome(done), "not retried")
         assert.isTrue(Option.isSome(yield* Option.getOrThrow(done)))
         assert.strictEqual(log.length, 2)
-      }))
-  })
+      })))
 
   it.effect("a 429 whose reset is a day ahead is ignored (logged once) and holds up no call", () => {
-    let answers = 0
     const lines: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${String(message)}`))
-    return run({
-      handler: (req) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          answers++
-          if (answers <= 2) {
-            return Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-              "ratelimit-limit": "800",
-              "ratelimit-remaining": "0",
-              "ratelimit-reset": String(Math.floor(now / 1000) + 86_400)
-            }))
-          }
-          return Effect.map(usersHandler(req), (res) => ({
-            ...res,
-            headers: { ...res.headers, "ratelimit-limit": "800", "ratelimit-remaining": "700" }
-          }))
-        }),
-      requestTimeout: 5_000
-    }, (helix, { log }) =>
+    return run({ handler: rateLimitedFirst(2, 86_400), requestTimeout: 5_000 }, (helix, { log }) =>
       Effect.gen(function*() {
         const fiber = yield* Effect.fork(
           Effect.forEach(["1", "2", "3"], (id) => Effect.either(helix.getUserById(id)))
