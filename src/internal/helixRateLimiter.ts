@@ -430,10 +430,11 @@ export const make = (maxConcurrency: number, stallTimeout: number): Effect.Effec
   const warnImplausible = (headers: RateLimitHeaders, now: number): Effect.Effect<void> => {
     if (headers.implausibleBy === undefined || Math.abs(now - warnedAt) < WINDOW) return Effect.void
     warnedAt = now
+    const away = Math.round(headers.implausibleBy / 1000)
     return Effect.logWarning(
-      `Helix: ignored an implausible Ratelimit-Reset (${
-        Math.round(headers.implausibleBy / 1000)
-      } s from the server's time); assuming the bucket refills within ${WINDOW / 1000} s`
+      `Helix: ignored an implausible Ratelimit-Reset (${away} s away); assuming the bucket refills within ${
+        WINDOW / 1000
+      } s`
     )
   }
 
