@@ -147,7 +147,8 @@ export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", Resp
 
 /**
  * 429 after the bounded number of waits until `Ratelimit-Reset` (or a reset too far away).
- * `resetAt` is the reset in epoch milliseconds when Twitch sent one.
+ * `resetAt` is when the bucket is full again, in epoch milliseconds of the local clock (Twitch's reset
+ * read against the answer's `Date`), when Twitch sent a plausible one.
  *
  * @since 0.1.0
  * @category errors
