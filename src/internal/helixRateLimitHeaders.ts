@@ -69,6 +69,16 @@ export const makeReader = (): (
   now: number
 ) => RateLimitHeaders | undefined => {
   const offset = makeOffset()
+  // consecutive answers mostly carry the same `Date` (whole seconds): parse it once
+  let dateText: string | undefined
+  let dateValue = NaN
+  const parseDate = (text: string | undefined): number => {
+    if (text !== dateText) {
+      dateText = text
+      dateValue = text === undefined ? NaN : Date.parse(text)
+    }
+    return dateValue
+  }
   return (headers, now) => {
     const limit = Number(headers["ratelimit-limit"])
     const remaining = Number(headers["ratelimit-remaining"])
@@ -78,7 +88,7 @@ export const makeReader = (): (
     ) {
       return undefined
     }
-    const date = headers["date"] === undefined ? NaN : Date.parse(headers["date"])
+    const date = parseDate(headers["date"])
     const serverNow = now - offset(now, Number.isFinite(date) ? date : undefined)
     const reset = headers["ratelimit-reset"] === undefined ? NaN : Number(headers["ratelimit-reset"])
     const resetIn = Number.isFinite(reset) ? reset * 1000 - serverNow : NaN
