@@ -37,6 +37,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AccessTokensError } from "./AccessTokens.js"
 import { AccessTokens } from "./AccessTokens.js"
+import type { RateLimitHeaders } from "./internal/helixRateLimitHeaders.js"
 import * as RateLimiter from "./internal/helixRateLimiter.js"
 import * as Timeouts from "./internal/helixTimeouts.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
@@ -147,7 +148,8 @@ export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", Resp
 
 /**
  * 429 after the bounded number of waits until `Ratelimit-Reset` (or a reset too far away).
- * `resetAt` is the reset in epoch milliseconds when Twitch sent one.
+ * `resetAt` is when the bucket is full again, in epoch milliseconds of the local clock (Twitch's reset
+ * read against the answer's `Date`), when Twitch sent a plausible one.
  *
  * @since 0.1.0
  * @category errors
@@ -175,16 +177,24 @@ export class HelixServerError extends Tagged<HelixServerError>()("HelixServerErr
 }
 
 /**
- * No complete answer within `TwitchConfig.requestTimeout`.
+ * No complete answer within `TwitchConfig.requestTimeout`; or (`waitedForRateLimit`) the call waited that
+ * long for its token's rate-limit bucket while the bucket released nothing, and was not sent. A long
+ * queue that moves at the bucket's refill rate does not time out.
  *
  * @since 0.1.0
  * @category errors
  */
-export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", { method: Schema.String, endpoint: Schema.String, timeoutMillis: Schema.Number }
-) {
+export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  timeoutMillis: Schema.Number,
+  waitedForRateLimit: Schema.optional(Schema.Boolean)
+}) {
   /** @since 0.1.0 */
   override get message(): string {
-    return `Helix.${this.method} (${this.endpoint}): no answer within ${this.timeoutMillis} ms`
+    return this.waitedForRateLimit === true
+      ? `Helix.${this.method} (${this.endpoint}): not sent, the rate-limit queue did not move for ${this.timeoutMillis} ms`
+      : `Helix.${this.method} (${this.endpoint}): no answer within ${this.timeoutMillis} ms`
   }
 }
 
@@ -1171,7 +1181,11 @@ export interface Options {
   readonly maxRetries?: number | undefined
   /** First delay of the jittered exponential backoff between those retries (default 250 ms, capped at 5 s). */
   readonly retryBaseDelay?: Duration.DurationInput | undefined
-  /** Waits until `Ratelimit-Reset` after a 429 before giving up (default 3). */
+  /**
+   * Waits after a 429 before giving up (default 3): until `Ratelimit-Reset`, read on Twitch's clock (the
+   * answer's `Date`), so a wrong local clock does not matter; a reset missing or beyond Twitch's one-minute
+   * refill window is ignored (logged) and the wait is one second, then the limiter's pace.
+   */
   readonly maxRateLimitRetries?: number | undefined
   /** A 429 whose reset is further away than this fails at once (default 2 minutes). */
   readonly maxRateLimitWait?: Duration.DurationInput | undefined
@@ -1181,7 +1195,8 @@ type Resolved = { readonly _tag: "User"; readonly userId: string } | { readonly 
 
 interface RawResponse {
   readonly status: number
-  readonly headers: Readonly<Record<string, string | undefined>>
+  /** its `Ratelimit-*` headers, read once */
+  readonly rateLimit: RateLimitHeaders | undefined
   readonly text: string
 }
 
@@ -1205,10 +1220,12 @@ const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
 
 const outcomeOf = (exit: Exit.Exit<RawResponse, unknown>): RateLimiter.Outcome => {
   if (Exit.isFailure(exit)) return NO_RESPONSE
-  const headers = RateLimiter.parseHeaders(exit.value.headers)
+  const headers = exit.value.rateLimit
   return headers === undefined ? NO_HEADERS : { _tag: "Headers", headers }
 }
 const NO_RESPONSE: RateLimiter.Outcome = { _tag: "NoResponse" }
+/** Shortest wait after a 429 (ms). */
+const MIN_RATE_LIMIT_WAIT = 1000
 const NO_HEADERS: RateLimiter.Outcome = { _tag: "NoHeaders" }
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
@@ -1229,9 +1246,9 @@ export const make = (
   Effect.gen(function*() {
     const config = yield* TwitchConfig
     const tokens = yield* AccessTokens
-    const limiter = yield* RateLimiter.make(Math.max(1, options.maxConcurrency ?? 50))
-    const timeouts = yield* Timeouts.make(config.requestTimeout)
     const timeoutMillis = Duration.toMillis(config.requestTimeout)
+    const limiter = yield* RateLimiter.make(Math.max(1, options.maxConcurrency ?? 50), timeoutMillis)
+    const timeouts = yield* Timeouts.make(config.requestTimeout)
     const maxRetries = Math.max(0, options.maxRetries ?? 2)
     const maxRateLimitRetries = Math.max(0, options.maxRateLimitRetries ?? 3)
     const maxRateLimitWait = Duration.toMillis(Duration.decode(options.maxRateLimitWait ?? Duration.minutes(2)))
@@ -1267,6 +1284,43 @@ export const make = (
           })
         ))
 
+    /** A permit of the key's bucket; a queue that has not moved for the request timeout is a `HelixTimeout`. */
+    const acquire = (
+      key: string,
+      ids: { readonly method: string; readonly endpoint: string }
+    ): Effect.Effect<RateLimiter.Permit, HelixTimeout> =>
+      Effect.catchTag(
+        limiter.acquire(key),
+        "QueueTimeout",
+        () => Effect.fail(new HelixTimeout({ ...ids, timeoutMillis, waitedForRateLimit: true }))
+      )
+
+    /** Sends the request and reads the whole answer within the request timeout. */
+    const exchange = (
+      request: HttpClientRequest.HttpClientRequest,
+      ids: { readonly method: string; readonly endpoint: string }
+    ): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
+      timeouts.run(
+        Effect.flatMap(client.execute(request), (response) =>
+          Effect.map(response.text, (text): RawResponse => ({
+            status: response.status,
+            rateLimit: limiter.read(response.headers),
+            text
+          }))),
+        () => new HelixTimeout({ ...ids, timeoutMillis })
+      ).pipe(
+        Effect.catchTags({
+          RequestError: (e: HttpClientError.RequestError) =>
+            Effect.fail(
+              new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "request failed"}` })
+            ),
+          ResponseError: (e: HttpClientError.ResponseError) =>
+            Effect.fail(
+              new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` })
+            )
+        })
+      )
+
     /**
      * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
      * which may fail: the unused permit is then given back), sends it and feeds the answer to the limiter.
@@ -1277,38 +1331,13 @@ export const make = (
       ids: { readonly method: string; readonly endpoint: string }
     ): Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(limiter.acquire(key)), (permit) =>
+        Effect.flatMap(restore(acquire(key, ids)), (permit) =>
           Effect.flatMap(
             Effect.onExit(restore(prepare), (exit) => Exit.isFailure(exit) ? limiter.cancel(permit) : Effect.void),
             (request) =>
-              restore(
-                timeouts.run(
-                  Effect.flatMap(client.execute(request), (response) =>
-                    Effect.map(response.text, (text): RawResponse => ({
-                      status: response.status,
-                      headers: response.headers,
-                      text
-                    }))),
-                  () => new HelixTimeout({ ...ids, timeoutMillis })
-                ).pipe(
-                  Effect.catchTags({
-                    RequestError: (e: HttpClientError.RequestError) =>
-                      Effect.fail(
-                        new HelixTransportError({
-                          ...ids,
-                          description: `${e.reason}: ${e.description ?? "request failed"}`
-                        })
-                      ),
-                    ResponseError: (e: HttpClientError.ResponseError) =>
-                      Effect.fail(
-                        new HelixTransportError({
-                          ...ids,
-                          description: `${e.reason}: ${e.description ?? "response failed"}`
-                        })
-                      )
-                  })
-                )
-              ).pipe(Effect.onExit((exit) => limiter.release(permit, outcomeOf(exit))))
+              restore(exchange(request, ids)).pipe(
+                Effect.onExit((exit) => limiter.release(permit, outcomeOf(exit)))
+              )
           ))
       )
 
@@ -1340,10 +1369,10 @@ export const make = (
         case 409:
           return new HelixConflict(fields)
         case 429: {
-          const reset = RateLimiter.parseHeaders(response.headers)
+          const reset = response.rateLimit
           return new HelixRateLimited({
             ...fields,
-            ...(reset !== undefined && reset.resetAt > 0 ? { resetAt: reset.resetAt } : {})
+            ...(reset !== undefined && reset.resetKnown ? { resetAt: reset.resetAt } : {})
           })
         }
         default:
@@ -1351,13 +1380,14 @@ export const make = (
       }
     }
 
-    const resetDelay = (response: RawResponse, now: number): number => {
-      const reset = Number(response.headers["ratelimit-reset"])
-      return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : 1000
-    }
+    // Until the reset (read on the server's clock), and never less than a second: without a plausible
+    // reset, a second and then the limiter's pace
+    const resetDelay = (response: RawResponse, now: number): number =>
+      response.rateLimit !== undefined && response.rateLimit.resetKnown
+        ? Math.max(MIN_RATE_LIMIT_WAIT, response.rateLimit.resetAt - now)
+        : MIN_RATE_LIMIT_WAIT
 
-    const pointsLeft = (response: RawResponse): boolean =>
-      (RateLimiter.parseHeaders(response.headers)?.remaining ?? 0) > 0
+    const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
 
     const execute = <I, A>(
       ep: Endpoint<I, A>,

@@ -9,14 +9,16 @@ import * as TwitchConfig from "../src/TwitchConfig.js"
 
 /**
  * A Helix look-alike on the TestClock: one token bucket per bearer token, `capacity` points refilled
- * continuously at `perSecond`, `Ratelimit-*` headers on every answer, 429 when empty.
+ * continuously at `perSecond`, `Ratelimit-*` headers on every answer, 429 when empty. With `skewMillis`,
+ * its clock (`Date` and `Ratelimit-Reset`, as Twitch sends them) is that far ahead of the client's.
  */
-const bucketServer = (capacity: number, perSecond: number) => {
+const bucketServer = (capacity: number, perSecond: number, skewMillis?: number) => {
   const stats = { ok: 0, status429: 0, lastAt: 0 }
   const buckets = new Map<string, { level: number; at: number }>()
   const rate = perSecond / 1000
   const client = HttpClient.make((request, url) =>
-    Effect.map(Clock.currentTimeMillis, (now) => {
+    Effect.map(Clock.currentTimeMillis, (clientNow) => {
+      const now = clientNow + (skewMillis ?? 0)
       const key = request.headers["authorization"] ?? ""
       const bucket = buckets.get(key) ?? { level: capacity, at: now }
       buckets.set(key, bucket)
@@ -28,9 +30,10 @@ const bucketServer = (capacity: number, perSecond: number) => {
         "content-type": "application/json",
         "ratelimit-limit": String(capacity),
         "ratelimit-remaining": String(Math.floor(bucket.level)),
-        "ratelimit-reset": String(Math.ceil((now + (capacity - bucket.level) / rate) / 1000))
+        "ratelimit-reset": String(Math.ceil((now + (capacity - bucket.level) / rate) / 1000)),
+        ...(skewMillis === undefined ? {} : { date: new Date(now).toUTCString() })
       }
-      stats.lastAt = now
+      stats.lastAt = clientNow
       if (!ok) {
         stats.status429++
         return HttpClientResponse.fromWeb(
@@ -78,13 +81,16 @@ const tokens: AccessTokens.AccessTokens.Service = {
   refreshes: Stream.empty
 }
 
-const burst = (capacity: number, perSecond: number, n: number) => {
-  const server = bucketServer(capacity, perSecond)
-  const layer = Helix.layer().pipe(
+const helixOn = (server: ReturnType<typeof bucketServer>, requestTimeout?: number) =>
+  Helix.layer().pipe(
     Layer.provide(Layer.succeed(HttpClient.HttpClient, server.client)),
     Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokens)),
-    Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
+    Layer.provide(TwitchConfig.layer({ clientId: "cid", requestTimeout: requestTimeout ?? 10_000 }))
   )
+
+const burst = (capacity: number, perSecond: number, n: number) => {
+  const server = bucketServer(capacity, perSecond)
+  const layer = helixOn(server)
   return Effect.gen(function*() {
     const helix = yield* Helix.Helix
     const ids = Array.from({ length: n }, (_, i) => String(i))
@@ -125,11 +131,7 @@ describe("Helix rate limiter", () => {
 
   it.effect("buckets are per token: two users do not share one", () => {
     const server = bucketServer(10, 10)
-    const layer = Helix.layer().pipe(
-      Layer.provide(Layer.succeed(HttpClient.HttpClient, server.client)),
-      Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokens)),
-      Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
-    )
+    const layer = helixOn(server)
     return Effect.gen(function*() {
       const helix = yield* Helix.Helix
       const ten = (user: string) =>
@@ -142,5 +144,49 @@ describe("Helix rate limiter", () => {
       assert.strictEqual(server.stats.status429, 0)
       assert.strictEqual(yield* Clock.currentTimeMillis, 0)
     }).pipe(Effect.provide(layer))
+  })
+
+  // Twitch's clock and the client's disagree: the reset is read on Twitch's clock (the answer's Date).
+  // 150 calls at once through a bucket of 30 points refilled at 30 a second, the clock off either way.
+  for (const skew of [-3_600_000, -5_000, 5_000, 3_600_000]) {
+    it.effect(`client clock ${skew < 0 ? "ahead of" : "behind"} Twitch by ${Math.abs(skew) / 1000} s: no failure, no 429`, () => {
+      const server = bucketServer(30, 30, skew)
+      return Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-03-01T12:00:00.250Z"))
+        const start = yield* Clock.currentTimeMillis
+        const helix = yield* Helix.Helix
+        const fiber = yield* Effect.fork(
+          Effect.forEach(Array.from({ length: 150 }, (_, i) => String(i)), (id) => Effect.either(helix.getUserById(id)), {
+            concurrency: "unbounded"
+          })
+        )
+        yield* TestClock.adjust("10 minutes")
+        const done = yield* Fiber.poll(fiber)
+        assert.isTrue(Option.isSome(done), "the burst did not finish")
+        const outcomes = yield* Option.getOrThrow(done)
+        assert.strictEqual(outcomes.filter((r) => r._tag === "Left").length, 0)
+        assert.strictEqual(server.stats.status429, 0)
+        // paced by the refill rate, not by a reset read an hour off (virtual time)
+        const ideal = ((150 - 30) / 30) * 1000
+        assert.isAtMost(server.stats.lastAt - start, ideal * 1.25, `elapsed ${server.stats.lastAt - start} ms`)
+      }).pipe(Effect.provide(helixOn(server)))
+    })
+  }
+
+  it.effect("a queue that moves at the refill rate is served past the request timeout", () => {
+    const server = bucketServer(10, 10)
+    return Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const fiber = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 60 }, (_, i) => String(i)), (id) => helix.getUserById(id), {
+          concurrency: "unbounded"
+        })
+      )
+      // 5 s of queue for the last callers, with a 2 s timeout: each waits while the queue moves
+      yield* TestClock.adjust("1 minute")
+      const users = yield* Fiber.join(fiber)
+      assert.strictEqual(users.length, 60)
+      assert.strictEqual(server.stats.ok, 60)
+    }).pipe(Effect.provide(helixOn(server, 2_000)))
   })
 })

@@ -12,7 +12,13 @@ import * as TwitchConfig from "../src/TwitchConfig.js"
 const { broadcaster, moderator, viewer } = Simulator.defaultUsers
 
 /** The whole stack against a fresh simulator; `requestTimeout` in ms. */
-const stack = (options: { readonly requestTimeout?: number; readonly helix?: Helix.Options } = {}) => {
+const stack = (
+  options: {
+    readonly requestTimeout?: number
+    readonly helix?: Helix.Options
+    readonly simulator?: Simulator.Options
+  } = {}
+) => {
   const config = Layer.effect(
     TwitchConfig.TwitchConfig,
     Effect.map(Simulator.Simulator, (sim) =>
@@ -28,7 +34,7 @@ const stack = (options: { readonly requestTimeout?: number; readonly helix?: Hel
   const base = Layer.mergeAll(config, NodeHttpClient.layerUndici, TokenStore.layerMemory())
   const tokens = AccessTokens.layer().pipe(Layer.provide(OAuth.layer()), Layer.provide(base))
   const helix = Helix.layer(options.helix).pipe(Layer.provide(tokens), Layer.provide(base))
-  return Layer.mergeAll(helix, base).pipe(Layer.provideMerge(Simulator.layer()))
+  return Layer.mergeAll(helix, base).pipe(Layer.provideMerge(Simulator.layer(options.simulator)))
 }
 
 /** Issues a simulator token for the user and stores it; returns the access token text. */
@@ -183,6 +189,23 @@ describe("Helix against the simulator", () => {
       const statuses = (yield* sim.requestLog).filter((e) => e.path.endsWith("/users")).map((e) => e.status)
       assert.deepStrictEqual(statuses, [503, 200, 500, 500, 200, 429, 200])
     }).pipe(Effect.provide(stack({ helix: { retryBaseDelay: "10 millis" } }))))
+
+  // Twitch's clock minutes off the client's, either way: 60 calls at once through a bucket of 10 points
+  // refilled at 10 a second are paced by the bucket (read on the simulator's clock), none fails
+  for (const skewSeconds of [-300, 300]) {
+    it.live(`the simulator's clock ${skewSeconds < 0 ? "behind" : "ahead"} by 5 minutes: a burst has no failure`, () =>
+      Effect.gen(function*() {
+        const helix = yield* Helix.Helix
+        const outcomes = yield* Effect.forEach(
+          Array.from({ length: 60 }, () => broadcaster),
+          (id) => Effect.either(helix.getUserById(id)),
+          { concurrency: "unbounded" }
+        )
+        assert.deepStrictEqual(outcomes.filter((outcome) => outcome._tag === "Left"), [])
+      }).pipe(Effect.provide(stack({
+        simulator: { clockSkewSeconds: skewSeconds, rateLimit: { capacity: 10, refillPerSecond: 10 } }
+      }))))
+  }
 
   it.live("a hung server ends in HelixTimeout", () =>
     Effect.gen(function*() {

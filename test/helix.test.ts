@@ -3,7 +3,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, DateTime, Effect, Exit, Fiber, Layer, Option, Redacted, Stream, TestClock } from "effect"
+import { Chunk, Clock, DateTime, Effect, Exit, Fiber, Layer, Logger, Option, Redacted, Stream, TestClock } from "effect"
 import * as AccessTokens from "../src/AccessTokens.js"
 import * as Helix from "../src/Helix.js"
 import { AppToken, UserToken } from "../src/Token.js"
@@ -128,6 +128,18 @@ const userJson = (id: string) => ({
 
 const usersHandler: Handler = (req) =>
   Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
+
+/** The first `count` requests answer 429 with an empty bucket whose reset is `resetIn` s from now; then users. */
+const rateLimitedFirst = (count: number, resetIn: number): Handler => {
+  let answered = 0
+  return (req) =>
+    answered++ >= count ? usersHandler(req) : Effect.map(Clock.currentTimeMillis, (now) =>
+      json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
+        "ratelimit-limit": "800",
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": String(Math.floor(now / 1000) + resetIn)
+      }))
+}
 
 interface Setup {
   readonly handler: Handler
@@ -268,22 +280,8 @@ describe("Helix", () => {
         assert.strictEqual(log.length, 0)
       })))
 
-  it.effect("429 with a reset in the future is waited out, then the retry succeeds", () => {
-    let first = true
-    return run({
-      handler: (req) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          if (first) {
-            first = false
-            return Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-              "ratelimit-limit": "800",
-              "ratelimit-remaining": "0",
-              "ratelimit-reset": String(Math.floor(now / 1000) + 30)
-            }))
-          }
-          return usersHandler(req)
-        })
-    }, (helix, { log }) =>
+  it.effect("429 with a reset in the future is waited out, then the retry succeeds", () =>
+    run({ handler: rateLimitedFirst(1, 30) }, (helix, { log }) =>
       Effect.gen(function*() {
         const fiber = yield* Effect.fork(helix.getUserById("1"))
         yield* TestClock.adjust("29 seconds")
@@ -293,18 +291,11 @@ describe("Helix", () => {
         const user = yield* Fiber.join(fiber)
         assert.isTrue(Option.isSome(user))
         assert.strictEqual(log.length, 2)
-      }))
-  })
+      })))
 
   it.effect("429s beyond the bounded retries → HelixRateLimited with the reset", () =>
     run({
-      handler: () =>
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-            "ratelimit-limit": "800",
-            "ratelimit-remaining": "0",
-            "ratelimit-reset": String(Math.floor(now / 1000) + 1)
-          })),
+      handler: rateLimitedFirst(Infinity, 1),
       options: { maxRateLimitRetries: 2 }
     }, (helix, { log }) =>
       Effect.gen(function*() {
@@ -314,6 +305,72 @@ describe("Helix", () => {
         assert.strictEqual(error._tag, "HelixRateLimited")
         if (error._tag === "HelixRateLimited") assert.isNumber(error.resetAt)
         assert.strictEqual(log.length, 3)
+      })))
+
+  it.effect("a 429 whose reset has already passed (a clock ahead of Twitch's) is retried after a second", () =>
+    run({ handler: rateLimitedFirst(1, -2) }, (helix, { log }) =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-03-01T12:00:00Z"))
+        const fiber = yield* Effect.fork(helix.getUserById("1"))
+        yield* TestClock.adjust("500 millis")
+        assert.strictEqual(log.length, 1)
+        yield* TestClock.adjust("1 second")
+        const done = yield* Fiber.poll(fiber)
+        assert.isTrue(Option.isSome(done), "not retried")
+        assert.isTrue(Option.isSome(yield* Option.getOrThrow(done)))
+        assert.strictEqual(log.length, 2)
+      })))
+
+  it.effect("a 429 whose reset is a day ahead is ignored (logged once) and holds up no call", () => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${String(message)}`))
+    return run({ handler: rateLimitedFirst(2, 86_400), requestTimeout: 5_000 }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(
+          Effect.forEach(["1", "2", "3"], (id) => Effect.either(helix.getUserById(id)))
+        )
+        yield* TestClock.adjust("5 seconds")
+        const done = yield* Fiber.poll(fiber)
+        assert.isTrue(Option.isSome(done), "the calls after the 429 are still waiting")
+        const users = yield* Option.getOrThrow(done)
+        // the first call waited a second per 429 (a reset it cannot believe), then went through
+        assert.deepStrictEqual(users.map((user) => user._tag), ["Right", "Right", "Right"])
+        assert.strictEqual(log.length, 5)
+        const warnings = lines.filter((line) => line.includes("Ratelimit-Reset"))
+        assert.strictEqual(warnings.length, 1)
+        assert.isTrue(warnings[0].startsWith("WARN"))
+        assert.notInclude(warnings[0], "user-")
+        assert.notInclude(warnings[0], "app-")
+      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+  })
+
+  it.effect("an answer with one point left for an hour: the next call times out instead of waiting on", () =>
+    run({
+      handler: (req) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(usersHandler(req), (res) => ({
+            ...res,
+            headers: {
+              ...res.headers,
+              "ratelimit-limit": "1",
+              "ratelimit-remaining": "0",
+              "ratelimit-reset": String(Math.floor(now / 1000) + 3_600)
+            }
+          }))),
+      requestTimeout: 5_000
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        assert.isTrue(Option.isSome(yield* helix.getUserById("1")))
+        const fiber = yield* Effect.fork(Effect.flip(helix.getUserById("2")))
+        yield* TestClock.adjust("4 seconds")
+        assert.isTrue(Option.isNone(yield* Fiber.poll(fiber)))
+        yield* TestClock.adjust("2 seconds")
+        const done = yield* Fiber.poll(fiber)
+        assert.isTrue(Option.isSome(done), "still waiting past the request timeout")
+        const error = yield* Option.getOrThrow(done)
+        assert.strictEqual(error._tag, "HelixTimeout")
+        if (error._tag === "HelixTimeout") assert.isTrue(error.waitedForRateLimit)
+        assert.strictEqual(log.length, 1)
       })))
 
   it.effect("missing scope is a typed forbidden naming the scope (checked before sending)", () =>

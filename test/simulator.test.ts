@@ -6,6 +6,7 @@ import { ApiClient } from "@twurple/api"
 import { StaticAuthProvider } from "@twurple/auth"
 import { Effect, Layer, Option, TestClock, TestServices } from "effect"
 import { Simulator } from "effect-twitch/testing"
+import * as Http from "node:http"
 import { WebSocket } from "ws"
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -309,6 +310,67 @@ describe("Simulator OAuth", () => {
     ))
 })
 
+/** A request with exactly these headers (`Host` included), over node:http. */
+const rawRequest = (port: number, method: string, path: string, headers: Record<string, string>, body?: string) =>
+  Effect.async<{ readonly status: number; readonly headers: Http.IncomingHttpHeaders; readonly text: string }>(
+    (resume) => {
+      const request = Http.request({ host: "127.0.0.1", port, method, path, headers }, (response) => {
+        let text = ""
+        response.setEncoding("utf8")
+        response.on("data", (chunk: string) => (text += chunk))
+        response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text })))
+      })
+      request.on("error", (error) => resume(Effect.die(error)))
+      request.end(body)
+    }
+  )
+
+describe("Simulator control API", () => {
+  it.scoped("answers loopback host names only (no DNS rebinding), with no CORS headers", () =>
+    withSim((sim) =>
+      Effect.gen(function*() {
+        const log = (host: string) => rawRequest(sim.port, "GET", "/_sim/log", { host })
+        for (const host of [`127.0.0.1:${sim.port}`, `[::1]:${sim.port}`, `localhost:${sim.port}`, "LOCALHOST"]) {
+          assert.strictEqual((yield* log(host)).status, 200, host)
+        }
+        for (const host of [`attacker.example:${sim.port}`, "attacker.example", "127.0.0.1.attacker.example"]) {
+          const rejected = yield* log(host)
+          assert.strictEqual(rejected.status, 421, host)
+          assert.notInclude(rejected.text, "data")
+        }
+        const fromPage = yield* rawRequest(sim.port, "GET", "/_sim/log", {
+          host: `localhost:${sim.port}`,
+          origin: "https://attacker.example"
+        })
+        assert.strictEqual(fromPage.status, 200)
+        assert.isUndefined(fromPage.headers["access-control-allow-origin"])
+      })
+    ))
+
+  it.scoped("control requests with a body must be JSON: a cross-origin text/plain or form POST mints nothing", () =>
+    withSim((sim) =>
+      Effect.gen(function*() {
+        const mint = (contentType: string | undefined) =>
+          rawRequest(sim.port, "POST", "/_sim/tokens/user", {
+            host: `127.0.0.1:${sim.port}`,
+            origin: "https://attacker.example",
+            ...(contentType === undefined ? {} : { "content-type": contentType })
+          }, JSON.stringify({ user_id: sim.users.broadcaster, scopes: ["user:write:chat"] }))
+        const before = (yield* sim.counters).tokensIssued
+        for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", undefined]) {
+          const forged = yield* mint(contentType)
+          assert.strictEqual(forged.status, 415, String(contentType))
+          assert.notInclude(forged.text, "access_token")
+        }
+        assert.strictEqual((yield* sim.counters).tokensIssued, before)
+        const minted = yield* mint("application/json; charset=utf-8")
+        assert.strictEqual(minted.status, 200)
+        assert.include(minted.text, "access_token")
+        assert.isUndefined(minted.headers["access-control-allow-origin"])
+      })
+    ))
+})
+
 describe("Simulator Helix", () => {
   it.scoped("auth errors: missing token, unknown token, client id mismatch", () =>
     withSim((sim) =>
@@ -437,6 +499,32 @@ describe("Simulator Helix", () => {
           assert.strictEqual((yield* sim.counters).rateLimited, 2)
         }),
       { rateLimit: { capacity: 3, refillPerSecond: 1 } }
+    ))
+
+  it.scoped("every answer has a Date from the Clock; a skewed clock shifts Date and Ratelimit-Reset", () =>
+    withSim(
+      (sim) =>
+        Effect.gen(function*() {
+          const now = Date.parse("2026-03-01T12:00:00Z")
+          yield* TestClock.setTime(now)
+          const t = yield* sim.issueUserToken({ userId: sim.users.viewer, scopes: [] })
+          const get = call("GET", `${sim.helixUrl}/users`, { headers: helixHeaders(sim, t.accessToken) })
+          // five minutes behind the Clock, as Twitch's clock is to a client five minutes ahead
+          const first = yield* get
+          assert.strictEqual(first.headers["date"], new Date(now - 300_000).toUTCString())
+          assert.strictEqual(first.headers["ratelimit-reset"], String((now - 300_000) / 1000 + 1))
+          const validate = yield* call("GET", `${sim.authUrl}/validate`, { headers: { Authorization: `OAuth ${t.accessToken}` } })
+          assert.strictEqual(validate.headers["date"], new Date(now - 300_000).toUTCString())
+
+          const skew = yield* call("POST", `${sim.baseUrl}/_sim/clock`, { json: { skew_seconds: 60 } })
+          assert.strictEqual(skew.status, 204)
+          const ahead = yield* get
+          assert.strictEqual(ahead.headers["date"], new Date(now + 60_000).toUTCString())
+          assert.strictEqual(ahead.headers["ratelimit-reset"], String((now + 60_000) / 1000 + 2))
+          yield* sim.setClockSkew(0)
+          assert.strictEqual((yield* get).headers["date"], new Date(now).toUTCString())
+        }),
+      { rateLimit: { capacity: 3, refillPerSecond: 1 }, clockSkewSeconds: -300 }
     ))
 
   it.scoped("faults: 500, 503, 429, malformed, path prefix, delay", () =>

@@ -15,38 +15,18 @@
 //
 // Before the first answer of a bucket only one request is in flight (a probe that tells the capacity);
 // a server that sends no `Ratelimit-*` headers is not limited (only the concurrency cap applies).
+//
+// Resets are read on the server's clock and never trusted beyond Twitch's refill window (see
+// `helixRateLimitHeaders.ts`), and a caller whose bucket released nothing for the stall timeout (the
+// request timeout) leaves the queue with a `QueueTimeout`: a long queue that moves at the refill rate
+// is served, a stuck one fails.
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-
-/** @internal */
-export interface RateLimitHeaders {
-  readonly limit: number
-  readonly remaining: number
-  /** epoch millis */
-  readonly resetAt: number
-}
-
-/** @internal */
-export const parseHeaders = (headers: Readonly<Record<string, string | undefined>>): RateLimitHeaders | undefined => {
-  const limit = Number(headers["ratelimit-limit"])
-  const remaining = Number(headers["ratelimit-remaining"])
-  const reset = Number(headers["ratelimit-reset"])
-  if (
-    headers["ratelimit-limit"] === undefined || headers["ratelimit-remaining"] === undefined ||
-    !Number.isFinite(limit) || !Number.isFinite(remaining) || limit <= 0
-  ) {
-    return undefined
-  }
-  return {
-    limit,
-    remaining: Math.max(0, remaining),
-    resetAt: Number.isFinite(reset) ? reset * 1000 : 0
-  }
-}
+import { makeReader, type RateLimitHeaders, WINDOW } from "./helixRateLimitHeaders.js"
 
 /** @internal */
 export interface Permit {
@@ -64,10 +44,22 @@ export type Outcome =
   | { readonly _tag: "NoHeaders" }
   | { readonly _tag: "NoResponse" }
 
+/**
+ * A caller waited the stall timeout in a bucket's queue while the bucket released nothing.
+ *
+ * @internal
+ */
+export interface QueueTimeout {
+  readonly _tag: "QueueTimeout"
+}
+const QUEUE_TIMEOUT: QueueTimeout = { _tag: "QueueTimeout" }
+
 /** @internal */
 export interface RateLimiter {
   /** Waits until the bucket of `key` has a point for one more request (interruptible). */
-  readonly acquire: (key: string) => Effect.Effect<Permit>
+  readonly acquire: (key: string) => Effect.Effect<Permit, QueueTimeout>
+  /** Reads an answer's `Ratelimit-*` headers on the local clock (learning the server's clock from `Date`). */
+  readonly read: (headers: Readonly<Record<string, string | undefined>>) => RateLimitHeaders | undefined
   /** Marks the request done and feeds what its answer said into the bucket. */
   readonly release: (permit: Permit, outcome: Outcome) => Effect.Effect<void>
   /** The permit was not used (nothing was sent): gives its point back. */
@@ -90,8 +82,11 @@ export interface BucketSnapshot {
 type Mode = "Unknown" | "Known" | "Unlimited"
 
 interface Waiter {
-  readonly deferred: Deferred.Deferred<Permit>
+  readonly deferred: Deferred.Deferred<Permit, QueueTimeout>
+  /** when it joined the queue */
+  readonly since: number
   permit: Permit | undefined
+  /** interrupted or timed out: skipped */
   cancelled: boolean
 }
 
@@ -117,6 +112,10 @@ interface Bucket {
   /** first sample of the current measurement window: time and remaining + processed */
   anchor: { readonly at: number; readonly q: number } | undefined
   timerAt: number | undefined
+  /** when the bucket last released a request */
+  progressAt: number
+  /** when the pending stall check fires */
+  stallAt: number | undefined
 }
 
 /** Measured rates are used only over a window at least this long (ms). */
@@ -147,7 +146,9 @@ const newBucket = (key: string): Bucket => ({
   waiters: [],
   head: 0,
   anchor: undefined,
-  timerAt: undefined
+  timerAt: undefined,
+  progressAt: 0,
+  stallAt: undefined
 })
 
 const advance = (bucket: Bucket, now: number): void => {
@@ -184,14 +185,17 @@ const nextPointAt = (bucket: Bucket): number | undefined => {
 /**
  * `maxConcurrency` caps the requests in flight over all buckets. It lives here rather than in a
  * `Semaphore` because a semaphore wakes every waiter on each release: with thousands of queued
- * callers that is quadratic.
+ * callers that is quadratic. `stallTimeout` (ms) is how long a caller waits in a queue that does not move.
  *
  * @internal
  */
-export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, Scope.Scope> =>
+export const make = (maxConcurrency: number, stallTimeout: number): Effect.Effect<RateLimiter, never, Scope.Scope> =>
   Effect.gen(function*() {
   const buckets = new Map<string, Bucket>()
   let active = 0
+  const readHeaders = makeReader()
+  /** when an implausible header was last logged */
+  let warnedAt = -Infinity
   const scope = yield* Effect.scope
   // read synchronously on every acquire and release; the layer is built under the callers' clock
   // (the TestClock in tests)
@@ -208,6 +212,7 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
 
   const grant = (bucket: Bucket, now: number): Permit => {
     active += 1
+    bucket.progressAt = now
     bucket.seq += 1
     bucket.inFlight.add(bucket.seq)
     const charged = bucket.mode === "Known"
@@ -288,7 +293,7 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
       Effect.asVoid
     )
 
-  const acquire = (key: string): Effect.Effect<Permit> =>
+  const acquire = (key: string): Effect.Effect<Permit, QueueTimeout> =>
     Effect.suspend(() => {
       const now = clock.unsafeCurrentTimeMillis()
       const bucket = bucketFor(key)
@@ -296,11 +301,19 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
       if (bucket.head === bucket.waiters.length && active < maxConcurrency && canSend(bucket)) {
         return Effect.succeed(grant(bucket, now))
       }
-      const waiter: Waiter = { deferred: Deferred.unsafeMake<Permit>(FiberId.none), permit: undefined, cancelled: false }
+      const waiter: Waiter = {
+        deferred: Deferred.unsafeMake<Permit, QueueTimeout>(FiberId.none),
+        since: now,
+        permit: undefined,
+        cancelled: false
+      }
       bucket.waiters.push(waiter)
       const wakeAt = pump(bucket, now)
+      const stall = waiter.permit === undefined
+        ? armStall(bucket, Math.max(now, bucket.progressAt) + stallTimeout, now)
+        : Effect.void
       return Effect.zipRight(
-        wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now),
+        wakeAt === undefined ? stall : Effect.zipRight(arm(bucket, wakeAt, now), stall),
         Deferred.await(waiter.deferred).pipe(
           Effect.onInterrupt(() =>
             Effect.suspend(() => {
@@ -312,6 +325,34 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
         )
       )
     })
+
+  /** Fails the waiters that waited `stallTimeout` with nothing released from the bucket; arms the next check. */
+  const checkStalled = (bucket: Bucket, now: number): Effect.Effect<void> => {
+    bucket.stallAt = undefined
+    // deadlines grow along the queue: each is the later of its arrival and the bucket's last release
+    for (let i = bucket.head; i < bucket.waiters.length; i++) {
+      const waiter = bucket.waiters[i]
+      if (waiter.cancelled) continue
+      const deadline = Math.max(waiter.since, bucket.progressAt) + stallTimeout
+      if (deadline > now) return armStall(bucket, deadline, now)
+      waiter.cancelled = true
+      Deferred.unsafeDone(waiter.deferred, Effect.fail(QUEUE_TIMEOUT))
+    }
+    return Effect.void
+  }
+
+  /** One stall check per bucket: a pending one that fires by then re-arms itself for the next deadline. */
+  const armStall = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> => {
+    if (bucket.stallAt !== undefined && bucket.stallAt <= fireAt) return Effect.void
+    bucket.stallAt = fireAt
+    return Effect.sleep(Duration.millis(Math.max(0, fireAt - now))).pipe(
+      Effect.zipRight(Effect.suspend(() =>
+        bucket.stallAt === fireAt ? checkStalled(bucket, clock.unsafeCurrentTimeMillis()) : Effect.void
+      )),
+      Effect.forkIn(scope),
+      Effect.asVoid
+    )
+  }
 
   const observe = (bucket: Bucket, permit: Permit, headers: RateLimitHeaders, now: number): void => {
     const first = bucket.mode !== "Known" || headers.limit !== bucket.limit
@@ -369,8 +410,10 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
     Effect.suspend(() => {
       const now = clock.unsafeCurrentTimeMillis()
       const bucket = bucketFor(permit.key)
+      let warning: Effect.Effect<void> = Effect.void
       if (outcome._tag === "Headers") {
         observe(bucket, permit, outcome.headers, now)
+        warning = warnImplausible(outcome.headers, now)
       } else if (outcome._tag === "NoHeaders" && bucket.mode === "Unknown") {
         bucket.mode = "Unlimited"
       }
@@ -380,8 +423,23 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
         // idle: the bucket may fill up (and stop refilling) before the next request
         bucket.anchor = undefined
       }
-      return pumpAll(bucket, now)
+      return warning === Effect.void ? pumpAll(bucket, now) : Effect.zipRight(warning, pumpAll(bucket, now))
     })
+
+  /** At most one line per refill window: a server sending bad headers would otherwise flood the log. */
+  const warnImplausible = (headers: RateLimitHeaders, now: number): Effect.Effect<void> => {
+    if (headers.implausibleBy === undefined || Math.abs(now - warnedAt) < WINDOW) return Effect.void
+    warnedAt = now
+    const away = Math.round(headers.implausibleBy / 1000)
+    return Effect.logWarning(
+      `Helix: ignored an implausible Ratelimit-Reset (${away} s away); assuming the bucket refills within ${
+        WINDOW / 1000
+      } s`
+    )
+  }
+
+  const read = (headers: Readonly<Record<string, string | undefined>>): RateLimitHeaders | undefined =>
+    readHeaders(headers, clock.unsafeCurrentTimeMillis())
 
   const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>
     Effect.sync(() =>
@@ -399,5 +457,5 @@ export const make = (maxConcurrency: number): Effect.Effect<RateLimiter, never, 
 
   const cancel = (permit: Permit): Effect.Effect<void> => Effect.suspend(() => giveBack(permit))
 
-  return { acquire, release, cancel, snapshot }
+  return { acquire, read, release, cancel, snapshot }
 })

@@ -9,14 +9,16 @@
  * - control (JSON): see {@link Simulator.Service} and the `/_sim/...` routes listed in `main.ts`' output.
  *
  * Time (token expiry, device-code expiry, rate-limit refill, auto-approval) follows Effect's `Clock`, so tests
- * running the layer under `TestClock` control it.
+ * running the layer under `TestClock` control it. Every answer carries a `Date` header from that clock, as
+ * Twitch's do; `clockSkewSeconds` / `setClockSkew` make the simulator's reported clock (`Date`,
+ * `Ratelimit-Reset`) run ahead of or behind the client's.
  *
  * @since 0.1.0
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -348,6 +350,8 @@ export declare namespace Simulator {
     readonly setStream: (userId: string, stream: StreamInput | null) => Effect.Effect<void, SimulatorError>
 
     readonly setRateLimit: (rateLimit: RateLimit) => Effect.Effect<void>
+    /** the clock reported in `Date` and `Ratelimit-Reset` runs `seconds` ahead of the `Clock` (negative: behind) */
+    readonly setClockSkew: (seconds: number) => Effect.Effect<void>
     readonly injectFaults: (options: FaultOptions) => Effect.Effect<void>
     readonly clearFaults: Effect.Effect<void>
     /** `true` (a default reason) or a reason: `POST /chat/messages` answers `is_sent: false`; `false` to stop */
@@ -396,6 +400,11 @@ export interface Options {
   readonly appTokenExpiresInSeconds?: number | undefined
   /** default 800 points, 800 per 60 s */
   readonly rateLimit?: RateLimit | undefined
+  /**
+   * The clock the simulator reports (`Date`, `Ratelimit-Reset`) runs this many seconds ahead of the `Clock`
+   * it runs on (negative: behind), as Twitch's clock is to a client whose clock is wrong (default 0).
+   */
+  readonly clockSkewSeconds?: number | undefined
   /** EventSub part options (keepalive default, subscribe deadline, reconnect grace, pings). */
   readonly eventSub?: EventSubOptions | undefined
 }
@@ -509,7 +518,8 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
         afterMillis: options.autoApproveDevice.afterMillis,
         userId: options.autoApproveDevice.userId ?? defaultUsers.broadcaster
       },
-      authorizeUserId: options.authorizeUserId ?? defaultUsers.broadcaster
+      authorizeUserId: options.authorizeUserId ?? defaultUsers.broadcaster,
+      clockSkewMillis: (options.clockSkewSeconds ?? 0) * 1000
     })
     if (options.seedDefaultUsers !== false) {
       state.addModerator(defaultUsers.broadcaster, defaultUsers.moderator)
@@ -566,18 +576,20 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
     const app = yield* HttpRouter.toHttpApp(router)
     const logged = Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
-      const response: HttpServerResponse.HttpServerResponse = yield* app.pipe(
-        Effect.catchAll((error) =>
-          Effect.succeed(
-            error._tag === "RouteNotFound"
-              ? helixError(404, "Not Found")
-              : helixError(500, "Internal Server Error")
-          )
-        )
-      )
       const path = originalPath(request)
-      if (!path.startsWith("/_sim")) {
-        const now = yield* Clock.currentTimeMillis
+      const isControl = path.startsWith("/_sim")
+      const response: HttpServerResponse.HttpServerResponse = (isControl ? control.rejectForged(request) : undefined) ??
+        (yield* app.pipe(
+          Effect.catchAll((error) =>
+            Effect.succeed(
+              error._tag === "RouteNotFound"
+                ? helixError(404, "Not Found")
+                : helixError(500, "Internal Server Error")
+            )
+          )
+        ))
+      const now = yield* Clock.currentTimeMillis
+      if (!isControl) {
         const match = /^(?:Bearer|OAuth)\s+(\S+)/i.exec(request.headers["authorization"] ?? "")
         const token = match === null ? null : match[1]!
         const record = token === null ? undefined : state.tokens.get(token)
@@ -591,7 +603,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
           userId: record?.userId ?? null
         })
       }
-      return response
+      return HttpServerResponse.setHeader(response, "date", httpDate(state.reportedTime(now)))
     })
     requestListener = yield* NodeHttpServer.makeHandler(logged)
     upgradeListener = eventSub.handleUpgrade
@@ -607,6 +619,20 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
     )
     return service
   })
+
+/** `Date` header text (RFC 9110 IMF-fixdate), made once per second. */
+const httpDate = (() => {
+  let second = NaN
+  let text = ""
+  return (millis: number): string => {
+    const current = Math.floor(millis / 1000)
+    if (current !== second) {
+      second = current
+      text = new Date(current * 1000).toUTCString()
+    }
+    return text
+  }
+})()
 
 const describe = (service: Simulator.Service) => ({
   simulator: "effect-twitch",
@@ -801,6 +827,10 @@ const makeService = (
         })
       }),
     setRateLimit: (rateLimit) => Effect.sync(() => state.setRateLimit(rateLimit)),
+    setClockSkew: (seconds) =>
+      Effect.sync(() => {
+        state.clockSkewMillis = seconds * 1000
+      }),
     injectFaults: (options) =>
       Effect.sync(() => {
         if (options.count > 0) {

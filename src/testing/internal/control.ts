@@ -13,13 +13,16 @@
 // - `POST /_sim/channels` `{broadcaster_id, title?, game_id?, game_name?, language?, tags?}`
 // - `POST /_sim/streams` `{user_id, live, title?, game_id?, game_name?, viewer_count?}`
 // - `POST /_sim/ratelimit` `{capacity, refill_per_second}`
+// - `POST /_sim/clock` `{skew_seconds}`: the reported clock (`Date`, `Ratelimit-Reset`) runs that far ahead
 // - `POST /_sim/faults` `{count, kind: 500|503|429|"malformed"|"delay", delay_ms?, path_prefix?}`
 // - `DELETE /_sim/faults`
 // - `POST /_sim/chat/drop` `{enabled, code?, message?}` · `GET /_sim/chat/messages` · `GET /_sim/whispers`
 // - `GET  /_sim/log` · `DELETE /_sim/log` · `GET /_sim/counters`
 // - `/_sim/eventsub/*`: the EventSub part's control routes (trigger, reconnect, close, sessions, subscriptions, ...)
 //
-// Control errors answer `{status, message}` with 400/404.
+// Control errors answer `{status, message}` with 400/404. Only requests a web page cannot forge are
+// answered (see `rejectForged`): 421 for a `Host` that is not a loopback name, 415 for a body that is not
+// JSON. No CORS headers are sent.
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -32,6 +35,30 @@ import type { Simulator } from "../Simulator.js"
 import { empty, json, jsonBody, oauthError } from "./http.js"
 
 type Service = Simulator.Service
+
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|\[::1\]|localhost)(?::\d{1,5})?$/i
+const JSON_CONTENT = /^application\/json\s*(?:;|$)/i
+const WITH_BODY: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH"])
+
+/**
+ * The answer to a control request a web page could have forged, if it is one. The simulator listens on
+ * loopback only, but a page in the user's browser can still reach it: through DNS rebinding (its own host
+ * name resolving to 127.0.0.1: the `Host` header gives it away) or with a cross-origin "simple" POST
+ * (`text/plain` or a form, sent without a preflight; a JSON body needs one, which no CORS header allows).
+ *
+ * @internal
+ */
+export const rejectForged = (
+  request: HttpServerRequest.HttpServerRequest
+): HttpServerResponse.HttpServerResponse | undefined => {
+  if (!LOOPBACK_HOST.test(request.headers["host"] ?? "")) {
+    return oauthError(421, "the control API answers loopback host names only: 127.0.0.1, [::1] or localhost")
+  }
+  if (WITH_BODY.has(request.method) && !JSON_CONTENT.test(request.headers["content-type"] ?? "")) {
+    return oauthError(415, "control requests with a body must be Content-Type: application/json")
+  }
+  return undefined
+}
 
 const withBody = <A, I>(
   schema: Schema.Schema<A, I>,
@@ -90,6 +117,7 @@ const StreamBody = Schema.Struct({
   viewer_count: Schema.optional(Schema.Number)
 })
 const RateLimitBody = Schema.Struct({ capacity: Schema.Number, refill_per_second: Schema.Number })
+const ClockBody = Schema.Struct({ skew_seconds: Schema.Number })
 const FaultBody = Schema.Struct({
   count: Schema.Number,
   kind: Schema.Union(Schema.Literal(500, 503, 429, "malformed", "delay")),
@@ -198,6 +226,7 @@ export const makeRouter = (sim: Service, eventSubControl: HttpApp.Default): Http
         (b) => ok(sim.setRateLimit({ capacity: b.capacity, refillPerSecond: b.refill_per_second }))
       )
     ),
+    HttpRouter.post("/clock", withBody(ClockBody, (b) => ok(sim.setClockSkew(b.skew_seconds)))),
     HttpRouter.post(
       "/faults",
       withBody(FaultBody, (b) =>

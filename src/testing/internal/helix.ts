@@ -63,7 +63,7 @@ const guard = (
         return helixError(429, "Too Many Requests", {
           ...headers,
           "Ratelimit-Remaining": "0",
-          "Ratelimit-Reset": String(Math.ceil(now / 1000) + 3)
+          "Ratelimit-Reset": String(Math.ceil(state.reportedTime(now) / 1000) + 3)
         })
       }
       if (fault === "malformed") {

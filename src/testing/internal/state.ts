@@ -151,7 +151,7 @@ export interface Bucket {
 export interface BucketState {
   readonly limit: number
   readonly remaining: number
-  /** epoch seconds when the bucket is full again */
+  /** epoch seconds (of the reported clock) when the bucket is full again */
   readonly reset: number
 }
 
@@ -190,6 +190,8 @@ export interface StateOptions {
   readonly rateLimit: RateLimitConfig
   readonly autoApproveDevice: { readonly afterMillis: number; readonly userId: string } | null
   readonly authorizeUserId: string
+  /** how far the clock the simulator reports (`Date`, `Ratelimit-Reset`) is ahead of the `Clock` (ms) */
+  readonly clockSkewMillis: number
 }
 
 /** @internal */
@@ -242,6 +244,7 @@ export class SimState {
   appTokenExpiresInSeconds: number
   autoApproveDevice: { readonly afterMillis: number; readonly userId: string } | null
   authorizeUserId: string
+  clockSkewMillis: number
   private nextGeneratedId = GENERATED_ID_BASE
 
   constructor(options: StateOptions) {
@@ -252,6 +255,12 @@ export class SimState {
     this.appTokenExpiresInSeconds = options.appTokenExpiresInSeconds
     this.autoApproveDevice = options.autoApproveDevice
     this.authorizeUserId = options.authorizeUserId
+    this.clockSkewMillis = options.clockSkewMillis
+  }
+
+  /** The time the simulator reports (its "server clock"): `Clock` time plus the skew. */
+  reportedTime(now: number): number {
+    return now + this.clockSkewMillis
   }
 
   // ---------------------------------------------------------------------------------------------- users
@@ -479,7 +488,11 @@ export class SimState {
     const { capacity, refillPerSecond } = this.rateLimit
     const missing = capacity - bucket.tokens
     const fullAt = missing <= 0 || refillPerSecond <= 0 ? now : now + (missing / refillPerSecond) * 1000
-    return { limit: capacity, remaining: Math.max(0, Math.floor(bucket.tokens)), reset: Math.ceil(fullAt / 1000) }
+    return {
+      limit: capacity,
+      remaining: Math.max(0, Math.floor(bucket.tokens)),
+      reset: Math.ceil(this.reportedTime(fullAt) / 1000)
+    }
   }
 
   /** Take one point; `ok: false` when empty. */
