@@ -40,7 +40,10 @@ const main = Effect.gen(function*() {
     Effect.zipRight(Effect.forEach(followers, (userId) => Env.simulateFollow(sim, channel.id, userId)))
   )
   yield* Effect.all([print(Stream.take(announced, followers.length)), stage], { concurrency: 2, discard: true }).pipe(
-    Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Env.ExampleError({ message: "no follows seen" }) })
+    Effect.timeoutFail({
+      duration: "30 seconds",
+      onTimeout: () => new Env.ExampleError({ message: "no follows seen" })
+    })
   )
 })
 

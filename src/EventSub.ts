@@ -65,15 +65,10 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { type EventSubError, EventSubLimitExceeded, EventSubNoUser, EventSubSubscribeError } from "./EventSubError.js"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
 import * as Engine from "./internal/eventsubEngine.js"
-import {
-  type EventSubError,
-  EventSubLimitExceeded,
-  EventSubNoUser,
-  EventSubSubscribeError
-} from "./EventSubError.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 export {
@@ -303,7 +298,14 @@ export const make = (
               )
             }
             return Effect.fail(
-              new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
+              new EventSubSubscribeError({
+                userId,
+                operation: "subscribe",
+                type,
+                version,
+                description: error.message,
+                cause: error
+              })
             )
           })
         ),
@@ -363,8 +365,7 @@ export const make = (
       type: string,
       subscribeOptions: SubscribeOptions | undefined,
       f: (userId: string) => Stream.Stream<A, EventSubError>
-    ): Stream.Stream<A, EventSubError> =>
-      Stream.unwrap(Effect.map(resolveUser(type, subscribeOptions), f))
+    ): Stream.Stream<A, EventSubError> => Stream.unwrap(Effect.map(resolveUser(type, subscribeOptions), f))
 
     const service: EventSub.Service = {
       subscribe,
@@ -393,8 +394,11 @@ export const make = (
       raids: (broadcasterId, opts) =>
         subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: broadcasterId }, opts),
       whispers: (opts) =>
-        asUser("user.whisper.message", opts, (userId) =>
-          subscribe(EventSubTypes.UserWhisperMessageV1, { user_id: userId }, { userId })),
+        asUser(
+          "user.whisper.message",
+          opts,
+          (userId) => subscribe(EventSubTypes.UserWhisperMessageV1, { user_id: userId }, { userId })
+        ),
       channelPointsRedemptions: (broadcasterId, opts) =>
         subscribe(
           EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1,

@@ -16,6 +16,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Definition } from "./EventSubDefinition.js"
 import { all } from "./generated/EventSubDefinitions.js"
+import { TaggedError } from "./internal/errors.js"
 
 export {
   /**
@@ -42,7 +43,6 @@ export {
    */
   scopesSatisfiedBy
 } from "./EventSubDefinition.js"
-import { TaggedError } from "./internal/errors.js"
 
 export * from "./generated/EventSubDefinitions.js"
 

@@ -37,12 +37,12 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AccessTokensError } from "./AccessTokens.js"
 import { AccessTokens } from "./AccessTokens.js"
+import { TaggedError } from "./internal/errors.js"
 import * as RateLimiter from "./internal/helixRateLimiter.js"
-import * as Timeouts from "./internal/helixTimeouts.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
+import * as Timeouts from "./internal/helixTimeouts.js"
 import type { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
-import { TaggedError } from "./internal/errors.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -82,8 +82,7 @@ const Tagged = TaggedError("Helix")
  * @since 0.1.0
  * @category errors
  */
-export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest", ResponseFields
-) {
+export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -96,8 +95,7 @@ export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest"
  * @since 0.1.0
  * @category errors
  */
-export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnauthorized", ResponseFields
-) {
+export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnauthorized", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -111,8 +109,9 @@ export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnautho
  * @since 0.1.0
  * @category errors
  */
-export class HelixForbidden extends Tagged<HelixForbidden>()("HelixForbidden", { ...ResponseFields, missingScopes: Schema.Array(Schema.String) }
-) {
+export class HelixForbidden
+  extends Tagged<HelixForbidden>()("HelixForbidden", { ...ResponseFields, missingScopes: Schema.Array(Schema.String) })
+{
   /** @since 0.1.0 */
   override get message(): string {
     const scopes = this.missingScopes.length > 0 ? ` (missing scope ${this.missingScopes.join(" or ")})` : ""
@@ -124,8 +123,7 @@ export class HelixForbidden extends Tagged<HelixForbidden>()("HelixForbidden", {
  * @since 0.1.0
  * @category errors
  */
-export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", ResponseFields
-) {
+export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -136,8 +134,7 @@ export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", Resp
  * @since 0.1.0
  * @category errors
  */
-export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", ResponseFields
-) {
+export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -151,8 +148,9 @@ export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", Resp
  * @since 0.1.0
  * @category errors
  */
-export class HelixRateLimited extends Tagged<HelixRateLimited>()("HelixRateLimited", { ...ResponseFields, resetAt: Schema.optional(Schema.Number) }
-) {
+export class HelixRateLimited
+  extends Tagged<HelixRateLimited>()("HelixRateLimited", { ...ResponseFields, resetAt: Schema.optional(Schema.Number) })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -165,8 +163,7 @@ export class HelixRateLimited extends Tagged<HelixRateLimited>()("HelixRateLimit
  * @since 0.1.0
  * @category errors
  */
-export class HelixServerError extends Tagged<HelixServerError>()("HelixServerError", ResponseFields
-) {
+export class HelixServerError extends Tagged<HelixServerError>()("HelixServerError", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -179,8 +176,11 @@ export class HelixServerError extends Tagged<HelixServerError>()("HelixServerErr
  * @since 0.1.0
  * @category errors
  */
-export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", { method: Schema.String, endpoint: Schema.String, timeoutMillis: Schema.Number }
-) {
+export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  timeoutMillis: Schema.Number
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): no answer within ${this.timeoutMillis} ms`
@@ -194,8 +194,11 @@ export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", { metho
  * @since 0.1.0
  * @category errors
  */
-export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTransportError", { method: Schema.String, endpoint: Schema.String, description: Schema.String }
-) {
+export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTransportError", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): ${this.description}`
@@ -209,8 +212,13 @@ export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTra
  * @since 0.1.0
  * @category errors
  */
-export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeError", { method: Schema.String, endpoint: Schema.String, status: Schema.Number, path: Schema.String, description: Schema.String }
-) {
+export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeError", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  status: Schema.Number,
+  path: Schema.String,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     const at = this.path === "" ? "" : ` at ${this.path}`
@@ -225,8 +233,11 @@ export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeErr
  * @since 0.1.0
  * @category errors
  */
-export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserRequired", { method: Schema.String, endpoint: Schema.String, description: Schema.String }
-) {
+export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserRequired", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): ${this.description}`
@@ -240,14 +251,13 @@ export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserReq
  * @category errors
  */
 export class ChatMessageDropped extends Tagged<ChatMessageDropped>()("ChatMessageDropped", {
-    method: Schema.String,
-    endpoint: Schema.String,
-    broadcasterId: Schema.String,
-    messageId: Schema.String,
-    code: Schema.String,
-    reason: Schema.String
-  }
-) {
+  method: Schema.String,
+  endpoint: Schema.String,
+  broadcasterId: Schema.String,
+  messageId: Schema.String,
+  code: Schema.String,
+  reason: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): message dropped in channel ${this.broadcasterId}: ${this.code}: ${this.reason}`
@@ -348,7 +358,8 @@ export type WithPrincipal = <
   Self extends Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>
 >(self: Self) => Self
 
-const withPrincipal = (principal: Principal): WithPrincipal => <
+const withPrincipal = (principal: Principal): WithPrincipal =>
+<
   Self extends Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>
 >(self: Self): Self =>
   // effects carry a StreamTypeId too: test for an effect first
@@ -751,7 +762,9 @@ const updateChatSettingsEndpoint = endpoint({
   method: "PATCH",
   path: "/chat/settings",
   scopes: ["moderator:manage:chat_settings"],
-  query: (input: { readonly broadcasterId: string; readonly moderatorId: string; readonly update: ChatSettingsUpdate }) => ({
+  query: (
+    input: { readonly broadcasterId: string; readonly moderatorId: string; readonly update: ChatSettingsUpdate }
+  ) => ({
     broadcaster_id: input.broadcasterId,
     moderator_id: input.moderatorId
   }),
@@ -1077,7 +1090,9 @@ export declare namespace Helix {
     readonly getUserByLogin: (login: string) => Effect.Effect<Option.Option<User>, HelixFailure>
 
     /** Channel information by broadcaster ids, any number (sent in batches of 100). */
-    readonly getChannels: (broadcasterIds: Iterable<string>) => Effect.Effect<ReadonlyArray<ChannelInformation>, HelixFailure>
+    readonly getChannels: (
+      broadcasterIds: Iterable<string>
+    ) => Effect.Effect<ReadonlyArray<ChannelInformation>, HelixFailure>
     readonly getChannelInfo: (broadcasterId: string) => Effect.Effect<Option.Option<ChannelInformation>, HelixFailure>
     /** Needs `channel:manage:broadcast`; runs as the broadcaster. */
     readonly modifyChannelInfo: (
@@ -1245,10 +1260,13 @@ export const make = (
     const baseUrl = config.helixUrl.endsWith("/") ? config.helixUrl.slice(0, -1) : config.helixUrl
     const baseHeaders = { "client-id": config.clientId, accept: "application/json" }
 
-    const resolve: Effect.Effect<Resolved> = Effect.map(CurrentPrincipal, (principal): Resolved =>
-      principal._tag === "Default"
-        ? options.defaultUser === undefined ? { _tag: "App" } : { _tag: "User", userId: options.defaultUser }
-        : principal)
+    const resolve: Effect.Effect<Resolved> = Effect.map(
+      CurrentPrincipal,
+      (principal): Resolved =>
+        principal._tag === "Default"
+          ? options.defaultUser === undefined ? { _tag: "App" } : { _tag: "User", userId: options.defaultUser }
+          : principal
+    )
 
     const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
 
@@ -1257,14 +1275,16 @@ export const make = (
       ep: Endpoint<never, unknown>,
       what: string
     ): Effect.Effect<string, HelixUserRequired> =>
-      given !== undefined ? Effect.succeed(given) : Effect.flatMap(resolve, (r) =>
-        r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
-          new HelixUserRequired({
-            method: ep.name,
-            endpoint: `${ep.method} ${ep.path}`,
-            description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
-          })
-        ))
+      given !== undefined ?
+        Effect.succeed(given) :
+        Effect.flatMap(resolve, (r) =>
+          r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
+            new HelixUserRequired({
+              method: ep.name,
+              endpoint: `${ep.method} ${ep.path}`,
+              description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
+            })
+          ))
 
     /**
      * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
@@ -1549,8 +1569,10 @@ export const make = (
 
     const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
       const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
-      return yield* batched(items, (batch) =>
-        Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data))
+      return yield* batched(
+        items,
+        (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
+      )
     })
 
     const service: Helix.Service = {

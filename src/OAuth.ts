@@ -27,9 +27,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import { TaggedError } from "./internal/errors.js"
 import { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
-import { TaggedError } from "./internal/errors.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -111,7 +111,9 @@ const Tagged = TaggedError("OAuth")
  * @since 0.1.0
  * @category errors
  */
-export class InvalidRefreshToken extends Tagged<InvalidRefreshToken>()("InvalidRefreshToken", { method: Schema.String }) {
+export class InvalidRefreshToken
+  extends Tagged<InvalidRefreshToken>()("InvalidRefreshToken", { method: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid refresh token`
@@ -138,7 +140,9 @@ export class InvalidAccessToken extends Tagged<InvalidAccessToken>()("InvalidAcc
  * @since 0.1.0
  * @category errors
  */
-export class MissingClientSecret extends Tagged<MissingClientSecret>()("MissingClientSecret", { method: Schema.String }) {
+export class MissingClientSecret
+  extends Tagged<MissingClientSecret>()("MissingClientSecret", { method: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: a client secret is required for this flow`
@@ -151,8 +155,9 @@ export class MissingClientSecret extends Tagged<MissingClientSecret>()("MissingC
  * @since 0.1.0
  * @category errors
  */
-export class InvalidClient extends Tagged<InvalidClient>()("InvalidClient", { method: Schema.String, description: Schema.String }
-) {
+export class InvalidClient
+  extends Tagged<InvalidClient>()("InvalidClient", { method: Schema.String, description: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: ${this.description}`
@@ -165,8 +170,7 @@ export class InvalidClient extends Tagged<InvalidClient>()("InvalidClient", { me
  * @since 0.1.0
  * @category errors
  */
-export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDeviceCode", { method: Schema.String }
-) {
+export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDeviceCode", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid device code`
@@ -179,7 +183,9 @@ export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDevic
  * @since 0.1.0
  * @category errors
  */
-export class AuthorizationPending extends Tagged<AuthorizationPending>()("AuthorizationPending", { method: Schema.String }) {
+export class AuthorizationPending
+  extends Tagged<AuthorizationPending>()("AuthorizationPending", { method: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: authorization pending`
@@ -192,8 +198,7 @@ export class AuthorizationPending extends Tagged<AuthorizationPending>()("Author
  * @since 0.1.0
  * @category errors
  */
-export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.String }
-) {
+export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: slow down`
@@ -206,8 +211,7 @@ export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.St
  * @since 0.1.0
  * @category errors
  */
-export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { method: Schema.String }
-) {
+export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: access denied`
@@ -220,8 +224,7 @@ export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { metho
  * @since 0.1.0
  * @category errors
  */
-export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", { method: Schema.String }
-) {
+export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: client does not exist`
@@ -234,8 +237,7 @@ export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", {
  * @since 0.1.0
  * @category errors
  */
-export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { method: Schema.String }
-) {
+export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid token`
@@ -248,8 +250,11 @@ export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { metho
  * @since 0.1.0
  * @category errors
  */
-export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest", { method: Schema.String, status: Schema.Number, description: Schema.String }
-) {
+export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: HTTP ${this.status}: ${this.description}`
@@ -262,8 +267,11 @@ export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest"
  * @since 0.1.0
  * @category errors
  */
-export class OAuthServerError extends Tagged<OAuthServerError>()("OAuthServerError", { method: Schema.String, status: Schema.Number, description: Schema.String }
-) {
+export class OAuthServerError extends Tagged<OAuthServerError>()("OAuthServerError", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: HTTP ${this.status}: ${this.description}`
@@ -296,8 +304,11 @@ export class OAuthTransportError extends Tagged<OAuthTransportError>()("OAuthTra
  * @since 0.1.0
  * @category errors
  */
-export class OAuthDecodeError extends Tagged<OAuthDecodeError>()("OAuthDecodeError", { method: Schema.String, status: Schema.Number, description: Schema.String }
-) {
+export class OAuthDecodeError extends Tagged<OAuthDecodeError>()("OAuthDecodeError", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: HTTP ${this.status}: ${this.description}`

@@ -15,8 +15,8 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { writeAtomic } from "./internal/atomicFile.js"
-import { UserToken } from "./Token.js"
 import { TaggedError } from "./internal/errors.js"
+import { UserToken } from "./Token.js"
 
 /**
  * @since 0.1.0
@@ -69,12 +69,11 @@ const Tagged = TaggedError("TokenStore")
  * @category errors
  */
 export class TokenStoreError extends Tagged<TokenStoreError>()("TokenStoreError", {
-    method: Schema.String,
-    reason: Schema.Literal("Io", "Corrupt"),
-    description: Schema.String,
-    cause: Schema.optional(Schema.Defect)
-  }
-) {
+  method: Schema.String,
+  reason: Schema.Literal("Io", "Corrupt"),
+  description: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
   /**
    * @since 0.1.0
    */
@@ -115,7 +114,10 @@ const makeWith = (backend: Backend): Effect.Effect<TokenStore.Service, TokenStor
         next.set(token.userId, token)
         yield* backend.persist(next)
         yield* Ref.set(state, next)
-        yield* PubSub.publish(pubsub, current.has(token.userId) ? { _tag: "Refreshed", token } : { _tag: "Added", token })
+        yield* PubSub.publish(
+          pubsub,
+          current.has(token.userId) ? { _tag: "Refreshed", token } : { _tag: "Added", token }
+        )
       })).pipe(Effect.withSpan("TokenStore.set"))
 
     const remove = (userId: string) =>
@@ -206,19 +208,21 @@ export const makeFile = (path: string): Effect.Effect<TokenStore.Service, TokenS
       Effect.mapError((cause) =>
         new TokenStoreError({ method: "load", reason: "Io", description: `cannot read ${path}: ${cause.message}` })
       ),
-      Effect.flatMap((content) => Option.match(content, {
-        onNone: () => Effect.succeed(new Map<string, UserToken>()),
-        onSome: (text) =>
-          parseJson(text).pipe(
-            Either.mapLeft(() => `${path} is not valid JSON`),
-            Either.flatMap((json) => Either.mapLeft(decodeStoreFile(json), (e) => `${path}: ${describeIssues(e)}`)),
-            Either.match({
-              onLeft: (description) =>
-                Effect.fail(new TokenStoreError({ method: "load", reason: "Corrupt", description })),
-              onRight: (file) => Effect.succeed(new Map(Object.entries(file.tokens)))
-            })
-          )
-      }))
+      Effect.flatMap((content) =>
+        Option.match(content, {
+          onNone: () => Effect.succeed(new Map<string, UserToken>()),
+          onSome: (text) =>
+            parseJson(text).pipe(
+              Either.mapLeft(() => `${path} is not valid JSON`),
+              Either.flatMap((json) => Either.mapLeft(decodeStoreFile(json), (e) => `${path}: ${describeIssues(e)}`)),
+              Either.match({
+                onLeft: (description) =>
+                  Effect.fail(new TokenStoreError({ method: "load", reason: "Corrupt", description })),
+                onRight: (file) => Effect.succeed(new Map(Object.entries(file.tokens)))
+              })
+            )
+        })
+      )
     )
     const persist = (tokens: ReadonlyMap<string, UserToken>) =>
       encodeStoreFile({ version: 1, tokens: Object.fromEntries(tokens) }).pipe(

@@ -2,19 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ApiClient } from "@twurple/api"
 import { StaticAuthProvider } from "@twurple/auth"
 import { EventSubWsListener } from "@twurple/eventsub-ws"
-import {
-  Context,
-  Deferred,
-  Effect,
-  Exit,
-  Fiber,
-  Layer,
-  Logger,
-  Schedule,
-  Scope,
-  Stream,
-  TestClock
-} from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Logger, Schedule, Scope, Stream, TestClock } from "effect"
 import * as EventSub from "../src/EventSub.js"
 import * as EventSubTypes from "../src/EventSubTypes.js"
 import * as Simulator from "../src/testing/Simulator.js"
@@ -30,7 +18,10 @@ const VIEWER = Simulator.defaultUsers.viewer
 const realPause = (millis = 5) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
 
 /** Polls `check` (with real pauses for socket I/O) until it holds; fails after ~2 s. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what = "condition"): Effect.Effect<void, E | string, R> =>
+const eventually = <E, R>(
+  check: Effect.Effect<boolean, E, R>,
+  what = "condition"
+): Effect.Effect<void, E | string, R> =>
   Effect.gen(function*() {
     for (let i = 0; i < 400; i++) {
       if (yield* check) return
@@ -50,8 +41,10 @@ const collect = <A, E>(stream: Stream.Stream<A, E>) =>
     return { items, fiber }
   })
 
-const enabledSubs = Effect.flatMap(Simulator.Simulator, (sim) =>
-  Effect.map(sim.eventSub.subscriptions, (subs) => subs.filter((s) => s.status === "enabled")))
+const enabledSubs = Effect.flatMap(
+  Simulator.Simulator,
+  (sim) => Effect.map(sim.eventSub.subscriptions, (subs) => subs.filter((s) => s.status === "enabled"))
+)
 
 const waitSubscribed = (count = 1) =>
   eventually(Effect.map(enabledSubs, (subs) => subs.length === count), `${count} enabled subscription(s)`)
@@ -269,13 +262,20 @@ describe("EventSub", () => {
         yield* TestClock.adjust("1 hour") // a realistic "now"
         const { items } = yield* collect(eventSub.follows(B))
         yield* waitSubscribed()
-        const [oldId] = yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 700, event: { user_name: "Old" } })
+        const [oldId] = yield* sim.eventSub.sendOld({
+          type: "channel.follow",
+          ageSeconds: 700,
+          event: { user_name: "Old" }
+        })
         yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 500, event: { user_name: "Recent" } })
         yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "New" } })
         yield* eventually(Effect.sync(() => items.length >= 2))
         yield* realPause(20)
         assert.deepStrictEqual(items.map((e) => e.user_name), ["Recent", "New"])
-        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
+        assert.isTrue(
+          lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")),
+          lines.join("\n")
+        )
       }).pipe(withStack())
     ))
 
@@ -292,7 +292,11 @@ describe("EventSub", () => {
           `{"metadata":{"message_id":"trunc","message_type":"notification"`,
           `{"hello":"world"}`,
           JSON.stringify({
-            metadata: { message_id: "m-unknown", message_type: "session_party", message_timestamp: new Date().toISOString() },
+            metadata: {
+              message_id: "m-unknown",
+              message_type: "session_party",
+              message_timestamp: new Date().toISOString()
+            },
             payload: {}
           })
         ]
@@ -319,7 +323,10 @@ describe("EventSub", () => {
         yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Good" } })
         yield* eventually(Effect.sync(() => items.length === 1))
         assert.strictEqual(items[0]!.user_name, "Good")
-        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(badId!) && l.includes("user_name")), lines.join("\n"))
+        assert.isTrue(
+          lines.some((l) => l.startsWith("WARN") && l.includes(badId!) && l.includes("user_name")),
+          lines.join("\n")
+        )
       }).pipe(withStack())
     ))
 

@@ -13,11 +13,11 @@ import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { afterAll, beforeAll, vi } from "vitest"
-import * as NodeTwitch from "../src/NodeTwitch.js"
-import * as Simulator from "../src/testing/Simulator.js"
-import { TokenStore } from "../src/index.js"
 import * as Env from "../examples/internal/env.js"
 import * as InviteBot from "../examples/invite-bot.js"
+import { TokenStore } from "../src/index.js"
+import * as NodeTwitch from "../src/NodeTwitch.js"
+import * as Simulator from "../src/testing/Simulator.js"
 
 interface Result {
   readonly code: number | null

@@ -35,7 +35,10 @@ const bucketServer = (capacity: number, perSecond: number) => {
         stats.status429++
         return HttpClientResponse.fromWeb(
           request,
-          new Response(JSON.stringify({ error: "Too Many Requests", status: 429, message: "" }), { status: 429, headers })
+          new Response(JSON.stringify({ error: "Too Many Requests", status: 429, message: "" }), {
+            status: 429,
+            headers
+          })
         )
       }
       stats.ok++
@@ -51,7 +54,10 @@ const bucketServer = (capacity: number, perSecond: number) => {
         offline_image_url: "",
         created_at: "2020-01-01T00:00:00Z"
       }
-      return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [user] }), { status: 200, headers }))
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify({ data: [user] }), { status: 200, headers })
+      )
     })
   )
   return { client, stats }

@@ -125,8 +125,7 @@ const userJson = (id: string) => ({
   extra_field_from_the_future: { nested: true }
 })
 
-const usersHandler: Handler = (req) =>
-  Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
+const usersHandler: Handler = (req) => Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
 
 interface Setup {
   readonly handler: Handler
@@ -311,23 +310,28 @@ describe("Helix", () => {
         yield* TestClock.adjust("10 seconds")
         const error = yield* Fiber.join(fiber)
         assert.strictEqual(error._tag, "HelixRateLimited")
-        if (error._tag === "HelixRateLimited") assert.isNumber(error.resetAt)
+        if (error._tag === "HelixRateLimited") {
+          assert.isNumber(error.resetAt)
+        }
         assert.strictEqual(log.length, 3)
       })))
 
   it.effect("missing scope is a typed forbidden naming the scope (checked before sending)", () =>
-    run({ handler: () => Effect.succeed({ status: 204 }), scopes: ["user:write:chat"] }, (helix, { log }) =>
-      Effect.gen(function*() {
-        const error = yield* Effect.flip(
-          helix.banUser({ broadcasterId: "1", userId: "2" }).pipe(Helix.withUser("42"))
-        )
-        assert.strictEqual(error._tag, "HelixForbidden")
-        if (error._tag === "HelixForbidden") {
-          assert.deepStrictEqual(error.missingScopes, ["moderator:manage:banned_users"])
-          assert.include(error.message, "moderator:manage:banned_users")
-        }
-        assert.strictEqual(log.length, 0)
-      })))
+    run(
+      { handler: () => Effect.succeed({ status: 204 }), scopes: ["user:write:chat"] },
+      (helix, { log }) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(
+            helix.banUser({ broadcasterId: "1", userId: "2" }).pipe(Helix.withUser("42"))
+          )
+          assert.strictEqual(error._tag, "HelixForbidden")
+          if (error._tag === "HelixForbidden") {
+            assert.deepStrictEqual(error.missingScopes, ["moderator:manage:banned_users"])
+            assert.include(error.message, "moderator:manage:banned_users")
+          }
+          assert.strictEqual(log.length, 0)
+        })
+    ))
 
   it.effect("missing scope reported by Twitch (403, or 401 as twitch-cli does) names the scope, no refresh", () => {
     let status = 403
@@ -397,9 +401,11 @@ describe("Helix", () => {
     return run({
       handler: (req) =>
         Effect.succeed(json(200, {
-          data: [drop
-            ? { message_id: "", is_sent: false, drop_reason: { code: "msg_duplicate", message: "duplicate message" } }
-            : { message_id: "m1", is_sent: true, drop_reason: null }],
+          data: [
+            drop
+              ? { message_id: "", is_sent: false, drop_reason: { code: "msg_duplicate", message: "duplicate message" } }
+              : { message_id: "m1", is_sent: true, drop_reason: null }
+          ],
           echo: req.body
         })),
       scopes: ["user:write:chat"]
@@ -438,20 +444,23 @@ describe("Helix", () => {
       ""
     ]
     let i = 0
-    return run({ handler: () => Effect.succeed({ status: 200, body: bodies[i++] }) }, (helix) =>
-      Effect.gen(function*() {
-        const errors = []
-        for (let n = 0; n < bodies.length; n++) errors.push(yield* Effect.flip(helix.getUserById("1")))
-        for (const error of errors) {
-          assert.strictEqual(error._tag, "HelixDecodeError")
-          if (error._tag === "HelixDecodeError") assert.strictEqual(error.endpoint, "GET /users")
-        }
-        const paths = errors.map((e) => (e._tag === "HelixDecodeError" ? e.path : "?"))
-        assert.strictEqual(paths[2], "data[0].login")
-        assert.strictEqual(paths[3], "data[0].created_at")
-        assert.strictEqual(paths[4], "data")
-        assert.include(errors[2].message, "data[0].login")
-      }))
+    return run(
+      { handler: () => Effect.succeed({ status: 200, body: bodies[i++] }) },
+      (helix) =>
+        Effect.gen(function*() {
+          const errors = []
+          for (let n = 0; n < bodies.length; n++) errors.push(yield* Effect.flip(helix.getUserById("1")))
+          for (const error of errors) {
+            assert.strictEqual(error._tag, "HelixDecodeError")
+            if (error._tag === "HelixDecodeError") assert.strictEqual(error.endpoint, "GET /users")
+          }
+          const paths = errors.map((e) => (e._tag === "HelixDecodeError" ? e.path : "?"))
+          assert.strictEqual(paths[2], "data[0].login")
+          assert.strictEqual(paths[3], "data[0].created_at")
+          assert.strictEqual(paths[4], "data")
+          assert.include(errors[2].message, "data[0].login")
+        })
+    )
   })
 
   it.effect("503 is retried (even with maxRetries 0); 500s end in HelixServerError after the bounded retries", () => {
@@ -502,9 +511,13 @@ describe("Helix", () => {
         log.push({ method: request.method, path: url.pathname, query: url.searchParams, headers: {}, body: undefined })
         if (fail) {
           fail = false
-          return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" }))
+          return Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" })
+          )
         }
-        return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [userJson("1")] }))))
+        return Effect.succeed(
+          HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [userJson("1")] })))
+        )
       })
     const log: Array<Req> = []
     const layer = Helix.layer().pipe(

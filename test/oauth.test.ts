@@ -1,10 +1,10 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { HttpClientError } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import * as OAuth from "../src/OAuth.js"
-import * as TwitchConfig from "../src/TwitchConfig.js"
 import * as Simulator from "../src/testing/Simulator.js"
+import * as TwitchConfig from "../src/TwitchConfig.js"
 import { fakeHttp, json, type Recorded, type Reply } from "./fixtures/auth.js"
 
 const SECRET = "s3cr3t-client-secret"
@@ -203,13 +203,15 @@ describe("OAuth (fake HTTP)", () => {
   })
 
   it.effect("validate retries 5xx on a schedule; refresh does not retry after the server answered", () => {
-    const validate = withFake((_, i) => i < 2 ? json(503, { status: 503, message: "busy" }) : json(200, {
-      client_id: "cid",
-      login: "someone",
-      user_id: "42",
-      scopes: ["chat:read"],
-      expires_in: 100
-    }))
+    const validate = withFake((_, i) =>
+      i < 2 ? json(503, { status: 503, message: "busy" }) : json(200, {
+        client_id: "cid",
+        login: "someone",
+        user_id: "42",
+        scopes: ["chat:read"],
+        expires_in: 100
+      })
+    )
     const refresh = withFake(() => json(503, { status: 503, message: "busy" }))
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(

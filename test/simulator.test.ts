@@ -297,14 +297,14 @@ describe("Simulator OAuth", () => {
           message: "Invalid OAuth token"
         }])
 
-        assert.strictEqual((yield* usersStatus(b.accessToken)), 200)
+        assert.strictEqual(yield* usersStatus(b.accessToken), 200)
         yield* TestClock.adjust("61 seconds")
-        assert.strictEqual((yield* usersStatus(b.accessToken)), 401)
+        assert.strictEqual(yield* usersStatus(b.accessToken), 401)
         assert.strictEqual((yield* validate(b.accessToken)).status, 401)
 
         const c = yield* sim.issueUserToken({ userId: sim.users.viewer, scopes: [] })
         yield* sim.expireToken(c.accessToken)
-        assert.strictEqual((yield* usersStatus(c.accessToken)), 401)
+        assert.strictEqual(yield* usersStatus(c.accessToken), 401)
       })
     ))
 })

@@ -1,5 +1,5 @@
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, DateTime, Effect, Either, Fiber, Layer, Option, Redacted, Schema, Stream } from "effect"
 import { spawn } from "node:child_process"

@@ -33,12 +33,12 @@ import {
   Redacted,
   Schedule
 } from "effect"
+import * as Path from "node:path"
+import * as Url from "node:url"
 import { Bot, Client, DeviceAuth, Helix, OAuth, TokenStore, TwitchConfig } from "../../src/index.js"
 import * as NodeTwitch from "../../src/NodeTwitch.js"
 import * as Simulator from "../../src/testing/Simulator.js"
 import { UserToken } from "../../src/Token.js"
-import * as Path from "node:path"
-import * as Url from "node:url"
 
 /** A problem with the example's setup (an unknown channel, an ambiguous token file, …). */
 export class ExampleError extends Data.TaggedError("ExampleError")<{ readonly message: string }> {}
@@ -144,10 +144,13 @@ export const awaitSubscription = (sim: Simulator.Simulator.Service, type: string
   )
 
 const simUser = (sim: Simulator.Simulator.Service, userId: string) =>
-  Effect.flatMap(sim.getUser(userId), Option.match({
-    onNone: () => Effect.fail(new ExampleError({ message: `the simulator has no user ${userId}` })),
-    onSome: Effect.succeed
-  }))
+  Effect.flatMap(
+    sim.getUser(userId),
+    Option.match({
+      onNone: () => Effect.fail(new ExampleError({ message: `the simulator has no user ${userId}` })),
+      onSome: Effect.succeed
+    })
+  )
 
 const triggered = (effect: Effect.Effect<ReadonlyArray<string>, { readonly message: string }>, what: string) =>
   Effect.flatMap(

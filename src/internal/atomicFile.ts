@@ -1,7 +1,7 @@
 // Crash-safe file replacement: write a temp file in the same directory, fsync it, rename it over
 // the target, then (best effort) fsync the directory so the rename itself is durable.
-import * as FileSystem from "@effect/platform/FileSystem"
 import type * as PlatformError from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 
 /** @internal */

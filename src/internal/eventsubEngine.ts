@@ -33,12 +33,12 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { Dedupe } from "./eventsubDedupe.js"
 import type { Status } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
 import { EventSubLimitExceeded, EventSubRevoked, EventSubSubscribeError } from "../EventSubError.js"
+import { Dedupe } from "./eventsubDedupe.js"
 
 /** What the engine needs to create and delete subscriptions (Helix, as the given user). @internal */
 export interface SubscriptionApi {
@@ -198,9 +198,7 @@ class Ingress {
 }
 
 const stableKey = (type: string, version: string, condition: Readonly<Record<string, unknown>>): string =>
-  `${type}\u0000${version}\u0000${
-    JSON.stringify(Object.keys(condition).sort().map((k) => [k, condition[k]]))
-  }`
+  `${type}\u0000${version}\u0000${JSON.stringify(Object.keys(condition).sort().map((k) => [k, condition[k]]))}`
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 
@@ -267,7 +265,9 @@ export const make = (
     const unregister = (entry: Entry): void => {
       const conn = entry.conn
       conn.entries.delete(entry)
-      if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) conn.byTwitchId.delete(entry.twitchId)
+      if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
+        conn.byTwitchId.delete(entry.twitchId)
+      }
       if (conn.user.entries.get(entry.key) === entry) conn.user.entries.delete(entry.key)
     }
 
@@ -788,51 +788,54 @@ export const make = (
     ): Effect.Effect<readonly [Entry, Mailbox.ReadonlyMailbox<unknown, EventSubError>], EventSubError, Scope.Scope> => {
       const user = getUser(userId)
       const key = stableKey(decoder.type, decoder.version, condition)
-      return Effect.uninterruptible(user.lock.withPermits(1)(Effect.gen(function*() {
-        let entry = user.entries.get(key)
-        if (entry === undefined) {
-          let conn = user.conns.find((c) => !c.closed && c.entries.size < options.maxSubscriptionsPerConnection)
-          if (conn === undefined) {
-            if (user.conns.length >= options.maxConnectionsPerUser) {
-              return yield* new EventSubLimitExceeded({
-                userId,
-                limit: "connections",
-                description: `${options.maxConnectionsPerUser} connections of ${options.maxSubscriptionsPerConnection} ` +
-                  "subscriptions are in use"
-              })
+      return Effect.uninterruptible(
+        user.lock.withPermits(1)(Effect.gen(function*() {
+          let entry = user.entries.get(key)
+          if (entry === undefined) {
+            let conn = user.conns.find((c) => !c.closed && c.entries.size < options.maxSubscriptionsPerConnection)
+            if (conn === undefined) {
+              if (user.conns.length >= options.maxConnectionsPerUser) {
+                return yield* new EventSubLimitExceeded({
+                  userId,
+                  limit: "connections",
+                  description:
+                    `${options.maxConnectionsPerUser} connections of ${options.maxSubscriptionsPerConnection} ` +
+                    "subscriptions are in use"
+                })
+              }
+              conn = yield* newConn(user)
             }
-            conn = yield* newConn(user)
+            entry = {
+              key,
+              decoder,
+              condition,
+              mailboxes: new Set(),
+              lock: Effect.unsafeMakeSemaphore(1),
+              conn,
+              refCount: 0,
+              twitchId: null,
+              generation: -1,
+              ended: false,
+              removed: false
+            }
+            conn.entries.add(entry)
+            user.entries.set(key, entry)
           }
-          entry = {
-            key,
-            decoder,
-            condition,
-            mailboxes: new Set(),
-            lock: Effect.unsafeMakeSemaphore(1),
-            conn,
-            refCount: 0,
-            twitchId: null,
-            generation: -1,
-            ended: false,
-            removed: false
-          }
-          conn.entries.add(entry)
-          user.entries.set(key, entry)
-        }
-        entry.refCount++
-        const registered = entry
-        // waits (backpressure) when full; `Mailbox` suspends offers beyond its capacity
-        const mailbox = yield* Mailbox.make<unknown, EventSubError>(Math.max(1, options.consumerBuffer))
-        entry.mailboxes.add(mailbox)
-        yield* Effect.addFinalizer(() =>
-          Effect.suspend(() => {
-            // a dispatcher waiting for room in this mailbox goes on
-            entry.mailboxes.delete(mailbox)
-            return Effect.zipRight(mailbox.shutdown, release(registered))
-          })
-        )
-        return [entry, mailbox] as const
-      })))
+          entry.refCount++
+          const registered = entry
+          // waits (backpressure) when full; `Mailbox` suspends offers beyond its capacity
+          const mailbox = yield* Mailbox.make<unknown, EventSubError>(Math.max(1, options.consumerBuffer))
+          entry.mailboxes.add(mailbox)
+          yield* Effect.addFinalizer(() =>
+            Effect.suspend(() => {
+              // a dispatcher waiting for room in this mailbox goes on
+              entry.mailboxes.delete(mailbox)
+              return Effect.zipRight(mailbox.shutdown, release(registered))
+            })
+          )
+          return [entry, mailbox] as const
+        }))
+      )
     }
 
     /** A consumer is gone: the last one deletes the Twitch subscription, and closes an emptied connection. */

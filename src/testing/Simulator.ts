@@ -640,8 +640,7 @@ const makeService = (
   toUser: (input: UserInput) => SimUser
 ): Simulator.Service => {
   const fail = (reason: string) => Effect.fail(new SimulatorError({ reason }))
-  const requireUser = (id: string) =>
-    state.users.has(id) ? Effect.void : fail(`unknown user ${id}`)
+  const requireUser = (id: string) => state.users.has(id) ? Effect.void : fail(`unknown user ${id}`)
   const device = (userCode: string) => {
     const record = state.deviceByUserCode(userCode)
     return record === undefined ? fail(`unknown user code ${userCode}`) : Effect.succeed(record)
@@ -716,8 +715,10 @@ const makeService = (
       ),
     revokeToken: (accessToken) =>
       Effect.flatMap(token(accessToken), (r) => Effect.sync(() => void state.revokeToken(r.token))),
-    pendingDevices: Effect.map(Clock.currentTimeMillis, (now) =>
-      state.pendingDevices(now).map((d) => ({ userCode: d.userCode, clientId: d.clientId, scopes: d.scopes }))),
+    pendingDevices: Effect.map(
+      Clock.currentTimeMillis,
+      (now) => state.pendingDevices(now).map((d) => ({ userCode: d.userCode, clientId: d.clientId, scopes: d.scopes }))
+    ),
     approveDevice: (userCode, userId) =>
       Effect.gen(function*() {
         yield* requireUser(userId)

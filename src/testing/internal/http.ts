@@ -41,8 +41,9 @@ const fromPairs = (pairs: ReadonlyArray<readonly [string, string]>): Params => (
 })
 
 /** The URL's query parameters. @internal */
-export const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
-  [...new URL(request.originalUrl, "http://simulator.invalid").searchParams.entries()]
+export const queryPairs = (
+  request: HttpServerRequest.HttpServerRequest
+): Array<[string, string]> => [...new URL(request.originalUrl, "http://simulator.invalid").searchParams.entries()]
 
 /** The path without query string, as the client sent it. @internal */
 export const originalPath = (request: HttpServerRequest.HttpServerRequest): string =>
