@@ -625,7 +625,12 @@ describe("Simulator Helix", () => {
           userId: sim.users.broadcaster,
           scopes: ["moderator:read:followers"]
         })
-        const messages: Array<{ metadata: { message_type: string }; payload: any }> = []
+        // the fields this test reads; JSON.parse checks nothing
+        type WsMessage = {
+          metadata: { message_type: string }
+          payload: { session: { id: string }; subscription: { type: string; status: string } }
+        }
+        const messages: Array<WsMessage> = []
         let wake: (() => void) | null = null
         const ws = new WebSocket(sim.eventSubWsUrl)
         ws.on("error", () => {})
@@ -635,7 +640,7 @@ describe("Simulator Helix", () => {
         })
         yield* Effect.addFinalizer(() => Effect.sync(() => ws.terminate()))
         const nextOf = (type: string) =>
-          Effect.async<{ payload: any }>((resume) => {
+          Effect.async<WsMessage>((resume) => {
             const check = () => {
               const found = messages.find((m) => m.metadata.message_type === type)
               if (found !== undefined) {

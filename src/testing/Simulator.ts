@@ -28,6 +28,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import type { Duplex } from "node:stream"
 import * as Scopes from "../Scopes.js"
 import { UserToken } from "../Token.js"
 import * as TokenStore from "../TokenStore.js"
@@ -521,7 +522,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
     let requestListener: Http.RequestListener = (_req, res) => {
       res.writeHead(503).end()
     }
-    let upgradeListener = (_req: Http.IncomingMessage, socket: import("node:stream").Duplex, _head: Buffer) => {
+    let upgradeListener = (_req: Http.IncomingMessage, socket: Duplex, _head: Buffer) => {
       socket.destroy()
     }
     const bound = yield* bind(

@@ -63,7 +63,7 @@ export const formParams: Effect.Effect<Params, never, HttpServerRequest.HttpServ
     const contentType = request.headers["content-type"] ?? ""
     if (request.method !== "GET" && contentType.includes("application/x-www-form-urlencoded")) {
       const body = yield* Effect.orElseSucceed(request.urlParamsBody, () => [])
-      pairs.push(...body)
+      for (const pair of body) pairs.push(pair)
     }
     return fromPairs(pairs)
   }
