@@ -2,6 +2,14 @@
  * An app that many users register their tokens with: one `TokenStore` holds every user's token, and
  * each Helix call or EventSub stream can run as one of the registered users, with that user's token.
  *
+ * Where registrations come from: `register`, a Device Code flow (`DeviceAuth` stores into the same
+ * `TokenStore`), or the store itself at start — all end up in the one `TokenStore` given, so with a
+ * persistent store (`TokenStore.layerFile`) registered users survive a restart.
+ *
+ * Isolation: tokens are refreshed per user (`AccessTokens`), rate limits are per token (`Helix`),
+ * and EventSub opens connections per user. A user whose token expires or is revoked fails only their
+ * own calls (with `TokenDead`) and their own streams.
+ *
  * @example
  * ```ts
  * import { Bot, EventSub, Helix } from "effect-twitch"
@@ -18,19 +26,11 @@
  *     ),
  *     Effect.forkScoped
  *   )
- *   const alice = yield* bot.register({ accessToken, refreshToken })
+ *   const alice = yield* bot.register({ accessToken: "<access token>", refreshToken: "<refresh token>" })
  *   // follows of alice's channel, over alice's own EventSub connection
  *   yield* eventSub.follows(alice.userId).pipe(bot.asUser(alice.userId), Stream.runForEach(Effect.log))
  * })
  * ```
- *
- * Where registrations come from: `register`, a Device Code flow (`DeviceAuth` stores into the same
- * `TokenStore`), or the store itself at start — all end up in the one `TokenStore` given, so with a
- * persistent store (`TokenStore.layerFile`) registered users survive a restart.
- *
- * Isolation: tokens are refreshed per user (`AccessTokens`), rate limits are per token (`Helix`),
- * and EventSub opens connections per user. A user whose token expires or is revoked fails only their
- * own calls (with `TokenDead`) and their own streams.
  *
  * @since 0.1.0
  */

@@ -4,6 +4,13 @@
  * everyday calls — chat in the user's channel, whispers, users, channel info, follows and chat
  * messages as `Stream`s.
  *
+ * Start-up checks (the layer fails with a typed error whose `message` says what to do):
+ * - the token exists (`UnknownUser`; `NoUserToken` when no user was named and the store does not
+ *   hold exactly one token);
+ * - Twitch accepts it, after a refresh if needed (`TokenRejected`, `TokenDead`);
+ * - it was issued for this app's client id (`ClientIdMismatch`);
+ * - it carries the `scopes` you ask for (`MissingScopes`, naming the missing ones).
+ *
  * @example
  * ```ts
  * import { Client } from "effect-twitch"
@@ -22,13 +29,6 @@
  * const scopes = ["moderator:read:followers", "user:write:chat"]
  * program.pipe(Effect.provide(Client.layer({ userId: "1234", scopes })))
  * ```
- *
- * Start-up checks (the layer fails with a typed error whose `message` says what to do):
- * - the token exists (`UnknownUser`; `NoUserToken` when no user was named and the store does not
- *   hold exactly one token);
- * - Twitch accepts it, after a refresh if needed (`TokenRejected`, `TokenDead`);
- * - it was issued for this app's client id (`ClientIdMismatch`);
- * - it carries the `scopes` you ask for (`MissingScopes`, naming the missing ones).
  *
  * @since 0.1.0
  */

@@ -44,6 +44,13 @@ export {
   scopesSatisfiedBy
 } from "./EventSubDefinition.js"
 
+/**
+ * The generated definitions, one per subscription type + version (documented in
+ * `generated/EventSubDefinitions.ts`).
+ *
+ * @since 0.1.0
+ * @category definitions
+ */
 export * from "./generated/EventSubDefinitions.js"
 
 // ------------------------------------------------------------------------------------------------

@@ -373,7 +373,10 @@ const withPrincipal = (principal: Principal): WithPrincipal =>
  *
  * @example
  * ```ts
- * helix.getUserById("1").pipe(Helix.withUser("42"))
+ * import { Helix } from "effect-twitch"
+ * import { Effect } from "effect"
+ *
+ * const user = Effect.flatMap(Helix.Helix, (helix) => helix.getUserById("1")).pipe(Helix.withUser("42"))
  * ```
  *
  * @since 0.1.0

@@ -75,29 +75,101 @@ export class Simulator extends Context.Tag("effect-twitch/testing/Simulator")<Si
  */
 export type User = SimUser
 
-/**
- * @since 0.1.0
- * @category models
- */
 export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   BanRecord,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   Counters,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   EventSubControl,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   EventSubOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   FaultKind,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   RequestLogEntry,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SentAnnouncement,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SentChatMessage,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SentWhisper,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubBurstOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubBurstResult,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubControlError,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubReconnected,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubSessionInfo,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubSubscriptionInfo,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubTarget,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubTriggerOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimJsonObject,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimUser
 }
 
