@@ -57,7 +57,9 @@ const medianOf = (runs: ReadonlyArray<Typecheck>): Typecheck => ({
 })
 
 const row = (name: string, t: Typecheck) =>
-  `  ${name.padEnd(6)} ${String(t.cpuMs).padStart(6)} ms CPU ${String(t.wallMs).padStart(6)} ms wall ${String(t.checkMs).padStart(6)} ms check ` +
+  `  ${name.padEnd(6)} ${String(t.cpuMs).padStart(6)} ms CPU ${String(t.wallMs).padStart(6)} ms wall ${
+    String(t.checkMs).padStart(6)
+  } ms check ` +
   `${String(t.types).padStart(7)} types ${String(t.files).padStart(4)} files ${String(t.memoryMB).padStart(4)} MB\n`
 
 /** Bot and plain program, `tscRuns` times each, interleaved (the order alternating per round). */

@@ -20,7 +20,7 @@ const main = Effect.gen(function*() {
   const started = Date.now()
   const sim = yield* Simulator.Simulator
   const store = yield* TokenStore.TokenStore
-  const { broadcaster, bot, viewer, moderator } = sim.users
+  const { bot, broadcaster, moderator, viewer } = sim.users
   const channel = broadcaster
 
   // Both bots' users authorized the app already: their tokens are in the store.

@@ -69,9 +69,17 @@ const checkContents = async (tarball) => {
   const targetsOf = (entry) =>
     entry === null ? [] : typeof entry === "string" ? [entry] : Object.values(entry).flatMap(targetsOf)
   const targets = targetsOf(manifest.exports).filter((target) => !target.includes("*"))
-  const required = ["dist/index.js", "dist/index.d.ts", "README.md", "LICENSE", "package.json", manifest.bin[
-    "effect-twitch-simulator"
-  ], ...targets]
+  const required = [
+    "dist/index.js",
+    "dist/index.d.ts",
+    "README.md",
+    "LICENSE",
+    "package.json",
+    manifest.bin[
+      "effect-twitch-simulator"
+    ],
+    ...targets
+  ]
   const missing = [...new Set(required.map((f) => `package/${f.replace(/^\.\//, "")}`))].filter((f) =>
     !files.includes(f)
   )
@@ -98,14 +106,16 @@ const typecheckSettings = ["NodeNext", "Bundler/Preserve"]
 const checkTypes = (app) => {
   Fs.copyFileSync(Consumer.fixture("bot.ts"), Path.join(app, "bot.ts"))
   // the two in parallel: each is one process on one core
-  return Promise.all(typecheckSettings.map((name) =>
-    check(`types: bot.ts, tsc --noEmit, ${name}, strict, skipLibCheck false`, async () => {
-      const options = { ...Consumer.strictOptions, ...Consumer.moduleSettings[name] }
-      const result = await Consumer.tsc(app, Consumer.writeTsconfig(app, name, ["bot.ts"], options))
-      assert(result.status === 0, failure(result))
-      return "clean"
-    })
-  ))
+  return Promise.all(
+    typecheckSettings.map((name) =>
+      check(`types: bot.ts, tsc --noEmit, ${name}, strict, skipLibCheck false`, async () => {
+        const options = { ...Consumer.strictOptions, ...Consumer.moduleSettings[name] }
+        const result = await Consumer.tsc(app, Consumer.writeTsconfig(app, name, ["bot.ts"], options))
+        assert(result.status === 0, failure(result))
+        return "clean"
+      })
+    )
+  )
 }
 
 // --- privacy ---------------------------------------------------------------------------------------
@@ -165,7 +175,10 @@ const checkEffect4 = async (dir, tarball) => {
     const lines = result.stderr.split("\n").map((l) => l.replace(/^npm (error|ERR!)\s*/, "").trim())
     const conflict = lines.find((l) => /^peer effect@"[^"]*" from /.test(l))
     assert(result.stderr.includes("ERESOLVE") && conflict !== undefined, failure(result))
-    assert(result.stderr.includes("from effect-twitch@"), `the conflict does not lead to effect-twitch: ${failure(result)}`)
+    assert(
+      result.stderr.includes("from effect-twitch@"),
+      `the conflict does not lead to effect-twitch: ${failure(result)}`
+    )
     return conflict.includes("from effect-twitch@")
       ? conflict
       : `${conflict}, a peer of effect-twitch (which wants effect ${manifest.peerDependencies.effect})`

@@ -17,13 +17,13 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { TaggedError } from "./internal/errors.js"
 import type { OAuthError } from "./OAuth.js"
 import { OAuth } from "./OAuth.js"
 import type { AppToken } from "./Token.js"
 import { UserToken } from "./Token.js"
 import type { TokenStoreError } from "./TokenStore.js"
 import { TokenStore } from "./TokenStore.js"
-import { TaggedError } from "./internal/errors.js"
 
 /**
  * @since 0.1.0
@@ -73,8 +73,7 @@ const Tagged = TaggedError("AccessTokens")
  * @since 0.1.0
  * @category errors
  */
-export class TokenNotFound extends Tagged<TokenNotFound>()("TokenNotFound", { userId: Schema.String }
-) {
+export class TokenNotFound extends Tagged<TokenNotFound>()("TokenNotFound", { userId: Schema.String }) {
   /**
    * @since 0.1.0
    */
@@ -90,8 +89,7 @@ export class TokenNotFound extends Tagged<TokenNotFound>()("TokenNotFound", { us
  * @since 0.1.0
  * @category errors
  */
-export class TokenDead extends Tagged<TokenDead>()("TokenDead", { userId: Schema.String, reason: Schema.String }
-) {
+export class TokenDead extends Tagged<TokenDead>()("TokenDead", { userId: Schema.String, reason: Schema.String }) {
   /**
    * @since 0.1.0
    */
@@ -271,8 +269,10 @@ export const make = (
     ): Effect.Effect<UserToken, AccessTokensError> =>
       detached(withUserLock(
         userId,
-        Effect.flatMap(load(userId), (current) =>
-          sameToken(current.accessToken, rejected) ? doRefresh(current) : Effect.succeed(current))
+        Effect.flatMap(
+          load(userId),
+          (current) => sameToken(current.accessToken, rejected) ? doRefresh(current) : Effect.succeed(current)
+        )
       )).pipe(Effect.withSpan("AccessTokens.refreshAfterUnauthorized", { attributes: { userId } }))
 
     // --- validation at start and on a schedule ------------------------------------------------
@@ -349,10 +349,13 @@ export const make = (
     const appAfterUnauthorized = (rejected: Redacted.Redacted<string>): Effect.Effect<AppToken, AccessTokensError> =>
       appLock.withPermits(1)(
         Effect.flatMap(Ref.get(appCache), (cached) =>
-          Option.match(Option.filter(cached, (t) => !sameToken(t.accessToken, rejected)), {
-            onSome: Effect.succeed,
-            onNone: () => fetchApp
-          }))
+          Option.match(
+            Option.filter(cached, (t) => !sameToken(t.accessToken, rejected)),
+            {
+              onSome: Effect.succeed,
+              onNone: () => fetchApp
+            }
+          ))
       ).pipe(Effect.withSpan("AccessTokens.appAfterUnauthorized"))
 
     return AccessTokens.of({

@@ -2,6 +2,14 @@
  * An app that many users register their tokens with: one `TokenStore` holds every user's token, and
  * each Helix call or EventSub stream can run as one of the registered users, with that user's token.
  *
+ * Where registrations come from: `register`, a Device Code flow (`DeviceAuth` stores into the same
+ * `TokenStore`), or the store itself at start — all end up in the one `TokenStore` given, so with a
+ * persistent store (`TokenStore.layerFile`) registered users survive a restart.
+ *
+ * Isolation: tokens are refreshed per user (`AccessTokens`), rate limits are per token (`Helix`),
+ * and EventSub opens connections per user. A user whose token expires or is revoked fails only their
+ * own calls (with `TokenDead`) and their own streams.
+ *
  * @example
  * ```ts
  * import { Bot, EventSub, Helix } from "effect-twitch"
@@ -18,19 +26,11 @@
  *     ),
  *     Effect.forkScoped
  *   )
- *   const alice = yield* bot.register({ accessToken, refreshToken })
+ *   const alice = yield* bot.register({ accessToken: "<access token>", refreshToken: "<refresh token>" })
  *   // follows of alice's channel, over alice's own EventSub connection
  *   yield* eventSub.follows(alice.userId).pipe(bot.asUser(alice.userId), Stream.runForEach(Effect.log))
  * })
  * ```
- *
- * Where registrations come from: `register`, a Device Code flow (`DeviceAuth` stores into the same
- * `TokenStore`), or the store itself at start — all end up in the one `TokenStore` given, so with a
- * persistent store (`TokenStore.layerFile`) registered users survive a restart.
- *
- * Isolation: tokens are refreshed per user (`AccessTokens`), rate limits are per token (`Helix`),
- * and EventSub opens connections per user. A user whose token expires or is revoked fails only their
- * own calls (with `TokenDead`) and their own streams.
  *
  * @since 0.1.0
  */
@@ -42,15 +42,14 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as AccessTokens from "./AccessTokens.js"
-import * as DeviceAuth from "./DeviceAuth.js"
-import * as EventSub from "./EventSub.js"
-import * as Helix from "./Helix.js"
 import { ClientIdMismatch, MissingScopes, TokenRejected, UnknownUser } from "./ClientError.js"
-import type { TokenInput } from "./Token.js"
+import type * as DeviceAuth from "./DeviceAuth.js"
+import type * as EventSub from "./EventSub.js"
+import * as Helix from "./Helix.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
 import { layerApis, layerAuth } from "./internal/layers.js"
 import * as OAuth from "./OAuth.js"
-import type { UserToken } from "./Token.js"
+import type { TokenInput, UserToken } from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
 import type { TwitchConfig } from "./TwitchConfig.js"
 
@@ -142,7 +141,9 @@ export interface Registration extends RegisteredUser {
  */
 export type AsUser = <
   Self extends Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>
->(self: Self) => Self extends Effect.Effect<infer A, infer E, infer R>
+>(
+  self: Self
+) => Self extends Effect.Effect<infer A, infer E, infer R>
   ? Effect.Effect<A, E | UnknownUser | TokenStore.TokenStoreError, R>
   : Self extends Stream.Stream<infer A, infer E, infer R>
     ? Stream.Stream<A, E | UnknownUser | TokenStore.TokenStoreError, R>
@@ -248,10 +249,13 @@ export const make = (
     const registered = new WeakSet<UserToken>()
 
     const lookup = (userId: string, operation: string) =>
-      Effect.flatMap(store.get(userId), Option.match({
-        onNone: () => Effect.fail(new UnknownUser({ userId, operation })),
-        onSome: Effect.succeed
-      }))
+      Effect.flatMap(
+        store.get(userId),
+        Option.match({
+          onNone: () => Effect.fail(new UnknownUser({ userId, operation })),
+          onSome: Effect.succeed
+        })
+      )
 
     const register: Bot.Service["register"] = (input, registerOptions) =>
       Effect.gen(function*() {
@@ -307,8 +311,10 @@ export const make = (
           : Option.none()),
       asUser,
       requireScopes: (userId, scopes, operation = "Bot.requireScopes") =>
-        Effect.flatMap(lookup(userId, operation), (token) =>
-          Effect.as(requireScopes(toUser(token), scopes, operation), toUser(token)))
+        Effect.flatMap(
+          lookup(userId, operation),
+          (token) => Effect.as(requireScopes(toUser(token), scopes, operation), toUser(token))
+        )
     })
   })
 

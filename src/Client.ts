@@ -4,6 +4,13 @@
  * everyday calls — chat in the user's channel, whispers, users, channel info, follows and chat
  * messages as `Stream`s.
  *
+ * Start-up checks (the layer fails with a typed error whose `message` says what to do):
+ * - the token exists (`UnknownUser`; `NoUserToken` when no user was named and the store does not
+ *   hold exactly one token);
+ * - Twitch accepts it, after a refresh if needed (`TokenRejected`, `TokenDead`);
+ * - it was issued for this app's client id (`ClientIdMismatch`);
+ * - it carries the `scopes` you ask for (`MissingScopes`, naming the missing ones).
+ *
  * @example
  * ```ts
  * import { Client } from "effect-twitch"
@@ -23,13 +30,6 @@
  * program.pipe(Effect.provide(Client.layer({ userId: "1234", scopes })))
  * ```
  *
- * Start-up checks (the layer fails with a typed error whose `message` says what to do):
- * - the token exists (`UnknownUser`; `NoUserToken` when no user was named and the store does not
- *   hold exactly one token);
- * - Twitch accepts it, after a refresh if needed (`TokenRejected`, `TokenDead`);
- * - it was issued for this app's client id (`ClientIdMismatch`);
- * - it carries the `scopes` you ask for (`MissingScopes`, naming the missing ones).
- *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -40,16 +40,15 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as AccessTokens from "./AccessTokens.js"
-import * as DeviceAuth from "./DeviceAuth.js"
+import { ClientIdMismatch, MissingScopes, NoUserToken, TokenRejected, UnknownUser } from "./ClientError.js"
+import type * as DeviceAuth from "./DeviceAuth.js"
 import * as EventSub from "./EventSub.js"
 import type * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
-import { ClientIdMismatch, MissingScopes, NoUserToken, TokenRejected, UnknownUser } from "./ClientError.js"
-import type { TokenInput, UserInfo } from "./Token.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
 import { layerApis, layerAuth } from "./internal/layers.js"
-import * as OAuth from "./OAuth.js"
-import type { UserToken } from "./Token.js"
+import type * as OAuth from "./OAuth.js"
+import type { TokenInput, UserInfo, UserToken } from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
 import type { TwitchConfig } from "./TwitchConfig.js"
 
@@ -290,7 +289,8 @@ const makeService = (
           needs("whisper", SCOPES.whisper),
           helix.sendWhisper(toUserId, text, { fromUserId: user.id }).pipe(asUser)
         ).pipe(Effect.withSpan("Client.whisper")),
-      getUserById: (id) => helix.getUserById(id).pipe(asUser),
+      getUserById: (id) =>
+        helix.getUserById(id).pipe(asUser),
       getUserByLogin: (login) => helix.getUserByLogin(login).pipe(asUser),
       channelInfo: (broadcasterId) => helix.getChannelInfo(broadcasterId ?? user.id).pipe(asUser),
       follows: (broadcasterId) =>

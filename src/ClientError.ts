@@ -17,15 +17,14 @@ const Tagged = TaggedError("Client")
  * @category errors
  */
 export class ClientIdMismatch extends Tagged<ClientIdMismatch>()("ClientIdMismatch", {
-    /** the token's user, when Twitch named one */
-    userId: Schema.optional(Schema.String),
-    login: Schema.optional(Schema.String),
-    /** this app's client id (`TwitchConfig.clientId`) */
-    expected: Schema.String,
-    /** the client id Twitch reports for the token */
-    actual: Schema.String
-  }
-) {
+  /** the token's user, when Twitch named one */
+  userId: Schema.optional(Schema.String),
+  login: Schema.optional(Schema.String),
+  /** this app's client id (`TwitchConfig.clientId`) */
+  expected: Schema.String,
+  /** the client id Twitch reports for the token */
+  actual: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     const who = this.login !== undefined ? `The token of ${this.login}` : "The token"
@@ -42,13 +41,12 @@ export class ClientIdMismatch extends Tagged<ClientIdMismatch>()("ClientIdMismat
  * @category errors
  */
 export class MissingScopes extends Tagged<MissingScopes>()("MissingScopes", {
-    userId: Schema.String,
-    login: Schema.String,
-    /** what needed the scopes, e.g. `Client.sendMessage` */
-    operation: Schema.String,
-    missing: Schema.Array(Schema.String)
-  }
-) {
+  userId: Schema.String,
+  login: Schema.String,
+  /** what needed the scopes, e.g. `Client.sendMessage` */
+  operation: Schema.String,
+  missing: Schema.Array(Schema.String)
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     const who = this.login !== "" ? `${this.login} (${this.userId})` : `user ${this.userId}`
@@ -64,8 +62,9 @@ export class MissingScopes extends Tagged<MissingScopes>()("MissingScopes", {
  * @since 0.1.0
  * @category errors
  */
-export class UnknownUser extends Tagged<UnknownUser>()("UnknownUser", { userId: Schema.String, operation: Schema.String }
-) {
+export class UnknownUser
+  extends Tagged<UnknownUser>()("UnknownUser", { userId: Schema.String, operation: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `${this.operation}: no token is stored for user ${this.userId}: register or authorize the user first`
@@ -78,8 +77,7 @@ export class UnknownUser extends Tagged<UnknownUser>()("UnknownUser", { userId: 
  * @since 0.1.0
  * @category errors
  */
-export class NoUserToken extends Tagged<NoUserToken>()("NoUserToken", { stored: Schema.Number }
-) {
+export class NoUserToken extends Tagged<NoUserToken>()("NoUserToken", { stored: Schema.Number }) {
   /** @since 0.1.0 */
   override get message(): string {
     return this.stored === 0
@@ -95,8 +93,11 @@ export class NoUserToken extends Tagged<NoUserToken>()("NoUserToken", { stored: 
  * @since 0.1.0
  * @category errors
  */
-export class TokenRejected extends Tagged<TokenRejected>()("TokenRejected", { operation: Schema.String, userId: Schema.optional(Schema.String), reason: Schema.String }
-) {
+export class TokenRejected extends Tagged<TokenRejected>()("TokenRejected", {
+  operation: Schema.String,
+  userId: Schema.optional(Schema.String),
+  reason: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     const who = this.userId !== undefined ? ` of user ${this.userId}` : ""

@@ -36,12 +36,12 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { TaggedError } from "./internal/errors.js"
 import type { OAuthError } from "./OAuth.js"
 import { isTransient, makeUserToken, OAuth, OAuthDecodeError } from "./OAuth.js"
 import type { UserToken } from "./Token.js"
 import type { TokenStoreError } from "./TokenStore.js"
 import { TokenStore } from "./TokenStore.js"
-import { TaggedError } from "./internal/errors.js"
 
 /**
  * A started device authorization: what to show the person, and what `poll` needs.
@@ -89,8 +89,9 @@ const Tagged = TaggedError("DeviceAuth")
  * @since 0.1.0
  * @category errors
  */
-export class DeviceCodeExpired extends Tagged<DeviceCodeExpired>()("DeviceCodeExpired", { method: Schema.String, userCode: Schema.String }
-) {
+export class DeviceCodeExpired
+  extends Tagged<DeviceCodeExpired>()("DeviceCodeExpired", { method: Schema.String, userCode: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `DeviceAuth.${this.method}: device code ${this.userCode} expired before it was approved`
@@ -103,7 +104,9 @@ export class DeviceCodeExpired extends Tagged<DeviceCodeExpired>()("DeviceCodeEx
  * @since 0.1.0
  * @category errors
  */
-export class DeviceAccessDenied extends Tagged<DeviceAccessDenied>()("DeviceAccessDenied", { method: Schema.String, userCode: Schema.String }) {
+export class DeviceAccessDenied
+  extends Tagged<DeviceAccessDenied>()("DeviceAccessDenied", { method: Schema.String, userCode: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `DeviceAuth.${this.method}: authorization of device code ${this.userCode} was denied`
@@ -229,8 +232,7 @@ export const make: Effect.Effect<DeviceAuth.Service, never, OAuth | TokenStore> 
       return token
     })
 
-  const poll = (code: DeviceCode) =>
-    pollWith(code, () => Effect.void).pipe(Effect.withSpan("DeviceAuth.poll"))
+  const poll = (code: DeviceCode) => pollWith(code, () => Effect.void).pipe(Effect.withSpan("DeviceAuth.poll"))
 
   const authorize = (scopes: ReadonlyArray<string>): Stream.Stream<DeviceAuthEvent, DeviceAuthError> =>
     Stream.unwrapScoped(Effect.gen(function*() {

@@ -78,20 +78,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { type EventSubError, EventSubLimitExceeded, EventSubNoUser, EventSubSubscribeError } from "./EventSubError.js"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
 import { describeParseError } from "./internal/errors.js"
 import * as Engine from "./internal/eventsubEngine.js"
-import {
-  type EventSubError,
-  EventSubLimitExceeded,
-  EventSubNoUser,
-  EventSubSubscribeError
-} from "./EventSubError.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 export {
@@ -300,12 +295,20 @@ const createFailure = (
     : "fatal"
   return {
     kind,
-    error: new EventSubSubscribeError({ userId, operation: "subscribe", type, version, description: error.message, cause: error })
+    error: new EventSubSubscribeError({
+      userId,
+      operation: "subscribe",
+      type,
+      version,
+      description: error.message,
+      cause: error
+    })
   }
 }
 
 /** paths only: a value may be a viewer's chat text (and a hostile one megabytes long) */
-const formatParseError = (error: ParseResult.ParseError): string => describeParseError(error, "does not match its schema")
+const formatParseError = (error: ParseResult.ParseError): string =>
+  describeParseError(error, "does not match its schema")
 
 const decoderCache = new WeakMap<EventSubTypes.AnyDefinition, Engine.EventDecoder<unknown>>()
 const decoderFor = <D extends EventSubTypes.AnyDefinition>(definition: D): Engine.EventDecoder<Ev<D>> => {
@@ -365,7 +368,13 @@ export const make = (
           Effect.map(Chunk.toReadonlyArray),
           Helix.withUser(userId),
           Effect.mapError((error) =>
-            new EventSubSubscribeError({ userId, operation: "subscribe", type, description: error.message, cause: error })
+            new EventSubSubscribeError({
+              userId,
+              operation: "subscribe",
+              type,
+              description: error.message,
+              cause: error
+            })
           )
         ),
       delete: (userId, id) =>
@@ -427,8 +436,7 @@ export const make = (
       type: string,
       subscribeOptions: SubscribeOptions | undefined,
       f: (userId: string) => Stream.Stream<A, EventSubError>
-    ): Stream.Stream<A, EventSubError> =>
-      Stream.unwrap(Effect.map(resolveUser(type, subscribeOptions), f))
+    ): Stream.Stream<A, EventSubError> => Stream.unwrap(Effect.map(resolveUser(type, subscribeOptions), f))
 
     const service: EventSub.Service = {
       subscribe,
@@ -457,8 +465,11 @@ export const make = (
       raids: (broadcasterId, opts) =>
         subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: broadcasterId }, opts),
       whispers: (opts) =>
-        asUser("user.whisper.message", opts, (userId) =>
-          subscribe(EventSubTypes.UserWhisperMessageV1, { user_id: userId }, { userId })),
+        asUser(
+          "user.whisper.message",
+          opts,
+          (userId) => subscribe(EventSubTypes.UserWhisperMessageV1, { user_id: userId }, { userId })
+        ),
       channelPointsRedemptions: (broadcasterId, opts) =>
         subscribe(
           EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1,

@@ -17,12 +17,11 @@ const Tagged = TaggedError("EventSub")
  * @category errors
  */
 export class EventSubRevoked extends Tagged<EventSubRevoked>()("EventSubRevoked", {
-    subscriptionId: Schema.String,
-    type: Schema.String,
-    version: Schema.String,
-    status: Schema.String
-  }
-) {
+  subscriptionId: Schema.String,
+  type: Schema.String,
+  version: Schema.String,
+  status: Schema.String
+}) {
   /**
    * @since 0.1.0
    */
@@ -76,12 +75,16 @@ export class EventSubSubscribeError extends Tagged<EventSubSubscribeError>()("Ev
    * @since 0.1.0
    */
   override get message(): string {
-    const subscription = this.type === undefined ? "" : ` ${this.type}${this.version === undefined ? "" : ` v${this.version}`}`
+    const subscription = this.type === undefined
+      ? ""
+      : ` ${this.type}${this.version === undefined ? "" : ` v${this.version}`}`
     switch (this.operation) {
       case "subscribe":
         return `Could not subscribe to${subscription} as user ${this.userId}: ${this.description}`
       case "connect":
-        return `EventSub connection of user ${this.userId}${subscription === "" ? "" : ` (for${subscription})`} failed: ${this.description}`
+        return `EventSub connection of user ${this.userId}${
+          subscription === "" ? "" : ` (for${subscription})`
+        } failed: ${this.description}`
       case "delete":
         return `EventSub delete${subscription} failed for user ${this.userId}: ${this.description}`
     }
@@ -114,4 +117,9 @@ export type EventSubError = EventSubRevoked | EventSubLimitExceeded | EventSubSu
  * @since 0.1.0
  * @category errors
  */
-export const EventSubError = Schema.Union(EventSubRevoked, EventSubLimitExceeded, EventSubSubscribeError, EventSubNoUser)
+export const EventSubError = Schema.Union(
+  EventSubRevoked,
+  EventSubLimitExceeded,
+  EventSubSubscribeError,
+  EventSubNoUser
+)

@@ -16,6 +16,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Definition } from "./EventSubDefinition.js"
 import { all } from "./generated/EventSubDefinitions.js"
+import { TaggedError } from "./internal/errors.js"
 
 export {
   /**
@@ -42,8 +43,14 @@ export {
    */
   scopesSatisfiedBy
 } from "./EventSubDefinition.js"
-import { TaggedError } from "./internal/errors.js"
 
+/**
+ * The generated definitions, one per subscription type + version (documented in
+ * `generated/EventSubDefinitions.ts`).
+ *
+ * @since 0.1.0
+ * @category definitions
+ */
 export * from "./generated/EventSubDefinitions.js"
 
 // ------------------------------------------------------------------------------------------------

@@ -37,14 +37,14 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AccessTokensError } from "./AccessTokens.js"
 import { AccessTokens } from "./AccessTokens.js"
-import type { RateLimitHeaders } from "./internal/helixRateLimitHeaders.js"
+import { TaggedError } from "./internal/errors.js"
 import * as RateLimiter from "./internal/helixRateLimiter.js"
-import * as Timeouts from "./internal/helixTimeouts.js"
+import type { RateLimitHeaders } from "./internal/helixRateLimitHeaders.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
+import * as Timeouts from "./internal/helixTimeouts.js"
+import { parseJsonWith } from "./internal/json.js"
 import type { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
-import { TaggedError } from "./internal/errors.js"
-import { parseJsonWith } from "./internal/json.js"
 
 // -----------------------------------------------------------------------------
 // errors
@@ -84,8 +84,7 @@ const Tagged = TaggedError("Helix")
  * @since 0.1.0
  * @category errors
  */
-export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest", ResponseFields
-) {
+export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -98,8 +97,7 @@ export class HelixBadRequest extends Tagged<HelixBadRequest>()("HelixBadRequest"
  * @since 0.1.0
  * @category errors
  */
-export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnauthorized", ResponseFields
-) {
+export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnauthorized", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -113,8 +111,9 @@ export class HelixUnauthorized extends Tagged<HelixUnauthorized>()("HelixUnautho
  * @since 0.1.0
  * @category errors
  */
-export class HelixForbidden extends Tagged<HelixForbidden>()("HelixForbidden", { ...ResponseFields, missingScopes: Schema.Array(Schema.String) }
-) {
+export class HelixForbidden
+  extends Tagged<HelixForbidden>()("HelixForbidden", { ...ResponseFields, missingScopes: Schema.Array(Schema.String) })
+{
   /** @since 0.1.0 */
   override get message(): string {
     const scopes = this.missingScopes.length > 0 ? ` (missing scope ${this.missingScopes.join(" or ")})` : ""
@@ -126,8 +125,7 @@ export class HelixForbidden extends Tagged<HelixForbidden>()("HelixForbidden", {
  * @since 0.1.0
  * @category errors
  */
-export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", ResponseFields
-) {
+export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -138,8 +136,7 @@ export class HelixNotFound extends Tagged<HelixNotFound>()("HelixNotFound", Resp
  * @since 0.1.0
  * @category errors
  */
-export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", ResponseFields
-) {
+export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -154,8 +151,9 @@ export class HelixConflict extends Tagged<HelixConflict>()("HelixConflict", Resp
  * @since 0.1.0
  * @category errors
  */
-export class HelixRateLimited extends Tagged<HelixRateLimited>()("HelixRateLimited", { ...ResponseFields, resetAt: Schema.optional(Schema.Number) }
-) {
+export class HelixRateLimited
+  extends Tagged<HelixRateLimited>()("HelixRateLimited", { ...ResponseFields, resetAt: Schema.optional(Schema.Number) })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -168,8 +166,7 @@ export class HelixRateLimited extends Tagged<HelixRateLimited>()("HelixRateLimit
  * @since 0.1.0
  * @category errors
  */
-export class HelixServerError extends Tagged<HelixServerError>()("HelixServerError", ResponseFields
-) {
+export class HelixServerError extends Tagged<HelixServerError>()("HelixServerError", ResponseFields) {
   /** @since 0.1.0 */
   override get message(): string {
     return describe(this)
@@ -205,8 +202,11 @@ export class HelixTimeout extends Tagged<HelixTimeout>()("HelixTimeout", {
  * @since 0.1.0
  * @category errors
  */
-export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTransportError", { method: Schema.String, endpoint: Schema.String, description: Schema.String }
-) {
+export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTransportError", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): ${this.description}`
@@ -220,8 +220,13 @@ export class HelixTransportError extends Tagged<HelixTransportError>()("HelixTra
  * @since 0.1.0
  * @category errors
  */
-export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeError", { method: Schema.String, endpoint: Schema.String, status: Schema.Number, path: Schema.String, description: Schema.String }
-) {
+export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeError", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  status: Schema.Number,
+  path: Schema.String,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     const at = this.path === "" ? "" : ` at ${this.path}`
@@ -236,8 +241,11 @@ export class HelixDecodeError extends Tagged<HelixDecodeError>()("HelixDecodeErr
  * @since 0.1.0
  * @category errors
  */
-export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserRequired", { method: Schema.String, endpoint: Schema.String, description: Schema.String }
-) {
+export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserRequired", {
+  method: Schema.String,
+  endpoint: Schema.String,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): ${this.description}`
@@ -251,14 +259,13 @@ export class HelixUserRequired extends Tagged<HelixUserRequired>()("HelixUserReq
  * @category errors
  */
 export class ChatMessageDropped extends Tagged<ChatMessageDropped>()("ChatMessageDropped", {
-    method: Schema.String,
-    endpoint: Schema.String,
-    broadcasterId: Schema.String,
-    messageId: Schema.String,
-    code: Schema.String,
-    reason: Schema.String
-  }
-) {
+  method: Schema.String,
+  endpoint: Schema.String,
+  broadcasterId: Schema.String,
+  messageId: Schema.String,
+  code: Schema.String,
+  reason: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `Helix.${this.method} (${this.endpoint}): message dropped in channel ${this.broadcasterId}: ${this.code}: ${this.reason}`
@@ -359,7 +366,8 @@ export type WithPrincipal = <
   Self extends Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>
 >(self: Self) => Self
 
-const withPrincipal = (principal: Principal): WithPrincipal => <
+const withPrincipal = (principal: Principal): WithPrincipal =>
+<
   Self extends Effect.Effect<unknown, unknown, unknown> | Stream.Stream<unknown, unknown, unknown>
 >(self: Self): Self =>
   // effects carry a StreamTypeId too: test for an effect first
@@ -373,7 +381,10 @@ const withPrincipal = (principal: Principal): WithPrincipal => <
  *
  * @example
  * ```ts
- * helix.getUserById("1").pipe(Helix.withUser("42"))
+ * import { Helix } from "effect-twitch"
+ * import { Effect } from "effect"
+ *
+ * const user = Effect.flatMap(Helix.Helix, (helix) => helix.getUserById("1")).pipe(Helix.withUser("42"))
  * ```
  *
  * @since 0.1.0
@@ -762,7 +773,9 @@ const updateChatSettingsEndpoint = endpoint({
   method: "PATCH",
   path: "/chat/settings",
   scopes: ["moderator:manage:chat_settings"],
-  query: (input: { readonly broadcasterId: string; readonly moderatorId: string; readonly update: ChatSettingsUpdate }) => ({
+  query: (
+    input: { readonly broadcasterId: string; readonly moderatorId: string; readonly update: ChatSettingsUpdate }
+  ) => ({
     broadcaster_id: input.broadcasterId,
     moderator_id: input.moderatorId
   }),
@@ -1088,7 +1101,9 @@ export declare namespace Helix {
     readonly getUserByLogin: (login: string) => Effect.Effect<Option.Option<User>, HelixFailure>
 
     /** Channel information by broadcaster ids, any number (sent in batches of 100). */
-    readonly getChannels: (broadcasterIds: Iterable<string>) => Effect.Effect<ReadonlyArray<ChannelInformation>, HelixFailure>
+    readonly getChannels: (
+      broadcasterIds: Iterable<string>
+    ) => Effect.Effect<ReadonlyArray<ChannelInformation>, HelixFailure>
     readonly getChannelInfo: (broadcasterId: string) => Effect.Effect<Option.Option<ChannelInformation>, HelixFailure>
     /** Needs `channel:manage:broadcast`; runs as the broadcaster. */
     readonly modifyChannelInfo: (
@@ -1263,10 +1278,13 @@ export const make = (
     const baseUrl = config.helixUrl.endsWith("/") ? config.helixUrl.slice(0, -1) : config.helixUrl
     const baseHeaders = { "client-id": config.clientId, accept: "application/json" }
 
-    const resolve: Effect.Effect<Resolved> = Effect.map(CurrentPrincipal, (principal): Resolved =>
-      principal._tag === "Default"
-        ? options.defaultUser === undefined ? { _tag: "App" } : { _tag: "User", userId: options.defaultUser }
-        : principal)
+    const resolve: Effect.Effect<Resolved> = Effect.map(
+      CurrentPrincipal,
+      (principal): Resolved =>
+        principal._tag === "Default"
+          ? options.defaultUser === undefined ? { _tag: "App" } : { _tag: "User", userId: options.defaultUser }
+          : principal
+    )
 
     const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
 
@@ -1275,14 +1293,16 @@ export const make = (
       ep: Endpoint<never, unknown>,
       what: string
     ): Effect.Effect<string, HelixUserRequired> =>
-      given !== undefined ? Effect.succeed(given) : Effect.flatMap(resolve, (r) =>
-        r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
-          new HelixUserRequired({
-            method: ep.name,
-            endpoint: `${ep.method} ${ep.path}`,
-            description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
-          })
-        ))
+      given !== undefined ?
+        Effect.succeed(given) :
+        Effect.flatMap(resolve, (r) =>
+          r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
+            new HelixUserRequired({
+              method: ep.name,
+              endpoint: `${ep.method} ${ep.path}`,
+              description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
+            })
+          ))
 
     /** A permit of the key's bucket; a queue that has not moved for the request timeout is a `HelixTimeout`. */
     const acquire = (
@@ -1580,8 +1600,10 @@ export const make = (
 
     const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
       const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
-      return yield* batched(items, (batch) =>
-        Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data))
+      return yield* batched(
+        items,
+        (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
+      )
     })
 
     const service: Helix.Service = {

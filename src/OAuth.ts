@@ -27,10 +27,10 @@ import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { AppToken, UserToken } from "./Token.js"
-import { TwitchConfig } from "./TwitchConfig.js"
 import { TaggedError } from "./internal/errors.js"
 import { parseJson } from "./internal/json.js"
+import { AppToken, UserToken } from "./Token.js"
+import { TwitchConfig } from "./TwitchConfig.js"
 
 // -----------------------------------------------------------------------------
 // models
@@ -112,7 +112,9 @@ const Tagged = TaggedError("OAuth")
  * @since 0.1.0
  * @category errors
  */
-export class InvalidRefreshToken extends Tagged<InvalidRefreshToken>()("InvalidRefreshToken", { method: Schema.String }) {
+export class InvalidRefreshToken
+  extends Tagged<InvalidRefreshToken>()("InvalidRefreshToken", { method: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid refresh token`
@@ -139,7 +141,9 @@ export class InvalidAccessToken extends Tagged<InvalidAccessToken>()("InvalidAcc
  * @since 0.1.0
  * @category errors
  */
-export class MissingClientSecret extends Tagged<MissingClientSecret>()("MissingClientSecret", { method: Schema.String }) {
+export class MissingClientSecret
+  extends Tagged<MissingClientSecret>()("MissingClientSecret", { method: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: a client secret is required for this flow`
@@ -152,8 +156,9 @@ export class MissingClientSecret extends Tagged<MissingClientSecret>()("MissingC
  * @since 0.1.0
  * @category errors
  */
-export class InvalidClient extends Tagged<InvalidClient>()("InvalidClient", { method: Schema.String, description: Schema.String }
-) {
+export class InvalidClient
+  extends Tagged<InvalidClient>()("InvalidClient", { method: Schema.String, description: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: ${this.description}`
@@ -166,8 +171,7 @@ export class InvalidClient extends Tagged<InvalidClient>()("InvalidClient", { me
  * @since 0.1.0
  * @category errors
  */
-export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDeviceCode", { method: Schema.String }
-) {
+export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDeviceCode", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid device code`
@@ -180,7 +184,9 @@ export class InvalidDeviceCode extends Tagged<InvalidDeviceCode>()("InvalidDevic
  * @since 0.1.0
  * @category errors
  */
-export class AuthorizationPending extends Tagged<AuthorizationPending>()("AuthorizationPending", { method: Schema.String }) {
+export class AuthorizationPending
+  extends Tagged<AuthorizationPending>()("AuthorizationPending", { method: Schema.String })
+{
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: authorization pending`
@@ -193,8 +199,7 @@ export class AuthorizationPending extends Tagged<AuthorizationPending>()("Author
  * @since 0.1.0
  * @category errors
  */
-export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.String }
-) {
+export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: slow down`
@@ -207,8 +212,7 @@ export class SlowDown extends Tagged<SlowDown>()("SlowDown", { method: Schema.St
  * @since 0.1.0
  * @category errors
  */
-export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { method: Schema.String }
-) {
+export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: access denied`
@@ -221,8 +225,7 @@ export class AccessDenied extends Tagged<AccessDenied>()("AccessDenied", { metho
  * @since 0.1.0
  * @category errors
  */
-export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", { method: Schema.String }
-) {
+export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: client does not exist`
@@ -235,8 +238,7 @@ export class ClientNotFound extends Tagged<ClientNotFound>()("ClientNotFound", {
  * @since 0.1.0
  * @category errors
  */
-export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { method: Schema.String }
-) {
+export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { method: Schema.String }) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: invalid token`
@@ -249,8 +251,11 @@ export class InvalidToken extends Tagged<InvalidToken>()("InvalidToken", { metho
  * @since 0.1.0
  * @category errors
  */
-export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest", { method: Schema.String, status: Schema.Number, description: Schema.String }
-) {
+export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: HTTP ${this.status}: ${this.description}`
@@ -263,8 +268,11 @@ export class OAuthBadRequest extends Tagged<OAuthBadRequest>()("OAuthBadRequest"
  * @since 0.1.0
  * @category errors
  */
-export class OAuthServerError extends Tagged<OAuthServerError>()("OAuthServerError", { method: Schema.String, status: Schema.Number, description: Schema.String }
-) {
+export class OAuthServerError extends Tagged<OAuthServerError>()("OAuthServerError", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: HTTP ${this.status}: ${this.description}`
@@ -297,8 +305,11 @@ export class OAuthTransportError extends Tagged<OAuthTransportError>()("OAuthTra
  * @since 0.1.0
  * @category errors
  */
-export class OAuthDecodeError extends Tagged<OAuthDecodeError>()("OAuthDecodeError", { method: Schema.String, status: Schema.Number, description: Schema.String }
-) {
+export class OAuthDecodeError extends Tagged<OAuthDecodeError>()("OAuthDecodeError", {
+  method: Schema.String,
+  status: Schema.Number,
+  description: Schema.String
+}) {
   /** @since 0.1.0 */
   override get message(): string {
     return `OAuth.${this.method}: HTTP ${this.status}: ${this.description}`

@@ -91,12 +91,11 @@ const Tagged = TaggedError("TokenStore")
  * @category errors
  */
 export class TokenStoreError extends Tagged<TokenStoreError>()("TokenStoreError", {
-    method: Schema.String,
-    reason: Schema.Literal("Io", "Corrupt", "Locked"),
-    description: Schema.String,
-    cause: Schema.optional(Schema.Defect)
-  }
-) {
+  method: Schema.String,
+  reason: Schema.Literal("Io", "Corrupt", "Locked"),
+  description: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
   /**
    * @since 0.1.0
    */
@@ -365,9 +364,12 @@ const tidyAfterCrash = (target: string) =>
   Effect.gen(function*() {
     const removed = yield* removeStaleTemps(target).pipe(
       Effect.catchAll((e) =>
-        Effect.as(Effect.logWarning("TokenStore: cannot remove stale temp files").pipe(
-          Effect.annotateLogs({ store: target, error: e.message })
-        ), 0)
+        Effect.as(
+          Effect.logWarning("TokenStore: cannot remove stale temp files").pipe(
+            Effect.annotateLogs({ store: target, error: e.message })
+          ),
+          0
+        )
       )
     )
     if (removed > 0) yield* Effect.logInfo(`TokenStore: removed ${removed} stale temp file(s)`)

@@ -92,7 +92,9 @@ const gatedStore = () => {
             control.entered++
             return control.mode === "hold"
               ? Effect.zipRight(latch.await, inner.set(token))
-              : Effect.fail(new TokenStore.TokenStoreError({ method: "persist", reason: "Io", description: "injected" }))
+              : Effect.fail(
+                new TokenStore.TokenStoreError({ method: "persist", reason: "Io", description: "injected" })
+              )
           })
       }))
   )

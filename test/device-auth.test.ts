@@ -137,5 +137,7 @@ describe("DeviceAuth (simulator)", () => {
       const last = events[events.length - 1]!
       assert.strictEqual(last._tag, "Authorized")
       assert.strictEqual(last._tag === "Authorized" && last.token.userId, sim.users.moderator)
-    }).pipe(Effect.provide(env({ autoApproveDevice: { afterMillis: 12_000, userId: Simulator.defaultUsers.moderator } }))))
+    }).pipe(
+      Effect.provide(env({ autoApproveDevice: { afterMillis: 12_000, userId: Simulator.defaultUsers.moderator } }))
+    ))
 })

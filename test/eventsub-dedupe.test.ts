@@ -2,7 +2,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { randomUUID } from "node:crypto"
 import { Dedupe } from "../src/internal/eventsubDedupe.js"
 
-const uuid = (n: number) => `${n.toString(16).padStart(8, "0")}-0000-4000-8000-${(n * 7).toString(16).padStart(12, "0")}`
+const uuid = (n: number) =>
+  `${n.toString(16).padStart(8, "0")}-0000-4000-8000-${(n * 7).toString(16).padStart(12, "0")}`
 
 describe("EventSub dedupe window", () => {
   for (const [kind, idOf] of [["UUID ids", uuid], ["other ids", (n: number) => `id-${n}`]] as const) {

@@ -192,7 +192,11 @@ describe("EventSub under faults", () => {
         const [session] = yield* openSessions
         const unknown = (i: number) =>
           JSON.stringify({
-            metadata: { message_id: `u-${i}`, message_type: "session_party", message_timestamp: new Date().toISOString() },
+            metadata: {
+              message_id: `u-${i}`,
+              message_type: "session_party",
+              message_timestamp: new Date().toISOString()
+            },
             payload: {}
           })
         for (let i = 0; i < 1_000; i++) yield* sim.eventSub.sendMalformed({ sessionId: session!.id, text: unknown(i) })
@@ -221,7 +225,11 @@ describe("EventSub under faults", () => {
         const [session] = yield* openSessions
         // an unknown message_type of 1 MB: named in the log, cut short
         const hugeType = JSON.stringify({
-          metadata: { message_id: "m-huge", message_type: "y".repeat(1_000_000), message_timestamp: new Date().toISOString() },
+          metadata: {
+            message_id: "m-huge",
+            message_type: "y".repeat(1_000_000),
+            message_timestamp: new Date().toISOString()
+          },
           payload: {}
         })
         yield* sim.eventSub.sendMalformed({ sessionId: session!.id, text: hugeType })

@@ -12,8 +12,10 @@ const realPause = (millis = 10) => Effect.promise(() => new Promise<void>((resol
 const chatIn = (eventSub: EventSub.EventSub.Service, broadcaster: number) =>
   eventSub.subscribe(EventSubTypes.ChannelChatMessageV1, { broadcaster_user_id: String(broadcaster), user_id: B })
 
-const enabledCount = Effect.flatMap(Simulator.Simulator, (sim) =>
-  Effect.map(sim.eventSub.subscriptions, (subs) => subs.filter((s) => s.status === "enabled").length))
+const enabledCount = Effect.flatMap(
+  Simulator.Simulator,
+  (sim) => Effect.map(sim.eventSub.subscriptions, (subs) => subs.filter((s) => s.status === "enabled").length)
+)
 
 const waitFor = (target: number) =>
   Effect.gen(function*() {
@@ -62,7 +64,9 @@ describe("EventSub limits", () => {
       }
       assert.strictEqual(yield* enabledCount, 10)
       // that 429 is a subscription limit, not the rate limiter's: asked once, not retried after a wait
-      const creates = (yield* sim.requestLog).filter((e) => e.method === "POST" && e.path.endsWith("/eventsub/subscriptions"))
+      const creates = (yield* sim.requestLog).filter((e) =>
+        e.method === "POST" && e.path.endsWith("/eventsub/subscriptions")
+      )
       assert.strictEqual(creates.length, 11)
     }).pipe(Effect.provide(Stack.layer())))
 

@@ -8,7 +8,11 @@ interface ExampleRow {
   readonly version: string
   readonly name: string
   readonly request: { readonly condition: Record<string, unknown> }
-  readonly notification: { readonly subscription: Record<string, unknown>; readonly event?: unknown; readonly events?: unknown }
+  readonly notification: {
+    readonly subscription: Record<string, unknown>
+    readonly event?: unknown
+    readonly events?: unknown
+  }
 }
 
 const fixture = (path: string) => fs.readFileSync(new URL(`./fixtures/${path}`, import.meta.url), "utf8")
@@ -339,7 +343,9 @@ describe("EventSubTypes envelope", () => {
 
   it("the fast path agrees with the Message schema and round-trips through encode", () => {
     const frames = [
-      ...["welcome", "keepalive", "reconnect", "revocation", "notification_channel_chat_message_v1_ws_envelope"].map(ws),
+      ...["welcome", "keepalive", "reconnect", "revocation", "notification_channel_chat_message_v1_ws_envelope"].map(
+        ws
+      ),
       ...rows.map((row) => wsFrame(row))
     ]
     for (const frame of frames) {

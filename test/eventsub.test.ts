@@ -81,9 +81,9 @@ describe("EventSub", () => {
       assert.strictEqual(yield* viewerPosts, 2)
       yield* sim.eventSub.trigger({ type: "stream.online" })
       yield* sim.eventSub.trigger({ type: "stream.offline" })
-      yield* eventually(Effect.sync(() =>
-        asDefault.items.length === 1 && asViewer.items.length === 1 && byOption.items.length === 1
-      ))
+      yield* eventually(
+        Effect.sync(() => asDefault.items.length === 1 && asViewer.items.length === 1 && byOption.items.length === 1)
+      )
       // the viewer's connection drops: its subscriptions are re-created (by the connection, not by a consumer)
       // on the viewer's new session, still with the viewer's token
       yield* sim.eventSub.close({ sessionId: viewerSession, code: 4005 })
@@ -281,13 +281,20 @@ describe("EventSub", () => {
         yield* TestClock.adjust("1 hour") // a realistic "now"
         const { items } = yield* collect(eventSub.follows(B))
         yield* waitSubscribed()
-        const [oldId] = yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 700, event: { user_name: "Old" } })
+        const [oldId] = yield* sim.eventSub.sendOld({
+          type: "channel.follow",
+          ageSeconds: 700,
+          event: { user_name: "Old" }
+        })
         yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 500, event: { user_name: "Recent" } })
         yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "New" } })
         yield* eventually(Effect.sync(() => items.length >= 2))
         yield* realPause(20)
         assert.deepStrictEqual(items.map((e) => e.user_name), ["Recent", "New"])
-        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
+        assert.isTrue(
+          lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")),
+          lines.join("\n")
+        )
       }).pipe(withStack())
     ))
 
@@ -309,13 +316,20 @@ describe("EventSub", () => {
         }
         const open = yield* openSessions
         assert.deepStrictEqual(open.map((s) => s.id), [session!.id], "still the first connection")
-        const [oldId] = yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 700, event: { user_name: "Old" } })
+        const [oldId] = yield* sim.eventSub.sendOld({
+          type: "channel.follow",
+          ageSeconds: 700,
+          event: { user_name: "Old" }
+        })
         yield* sim.eventSub.sendOld({ type: "channel.follow", ageSeconds: 60, event: { user_name: "Recent" } })
         yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "New" } })
         yield* Effect.ignore(eventually(Effect.sync(() => items.length >= 3)))
         yield* realPause(20)
         assert.deepStrictEqual(items.map((e) => e.user_name), ["First", "Recent", "New"])
-        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")), lines.join("\n"))
+        assert.isTrue(
+          lines.some((l) => l.startsWith("WARN") && l.includes(oldId!) && l.includes("older")),
+          lines.join("\n")
+        )
       }).pipe(withStack({ eventSub: { keepaliveTimeoutSeconds: 600 } }))
     ))
 
@@ -332,7 +346,11 @@ describe("EventSub", () => {
           `{"metadata":{"message_id":"trunc","message_type":"notification"`,
           `{"hello":"world"}`,
           JSON.stringify({
-            metadata: { message_id: "m-unknown", message_type: "session_party", message_timestamp: new Date().toISOString() },
+            metadata: {
+              message_id: "m-unknown",
+              message_type: "session_party",
+              message_timestamp: new Date().toISOString()
+            },
             payload: {}
           })
         ]
@@ -360,7 +378,10 @@ describe("EventSub", () => {
         yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Good" } })
         yield* eventually(Effect.sync(() => items.length === 1))
         assert.strictEqual(items[0]!.user_name, "Good")
-        assert.isTrue(lines.some((l) => l.startsWith("WARN") && l.includes(badId!) && l.includes("user_name")), lines.join("\n"))
+        assert.isTrue(
+          lines.some((l) => l.startsWith("WARN") && l.includes(badId!) && l.includes("user_name")),
+          lines.join("\n")
+        )
       }).pipe(withStack())
     ))
 

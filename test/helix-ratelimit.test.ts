@@ -38,7 +38,10 @@ const bucketServer = (capacity: number, perSecond: number, skewMillis?: number) 
         stats.status429++
         return HttpClientResponse.fromWeb(
           request,
-          new Response(JSON.stringify({ error: "Too Many Requests", status: 429, message: "" }), { status: 429, headers })
+          new Response(JSON.stringify({ error: "Too Many Requests", status: 429, message: "" }), {
+            status: 429,
+            headers
+          })
         )
       }
       stats.ok++
@@ -54,7 +57,10 @@ const bucketServer = (capacity: number, perSecond: number, skewMillis?: number) 
         offline_image_url: "",
         created_at: "2020-01-01T00:00:00Z"
       }
-      return HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [user] }), { status: 200, headers }))
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify({ data: [user] }), { status: 200, headers })
+      )
     })
   )
   return { client, stats }
@@ -156,9 +162,13 @@ describe("Helix rate limiter", () => {
         const start = yield* Clock.currentTimeMillis
         const helix = yield* Helix.Helix
         const fiber = yield* Effect.fork(
-          Effect.forEach(Array.from({ length: 150 }, (_, i) => String(i)), (id) => Effect.either(helix.getUserById(id)), {
-            concurrency: "unbounded"
-          })
+          Effect.forEach(
+            Array.from({ length: 150 }, (_, i) => String(i)),
+            (id) => Effect.either(helix.getUserById(id)),
+            {
+              concurrency: "unbounded"
+            }
+          )
         )
         yield* TestClock.adjust("10 minutes")
         const done = yield* Fiber.poll(fiber)

@@ -126,19 +126,20 @@ const userJson = (id: string) => ({
   extra_field_from_the_future: { nested: true }
 })
 
-const usersHandler: Handler = (req) =>
-  Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
+const usersHandler: Handler = (req) => Effect.succeed(json(200, { data: req.query.getAll("id").map(userJson) }))
 
 /** The first `count` requests answer 429 with an empty bucket whose reset is `resetIn` s from now; then users. */
 const rateLimitedFirst = (count: number, resetIn: number): Handler => {
   let answered = 0
   return (req) =>
-    answered++ >= count ? usersHandler(req) : Effect.map(Clock.currentTimeMillis, (now) =>
-      json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
-        "ratelimit-limit": "800",
-        "ratelimit-remaining": "0",
-        "ratelimit-reset": String(Math.floor(now / 1000) + resetIn)
-      }))
+    answered++ >= count ?
+      usersHandler(req) :
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        json(429, { error: "Too Many Requests", status: 429, message: "slow down" }, {
+          "ratelimit-limit": "800",
+          "ratelimit-remaining": "0",
+          "ratelimit-reset": String(Math.floor(now / 1000) + resetIn)
+        }))
 }
 
 interface Setup {
@@ -324,24 +325,27 @@ describe("Helix", () => {
   it.effect("a 429 whose reset is a day ahead is ignored (logged once) and holds up no call", () => {
     const lines: Array<string> = []
     const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${String(message)}`))
-    return run({ handler: rateLimitedFirst(2, 86_400), requestTimeout: 5_000 }, (helix, { log }) =>
-      Effect.gen(function*() {
-        const fiber = yield* Effect.fork(
-          Effect.forEach(["1", "2", "3"], (id) => Effect.either(helix.getUserById(id)))
-        )
-        yield* TestClock.adjust("5 seconds")
-        const done = yield* Fiber.poll(fiber)
-        assert.isTrue(Option.isSome(done), "the calls after the 429 are still waiting")
-        const users = yield* Option.getOrThrow(done)
-        // the first call waited a second per 429 (a reset it cannot believe), then went through
-        assert.deepStrictEqual(users.map((user) => user._tag), ["Right", "Right", "Right"])
-        assert.strictEqual(log.length, 5)
-        const warnings = lines.filter((line) => line.includes("Ratelimit-Reset"))
-        assert.strictEqual(warnings.length, 1)
-        assert.isTrue(warnings[0].startsWith("WARN"))
-        assert.notInclude(warnings[0], "user-")
-        assert.notInclude(warnings[0], "app-")
-      }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger))))
+    return run(
+      { handler: rateLimitedFirst(2, 86_400), requestTimeout: 5_000 },
+      (helix, { log }) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(
+            Effect.forEach(["1", "2", "3"], (id) => Effect.either(helix.getUserById(id)))
+          )
+          yield* TestClock.adjust("5 seconds")
+          const done = yield* Fiber.poll(fiber)
+          assert.isTrue(Option.isSome(done), "the calls after the 429 are still waiting")
+          const users = yield* Option.getOrThrow(done)
+          // the first call waited a second per 429 (a reset it cannot believe), then went through
+          assert.deepStrictEqual(users.map((user) => user._tag), ["Right", "Right", "Right"])
+          assert.strictEqual(log.length, 5)
+          const warnings = lines.filter((line) => line.includes("Ratelimit-Reset"))
+          assert.strictEqual(warnings.length, 1)
+          assert.isTrue(warnings[0].startsWith("WARN"))
+          assert.notInclude(warnings[0], "user-")
+          assert.notInclude(warnings[0], "app-")
+        }).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+    )
   })
 
   it.effect("an answer with one point left for an hour: the next call times out instead of waiting on", () =>
@@ -374,18 +378,21 @@ describe("Helix", () => {
       })))
 
   it.effect("missing scope is a typed forbidden naming the scope (checked before sending)", () =>
-    run({ handler: () => Effect.succeed({ status: 204 }), scopes: ["user:write:chat"] }, (helix, { log }) =>
-      Effect.gen(function*() {
-        const error = yield* Effect.flip(
-          helix.banUser({ broadcasterId: "1", userId: "2" }).pipe(Helix.withUser("42"))
-        )
-        assert.strictEqual(error._tag, "HelixForbidden")
-        if (error._tag === "HelixForbidden") {
-          assert.deepStrictEqual(error.missingScopes, ["moderator:manage:banned_users"])
-          assert.include(error.message, "moderator:manage:banned_users")
-        }
-        assert.strictEqual(log.length, 0)
-      })))
+    run(
+      { handler: () => Effect.succeed({ status: 204 }), scopes: ["user:write:chat"] },
+      (helix, { log }) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(
+            helix.banUser({ broadcasterId: "1", userId: "2" }).pipe(Helix.withUser("42"))
+          )
+          assert.strictEqual(error._tag, "HelixForbidden")
+          if (error._tag === "HelixForbidden") {
+            assert.deepStrictEqual(error.missingScopes, ["moderator:manage:banned_users"])
+            assert.include(error.message, "moderator:manage:banned_users")
+          }
+          assert.strictEqual(log.length, 0)
+        })
+    ))
 
   it.effect("missing scope reported by Twitch (403, or 401 as twitch-cli does) names the scope, no refresh", () => {
     let status = 403
@@ -455,9 +462,11 @@ describe("Helix", () => {
     return run({
       handler: (req) =>
         Effect.succeed(json(200, {
-          data: [drop
-            ? { message_id: "", is_sent: false, drop_reason: { code: "msg_duplicate", message: "duplicate message" } }
-            : { message_id: "m1", is_sent: true, drop_reason: null }],
+          data: [
+            drop
+              ? { message_id: "", is_sent: false, drop_reason: { code: "msg_duplicate", message: "duplicate message" } }
+              : { message_id: "m1", is_sent: true, drop_reason: null }
+          ],
           echo: req.body
         })),
       scopes: ["user:write:chat"]
@@ -496,20 +505,23 @@ describe("Helix", () => {
       ""
     ]
     let i = 0
-    return run({ handler: () => Effect.succeed({ status: 200, body: bodies[i++] }) }, (helix) =>
-      Effect.gen(function*() {
-        const errors = []
-        for (let n = 0; n < bodies.length; n++) errors.push(yield* Effect.flip(helix.getUserById("1")))
-        for (const error of errors) {
-          assert.strictEqual(error._tag, "HelixDecodeError")
-          if (error._tag === "HelixDecodeError") assert.strictEqual(error.endpoint, "GET /users")
-        }
-        const paths = errors.map((e) => (e._tag === "HelixDecodeError" ? e.path : "?"))
-        assert.strictEqual(paths[2], "data[0].login")
-        assert.strictEqual(paths[3], "data[0].created_at")
-        assert.strictEqual(paths[4], "data")
-        assert.include(errors[2].message, "data[0].login")
-      }))
+    return run(
+      { handler: () => Effect.succeed({ status: 200, body: bodies[i++] }) },
+      (helix) =>
+        Effect.gen(function*() {
+          const errors = []
+          for (let n = 0; n < bodies.length; n++) errors.push(yield* Effect.flip(helix.getUserById("1")))
+          for (const error of errors) {
+            assert.strictEqual(error._tag, "HelixDecodeError")
+            if (error._tag === "HelixDecodeError") assert.strictEqual(error.endpoint, "GET /users")
+          }
+          const paths = errors.map((e) => (e._tag === "HelixDecodeError" ? e.path : "?"))
+          assert.strictEqual(paths[2], "data[0].login")
+          assert.strictEqual(paths[3], "data[0].created_at")
+          assert.strictEqual(paths[4], "data")
+          assert.include(errors[2].message, "data[0].login")
+        })
+    )
   })
 
   it.effect("deeply nested JSON (success and error answers) is a typed error, not a stack overflow", () => {
@@ -576,9 +588,13 @@ describe("Helix", () => {
         log.push({ method: request.method, path: url.pathname, query: url.searchParams, headers: {}, body: undefined })
         if (fail) {
           fail = false
-          return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" }))
+          return Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", description: "ECONNRESET" })
+          )
         }
-        return Effect.succeed(HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [userJson("1")] }))))
+        return Effect.succeed(
+          HttpClientResponse.fromWeb(request, new Response(JSON.stringify({ data: [userJson("1")] })))
+        )
       })
     const log: Array<Req> = []
     const layer = Helix.layer().pipe(

@@ -1,10 +1,10 @@
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { HttpClient, HttpClientError, HttpClientResponse } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import * as OAuth from "../src/OAuth.js"
-import * as TwitchConfig from "../src/TwitchConfig.js"
 import * as Simulator from "../src/testing/Simulator.js"
+import * as TwitchConfig from "../src/TwitchConfig.js"
 import { drive, fakeHttp, json, type Recorded, type Reply } from "./fixtures/auth.js"
 import { withDeeplyNested } from "./fixtures/hostile.js"
 
@@ -225,13 +225,15 @@ describe("OAuth (fake HTTP)", () => {
   })
 
   it.effect("validate retries 5xx on a schedule", () => {
-    const validate = withFake((_, i) => i < 2 ? json(503, { status: 503, message: "busy" }) : json(200, {
-      client_id: "cid",
-      login: "someone",
-      user_id: "42",
-      scopes: ["chat:read"],
-      expires_in: 100
-    }))
+    const validate = withFake((_, i) =>
+      i < 2 ? json(503, { status: 503, message: "busy" }) : json(200, {
+        client_id: "cid",
+        login: "someone",
+        user_id: "42",
+        scopes: ["chat:read"],
+        expires_in: 100
+      })
+    )
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(
         Effect.provide(Effect.flatMap(OAuth.OAuth, (o) => o.validate(Redacted.make(ACCESS))), validate.layer)
@@ -354,10 +356,12 @@ describe("OAuth (simulator)", () => {
       const counters = yield* sim.counters
       assert.strictEqual(counters.tokenRefreshes + counters.tokenRefreshFailures, 1, "refresh sent twice")
     }).pipe(
-      Effect.provide(OAuth.layer().pipe(
-        Layer.provideMerge(Layer.merge(Simulator.layerTwitchConfig, tokenAnswersLost)),
-        Layer.provideMerge(Simulator.layer())
-      ))
+      Effect.provide(
+        OAuth.layer().pipe(
+          Layer.provideMerge(Layer.merge(Simulator.layerTwitchConfig, tokenAnswersLost)),
+          Layer.provideMerge(Simulator.layer())
+        )
+      )
     ))
 
   it.effect("app token, validate, revoke, then validate fails", () =>

@@ -1,6 +1,20 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Chunk, DateTime, Effect, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, Schema, Stream } from "effect"
+import {
+  Cause,
+  Chunk,
+  DateTime,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  Redacted,
+  Schema,
+  Stream
+} from "effect"
 import { inspect } from "node:util"
 import * as AccessTokens from "../src/AccessTokens.js"
 import * as DeviceAuth from "../src/DeviceAuth.js"
@@ -9,8 +23,8 @@ import * as Helix from "../src/Helix.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import { AppToken, UserToken } from "../src/Token.js"
-import * as TwitchConfig from "../src/TwitchConfig.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as TwitchConfig from "../src/TwitchConfig.js"
 import { drive, fakeHttp, json } from "./fixtures/auth.js"
 import * as Capture from "./fixtures/capture.js"
 import * as Stack from "./fixtures/stack.js"
@@ -183,7 +197,9 @@ describe("secrets never leak from successful flows (LogLevel.All, logs and spans
     for (const token of yield* store.list) addToken(token)
     // every token stored from now on (refreshed, device flow)
     yield* store.changes.pipe(
-      Stream.runForEach((change) => Effect.sync(() => (change._tag === "Added" || change._tag === "Refreshed") && addToken(change.token))),
+      Stream.runForEach((change) =>
+        Effect.sync(() => (change._tag === "Added" || change._tag === "Refreshed") && addToken(change.token))
+      ),
       Effect.forkScoped
     )
     for (let i = 0; i < 20; i++) yield* Effect.yieldNow()

@@ -298,14 +298,14 @@ describe("Simulator OAuth", () => {
           message: "Invalid OAuth token"
         }])
 
-        assert.strictEqual((yield* usersStatus(b.accessToken)), 200)
+        assert.strictEqual(yield* usersStatus(b.accessToken), 200)
         yield* TestClock.adjust("61 seconds")
-        assert.strictEqual((yield* usersStatus(b.accessToken)), 401)
+        assert.strictEqual(yield* usersStatus(b.accessToken), 401)
         assert.strictEqual((yield* validate(b.accessToken)).status, 401)
 
         const c = yield* sim.issueUserToken({ userId: sim.users.viewer, scopes: [] })
         yield* sim.expireToken(c.accessToken)
-        assert.strictEqual((yield* usersStatus(c.accessToken)), 401)
+        assert.strictEqual(yield* usersStatus(c.accessToken), 401)
       })
     ))
 })
@@ -318,7 +318,10 @@ const rawRequest = (port: number, method: string, path: string, headers: Record<
         let text = ""
         response.setEncoding("utf8")
         response.on("data", (chunk: string) => (text += chunk))
-        response.on("end", () => resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text })))
+        response.on(
+          "end",
+          () => resume(Effect.succeed({ status: response.statusCode ?? 0, headers: response.headers, text }))
+        )
       })
       request.on("error", (error) => resume(Effect.die(error)))
       request.end(body)
@@ -357,7 +360,9 @@ describe("Simulator control API", () => {
             ...(contentType === undefined ? {} : { "content-type": contentType })
           }, JSON.stringify({ user_id: sim.users.broadcaster, scopes: ["user:write:chat"] }))
         const before = (yield* sim.counters).tokensIssued
-        for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", undefined]) {
+        for (
+          const contentType of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", undefined]
+        ) {
           const forged = yield* mint(contentType)
           assert.strictEqual(forged.status, 415, String(contentType))
           assert.notInclude(forged.text, "access_token")
@@ -513,7 +518,9 @@ describe("Simulator Helix", () => {
           const first = yield* get
           assert.strictEqual(first.headers["date"], new Date(now - 300_000).toUTCString())
           assert.strictEqual(first.headers["ratelimit-reset"], String((now - 300_000) / 1000 + 1))
-          const validate = yield* call("GET", `${sim.authUrl}/validate`, { headers: { Authorization: `OAuth ${t.accessToken}` } })
+          const validate = yield* call("GET", `${sim.authUrl}/validate`, {
+            headers: { Authorization: `OAuth ${t.accessToken}` }
+          })
           assert.strictEqual(validate.headers["date"], new Date(now - 300_000).toUTCString())
 
           const skew = yield* call("POST", `${sim.baseUrl}/_sim/clock`, { json: { skew_seconds: 60 } })
@@ -713,7 +720,12 @@ describe("Simulator Helix", () => {
           userId: sim.users.broadcaster,
           scopes: ["moderator:read:followers"]
         })
-        const messages: Array<{ metadata: { message_type: string }; payload: any }> = []
+        // the fields this test reads; JSON.parse checks nothing
+        type WsMessage = {
+          metadata: { message_type: string }
+          payload: { session: { id: string }; subscription: { type: string; status: string } }
+        }
+        const messages: Array<WsMessage> = []
         let wake: (() => void) | null = null
         const ws = new WebSocket(sim.eventSubWsUrl)
         ws.on("error", () => {})
@@ -723,7 +735,7 @@ describe("Simulator Helix", () => {
         })
         yield* Effect.addFinalizer(() => Effect.sync(() => ws.terminate()))
         const nextOf = (type: string) =>
-          Effect.async<{ payload: any }>((resume) => {
+          Effect.async<WsMessage>((resume) => {
             const check = () => {
               const found = messages.find((m) => m.metadata.message_type === type)
               if (found !== undefined) {

@@ -1,5 +1,5 @@
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import {
   Chunk,
@@ -25,6 +25,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { UserToken } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as FaultyFs from "./fixtures/faulty-fs.js"
 import {
   adjustWhenSleeping,
   captureLogs,
@@ -35,7 +36,6 @@ import {
   writeStoreFile
 } from "./fixtures/fs.js"
 import { withDeeplyNested } from "./fixtures/hostile.js"
-import * as FaultyFs from "./fixtures/faulty-fs.js"
 
 const token = (userId: string, access = `access-${userId}`) =>
   new UserToken({
@@ -255,22 +255,26 @@ describe("TokenStore.layerFile", () => {
       assert.strictEqual(Redacted.value(Option.getOrThrow(reloaded).accessToken), "first")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.live("the file stays valid JSON (old or new) when a writer is SIGKILLed; its debris goes at the next start", () =>
-    Effect.gen(function*() {
-      const dir = yield* scratchDir("kill")
-      const path = Path.join(dir, "tokens.json")
-      for (const writesBeforeKill of [10, 120]) {
-        const writer = yield* spawnWriter(path, writesBeforeKill)
-        yield* killed(writer)
-        const decoded = decodeFile(Fs.readFileSync(path, "utf8"))
-        assert.isTrue(Either.isRight(decoded), `file unreadable after a kill past ${writesBeforeKill} writes`)
-        assert.isAtLeast(Object.keys(Either.getOrThrow(decoded).tokens).length, 1)
-      }
-      // the next start takes over the dead writer's lock and removes its temp files
-      const users = yield* withFileStore(path, (s) => s.list)
-      assert.strictEqual(users.length, 7)
-      assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"])
-    }).pipe(Effect.provide(NodeFileSystem.layer), Effect.scoped), 60_000)
+  it.live(
+    "the file stays valid JSON (old or new) when a writer is SIGKILLed; its debris goes at the next start",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* scratchDir("kill")
+        const path = Path.join(dir, "tokens.json")
+        for (const writesBeforeKill of [10, 120]) {
+          const writer = yield* spawnWriter(path, writesBeforeKill)
+          yield* killed(writer)
+          const decoded = decodeFile(Fs.readFileSync(path, "utf8"))
+          assert.isTrue(Either.isRight(decoded), `file unreadable after a kill past ${writesBeforeKill} writes`)
+          assert.isAtLeast(Object.keys(Either.getOrThrow(decoded).tokens).length, 1)
+        }
+        // the next start takes over the dead writer's lock and removes its temp files
+        const users = yield* withFileStore(path, (s) => s.list)
+        assert.strictEqual(users.length, 7)
+        assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"])
+      }).pipe(Effect.provide(NodeFileSystem.layer), Effect.scoped),
+    60_000
+  )
 })
 
 describe("TokenStore.layerFile with Layer", () => {
@@ -443,29 +447,37 @@ describe("TokenStore.layerFile faults", () => {
       assert.deepStrictEqual(storedIds(Path.join(dir, "data", "new.json")), ["3"])
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
-  it.scoped("a FIFO (or anything not a regular file) at the path is refused at start without being opened", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      const path = Path.join(dir, "tokens.json")
-      execFileSync("mkfifo", [path])
-      const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
-      assert.strictEqual(error.reason, "Io")
-      assert.include(error.message, "not a regular file")
-    }).pipe(Effect.provide(NodeFileSystem.layer)), 10_000)
+  it.scoped(
+    "a FIFO (or anything not a regular file) at the path is refused at start without being opened",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const path = Path.join(dir, "tokens.json")
+        execFileSync("mkfifo", [path])
+        const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
+        assert.strictEqual(error.reason, "Io")
+        assert.include(error.message, "not a regular file")
+      }).pipe(Effect.provide(NodeFileSystem.layer)),
+    10_000
+  )
 
-  it.live("a second process fails at start with Locked naming the first; a dead one's lock is taken over", () =>
-    Effect.gen(function*() {
-      const dir = yield* scratchDir("lock")
-      const path = Path.join(dir, "tokens.json")
-      const writer = yield* spawnWriter(path, 1)
-      const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
-      assert.strictEqual(error.reason, "Locked")
-      assert.include(error.message, `process ${writer.pid}`)
-      yield* killed(writer)
-      const users = yield* withFileStore(path, (s) => s.set(token("mine")).pipe(Effect.zipRight(s.list)))
-      assert.include(users.map((u) => u.userId), "mine")
-      assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"], "the lock is released with the layer")
-    }).pipe(Effect.provide(NodeFileSystem.layer), Effect.scoped), 60_000)
+  it.live(
+    "a second process fails at start with Locked naming the first; a dead one's lock is taken over",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* scratchDir("lock")
+        const path = Path.join(dir, "tokens.json")
+        const writer = yield* spawnWriter(path, 1)
+        const error = yield* Effect.flip(withFileStore(path, (s) => s.list))
+        assert.strictEqual(error.reason, "Locked")
+        assert.include(error.message, `process ${writer.pid}`)
+        yield* killed(writer)
+        const users = yield* withFileStore(path, (s) => s.set(token("mine")).pipe(Effect.zipRight(s.list)))
+        assert.include(users.map((u) => u.userId), "mine")
+        assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"], "the lock is released with the layer")
+      }).pipe(Effect.provide(NodeFileSystem.layer), Effect.scoped),
+    60_000
+  )
 
   it.scoped("within one process too, the file has one owner until the layer's scope closes", () =>
     Effect.gen(function*() {

@@ -4,12 +4,18 @@
  * and timed by `npm run bench -- consumer` beside `plain.ts`, an Effect program of the same size.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Config, ConfigError, Console, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
+import type { ConfigError } from "effect"
+import { Config, Console, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
 import { Client, EventSub, EventSubTypes, Helix, Scopes, TokenStore, TwitchConfig } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import { Simulator } from "effect-twitch/testing"
 
-const scopes = [Scopes.MODERATOR_READ_FOLLOWERS, Scopes.USER_WRITE_CHAT, Scopes.USER_READ_CHAT, Scopes.USER_MANAGE_WHISPERS]
+const scopes = [
+  Scopes.MODERATOR_READ_FOLLOWERS,
+  Scopes.USER_WRITE_CHAT,
+  Scopes.USER_READ_CHAT,
+  Scopes.USER_MANAGE_WHISPERS
+]
 
 /** Says `text` in the channel; a dropped message (AutoMod, a ban) is logged, not fatal. */
 const say = (client: Client.Client.Service, text: string, replyTo?: string) =>
@@ -37,7 +43,9 @@ const commands: Record<string, Command> = {
     ),
   "!whoami": (message) =>
     Effect.flatMap(Helix.Helix, (helix) => helix.getUserById(message.chatter_user_id)).pipe(
-      Effect.map(Option.match({ onNone: () => "nobody", onSome: (user) => `${user.displayName}, since ${user.createdAt}` }))
+      Effect.map(
+        Option.match({ onNone: () => "nobody", onSome: (user) => `${user.displayName}, since ${user.createdAt}` })
+      )
     )
 }
 
@@ -62,8 +70,8 @@ const answerCommands = Effect.gen(function*() {
 const greetRaiders = Effect.gen(function*() {
   const client = yield* Client.Client
   const eventSub = yield* EventSub.EventSub
-  const raids: Stream.Stream<EventSubTypes.Event<typeof EventSubTypes.ChannelRaidV1>, EventSub.EventSubError> =
-    eventSub.subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: client.user.id })
+  const raids: Stream.Stream<EventSubTypes.Event<typeof EventSubTypes.ChannelRaidV1>, EventSub.EventSubError> = eventSub
+    .subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: client.user.id })
   yield* raids.pipe(
     Stream.mapEffect((raid) =>
       client.whisper(raid.from_broadcaster_user_id, `Thanks for the raid of ${raid.viewers}!`).pipe(
@@ -76,8 +84,10 @@ const greetRaiders = Effect.gen(function*() {
 })
 
 /** Rotated tokens, as the store sees them. */
-const watchTokens = Effect.flatMap(TokenStore.TokenStore, (store) =>
-  Stream.runForEach(store.changes, (change) => Effect.log(`token ${change._tag}`)))
+const watchTokens = Effect.flatMap(
+  TokenStore.TokenStore,
+  (store) => Stream.runForEach(store.changes, (change) => Effect.log(`token ${change._tag}`))
+)
 
 const bot = Effect.all([thankFollowers, answerCommands, greetRaiders, watchTokens], { concurrency: "unbounded" }).pipe(
   Effect.retry(Schedule.exponential(Duration.seconds(1)).pipe(Schedule.upTo("1 minute")))

@@ -54,9 +54,13 @@ const program = Effect.gen(function*() {
   const received = yield* Fiber.join(follow)
   const expected = { user_login: viewer.login, broadcaster_user_id: client.user.id }
   if (Option.isNone(received) || Object.entries(expected).some(([key, value]) => received.value[key] !== value)) {
-    return yield* new SmokeError({ message: `follows(): expected ${JSON.stringify(expected)}, got ${JSON.stringify(received)}` })
+    return yield* new SmokeError({
+      message: `follows(): expected ${JSON.stringify(expected)}, got ${JSON.stringify(received)}`
+    })
   }
-  console.log(`client.follows() ← ${received.value.user_name} followed channel ${received.value.broadcaster_user_id} (${sent.length} sent)`)
+  console.log(
+    `client.follows() ← ${received.value.user_name} followed channel ${received.value.broadcaster_user_id} (${sent.length} sent)`
+  )
 })
 
 const MainLive = NodeTwitch.layerClient().pipe(

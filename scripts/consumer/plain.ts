@@ -3,11 +3,11 @@
  * Schema models, Streams, tagged errors, layers, Config) written with Effect and @effect/platform
  * alone, no effect-twitch. Its typecheck time is what the bot's is compared with.
  */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Context, Duration, Effect, Layer, Option, PubSub, Schedule, Schema, Stream } from "effect"
 
 class User extends Schema.Class<User>("User")({
@@ -24,7 +24,7 @@ const ChatMessage = Schema.Struct({
   message: Schema.Struct({ text: Schema.String })
 })
 const Raid = Schema.Struct({ from_broadcaster_user_id: Schema.String, viewers: Schema.Number })
-const Event = Schema.Union(
+export const Event = Schema.Union(
   Schema.TaggedStruct("Follow", { event: Follow }),
   Schema.TaggedStruct("Chat", { event: ChatMessage }),
   Schema.TaggedStruct("Raid", { event: Raid })
@@ -54,10 +54,14 @@ const say = (api: Api["Type"], text: string, replyTo?: string) =>
 type Command = (message: ChatMessage) => Effect.Effect<string, ApiError, Api>
 const commands: Record<string, Command> = {
   "!followers": (message) =>
-    Effect.flatMap(Api, (api) => api.followerCount(message.broadcaster_user_id)).pipe(Effect.map((n) => `${n} followers`)),
+    Effect.flatMap(Api, (api) => api.followerCount(message.broadcaster_user_id)).pipe(
+      Effect.map((n) => `${n} followers`)
+    ),
   "!whoami": (message) =>
     Effect.flatMap(Api, (api) => api.user(message.chatter_user_id)).pipe(
-      Effect.map(Option.match({ onNone: () => "nobody", onSome: (user) => `${user.displayName}, since ${user.createdAt}` }))
+      Effect.map(
+        Option.match({ onNone: () => "nobody", onSome: (user) => `${user.displayName}, since ${user.createdAt}` })
+      )
     )
 }
 
@@ -92,7 +96,12 @@ const ApiLive = Layer.scoped(
     const get = <A, I>(schema: Schema.Schema<A, I>, path: string) =>
       client.get(path).pipe(Effect.flatMap(HttpClientResponse.schemaBodyJson(schema)), Effect.orDie)
     const post = (path: string, body: unknown) =>
-      HttpClientRequest.post(path).pipe(HttpClientRequest.bodyUnsafeJson(body), client.execute, Effect.asVoid, Effect.orDie)
+      HttpClientRequest.post(path).pipe(
+        HttpClientRequest.bodyUnsafeJson(body),
+        client.execute,
+        Effect.asVoid,
+        Effect.orDie
+      )
     const self = yield* get(User, "/me")
     const hub = yield* PubSub.bounded<typeof Event.Type>(1024)
     return Api.of({
@@ -100,10 +109,15 @@ const ApiLive = Layer.scoped(
       say: (text, replyTo) => post("/chat", { text, replyTo }),
       whisper: (to, text) => post("/whispers", { to, text }),
       user: (id) => Effect.map(get(Schema.Array(User), `/users?id=${id}`), (users) => Option.fromNullable(users[0])),
-      followerCount: (id) => get(Schema.Struct({ total: Schema.Number }), `/followers?id=${id}`).pipe(Effect.map((r) => r.total)),
+      followerCount: (id) =>
+        get(Schema.Struct({ total: Schema.Number }), `/followers?id=${id}`).pipe(Effect.map((r) => r.total)),
       events: Stream.fromPubSub(hub)
     })
   })
 )
 
-bot.pipe(Effect.tapErrorCause(Console.error), Effect.provide(ApiLive.pipe(Layer.provide(FetchHttpClient.layer))), NodeRuntime.runMain)
+bot.pipe(
+  Effect.tapErrorCause(Console.error),
+  Effect.provide(ApiLive.pipe(Layer.provide(FetchHttpClient.layer))),
+  NodeRuntime.runMain
+)

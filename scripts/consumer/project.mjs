@@ -49,7 +49,13 @@ export const run = (command, args, options = {}) =>
     }, options.timeoutMs ?? 120_000)
     const done = (status, error) => {
       clearTimeout(timer)
-      resolve({ status, timedOut, stdout, stderr: error ? `${stderr}${error.message}` : stderr, ms: Math.round(performance.now() - started) })
+      resolve({
+        status,
+        timedOut,
+        stdout,
+        stderr: error ? `${stderr}${error.message}` : stderr,
+        ms: Math.round(performance.now() - started)
+      })
     }
     child.once("error", (error) => done(null, error))
     child.once("close", (status) => done(status))

@@ -12,8 +12,8 @@
 // then the journal is removed. A crash in between may leave the target torn, but the journal holds
 // the whole new content and `recoverPending` copies it in at the next start. Until then, a reader
 // that ignores the journal can see a torn file: only this module's owner should read the target.
-import * as FileSystem from "@effect/platform/FileSystem"
 import type * as PlatformError from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 
 /** @internal */
@@ -91,9 +91,11 @@ export const writeAtomic = (
       yield* file.writeAll(bytes)
       yield* file.sync
     })).pipe(
-      Effect.zipRight(fs.rename(tmp, path).pipe(
-        Effect.catchIf(renameImpossible, () => writeInPlace(fs, path, tmp, bytes))
-      )),
+      Effect.zipRight(
+        fs.rename(tmp, path).pipe(
+          Effect.catchIf(renameImpossible, () => writeInPlace(fs, path, tmp, bytes))
+        )
+      ),
       // the temp file is ours: remove it when anything before the rename failed
       Effect.tapError(() => Effect.ignore(fs.remove(tmp)))
     )

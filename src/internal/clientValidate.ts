@@ -6,11 +6,11 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AccessTokensError } from "../AccessTokens.js"
 import { AccessTokens } from "../AccessTokens.js"
+import { ClientIdMismatch, MissingScopes, TokenRejected, UnknownUser } from "../ClientError.js"
 import type { OAuthError, ValidateResponse } from "../OAuth.js"
 import { makeUserToken, OAuth, TokenResponse } from "../OAuth.js"
 import type { Secret, TokenInput, UserInfo, UserToken } from "../Token.js"
 import { TwitchConfig } from "../TwitchConfig.js"
-import { ClientIdMismatch, MissingScopes, TokenRejected, UnknownUser } from "../ClientError.js"
 
 /** @internal */
 export const toRedacted = (secret: Secret): Redacted.Redacted<string> =>

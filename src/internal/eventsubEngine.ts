@@ -39,12 +39,12 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { Dedupe, maxMessageIdLength } from "./eventsubDedupe.js"
 import type { Status } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
 import { EventSubLimitExceeded, EventSubRevoked, EventSubSubscribeError } from "../EventSubError.js"
+import { Dedupe, maxMessageIdLength } from "./eventsubDedupe.js"
 
 /**
  * A failed create, classified: `conflict` (Twitch holds such a subscription already, 409, or counts a lost
@@ -291,9 +291,7 @@ class Ingress {
 }
 
 const stableKey = (type: string, version: string, condition: Readonly<Record<string, unknown>>): string =>
-  `${type}\u0000${version}\u0000${
-    JSON.stringify(Object.keys(condition).sort().map((k) => [k, condition[k]]))
-  }`
+  `${type}\u0000${version}\u0000${JSON.stringify(Object.keys(condition).sort().map((k) => [k, condition[k]]))}`
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 
@@ -378,7 +376,9 @@ export const make = (
     const unregister = (entry: Entry): void => {
       const conn = entry.conn
       conn.entries.delete(entry)
-      if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) conn.byTwitchId.delete(entry.twitchId)
+      if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
+        conn.byTwitchId.delete(entry.twitchId)
+      }
       if (conn.user.entries.get(entry.key) === entry) conn.user.entries.delete(entry.key)
     }
 
@@ -441,7 +441,9 @@ export const make = (
         if (adopted !== undefined) return { id: adopted.id }
         const stale = same.filter((s) => s.sessionId !== undefined && isLostSession(user, s.sessionId))
         if (stale.length === 0) return yield* Effect.fail(transient(conflict.error))
-        yield* Effect.forEach(stale, (s) => Effect.mapError(api.delete(user.userId, s.id), transient), { discard: true })
+        yield* Effect.forEach(stale, (s) => Effect.mapError(api.delete(user.userId, s.id), transient), {
+          discard: true
+        })
         yield* Effect.logInfo(
           `EventSub: deleted ${stale.length} stale ${entry.decoder.type} subscription(s) of a lost session`
         ).pipe(Effect.annotateLogs({ userId: user.userId, connection: entry.conn.id }))
@@ -997,51 +999,54 @@ export const make = (
     ): Effect.Effect<readonly [Entry, Mailbox.ReadonlyMailbox<unknown, EventSubError>], EventSubError, Scope.Scope> => {
       const user = getUser(userId)
       const key = stableKey(decoder.type, decoder.version, condition)
-      return Effect.uninterruptible(user.lock.withPermits(1)(Effect.gen(function*() {
-        let entry = user.entries.get(key)
-        if (entry === undefined) {
-          let conn = user.conns.find((c) => !c.closed && c.entries.size < options.maxSubscriptionsPerConnection)
-          if (conn === undefined) {
-            if (user.conns.length >= options.maxConnectionsPerUser) {
-              return yield* new EventSubLimitExceeded({
-                userId,
-                limit: "connections",
-                description: `${options.maxConnectionsPerUser} connections of ${options.maxSubscriptionsPerConnection} ` +
-                  "subscriptions are in use"
-              })
+      return Effect.uninterruptible(
+        user.lock.withPermits(1)(Effect.gen(function*() {
+          let entry = user.entries.get(key)
+          if (entry === undefined) {
+            let conn = user.conns.find((c) => !c.closed && c.entries.size < options.maxSubscriptionsPerConnection)
+            if (conn === undefined) {
+              if (user.conns.length >= options.maxConnectionsPerUser) {
+                return yield* new EventSubLimitExceeded({
+                  userId,
+                  limit: "connections",
+                  description:
+                    `${options.maxConnectionsPerUser} connections of ${options.maxSubscriptionsPerConnection} ` +
+                    "subscriptions are in use"
+                })
+              }
+              conn = yield* newConn(user)
             }
-            conn = yield* newConn(user)
+            entry = {
+              key,
+              decoder,
+              condition,
+              mailboxes: new Set(),
+              lock: Effect.unsafeMakeSemaphore(1),
+              conn,
+              refCount: 0,
+              twitchId: null,
+              generation: -1,
+              ended: false,
+              removed: false
+            }
+            conn.entries.add(entry)
+            user.entries.set(key, entry)
           }
-          entry = {
-            key,
-            decoder,
-            condition,
-            mailboxes: new Set(),
-            lock: Effect.unsafeMakeSemaphore(1),
-            conn,
-            refCount: 0,
-            twitchId: null,
-            generation: -1,
-            ended: false,
-            removed: false
-          }
-          conn.entries.add(entry)
-          user.entries.set(key, entry)
-        }
-        entry.refCount++
-        const registered = entry
-        // waits (backpressure) when full; `Mailbox` suspends offers beyond its capacity
-        const mailbox = yield* Mailbox.make<unknown, EventSubError>(Math.max(1, options.consumerBuffer))
-        entry.mailboxes.add(mailbox)
-        yield* Effect.addFinalizer(() =>
-          Effect.suspend(() => {
-            // a dispatcher waiting for room in this mailbox goes on
-            entry.mailboxes.delete(mailbox)
-            return Effect.zipRight(mailbox.shutdown, release(registered))
-          })
-        )
-        return [entry, mailbox] as const
-      })))
+          entry.refCount++
+          const registered = entry
+          // waits (backpressure) when full; `Mailbox` suspends offers beyond its capacity
+          const mailbox = yield* Mailbox.make<unknown, EventSubError>(Math.max(1, options.consumerBuffer))
+          entry.mailboxes.add(mailbox)
+          yield* Effect.addFinalizer(() =>
+            Effect.suspend(() => {
+              // a dispatcher waiting for room in this mailbox goes on
+              entry.mailboxes.delete(mailbox)
+              return Effect.zipRight(mailbox.shutdown, release(registered))
+            })
+          )
+          return [entry, mailbox] as const
+        }))
+      )
     }
 
     /** A consumer is gone: the last one deletes the Twitch subscription, and closes an emptied connection. */
@@ -1061,13 +1066,15 @@ export const make = (
         if (!entry.ended && !shuttingDown) {
           // waits for a creation in flight; a revoked subscription is gone already, and at shutdown the
           // connections close (which disables their subscriptions on Twitch's side)
-          yield* entry.lock.withPermits(1)(Effect.suspend(() =>
-            entry.twitchId === null ? Effect.void : api.delete(conn.user.userId, entry.twitchId).pipe(
-              Effect.catchAll((error) =>
-                Effect.logWarning(`EventSub: could not delete subscription ${entry.twitchId}: ${error.message}`)
+          yield* entry.lock.withPermits(1)(
+            Effect.suspend(() =>
+              entry.twitchId === null ? Effect.void : api.delete(conn.user.userId, entry.twitchId).pipe(
+                Effect.catchAll((error) =>
+                  Effect.logWarning(`EventSub: could not delete subscription ${entry.twitchId}: ${error.message}`)
+                )
               )
             )
-          ))
+          )
         }
         if (toClose !== null && toClose.fiber !== undefined) yield* Fiber.interrupt(toClose.fiber)
       })

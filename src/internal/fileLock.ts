@@ -7,8 +7,8 @@
 //
 // Known limit: two processes that find the same stale lock at the same moment may both take it
 // over (remove + create is not atomic); the window is one unlink and one open.
-import * as FileSystem from "@effect/platform/FileSystem"
 import type * as PlatformError from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import type * as Scope from "effect/Scope"

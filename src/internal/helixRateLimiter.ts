@@ -191,271 +191,276 @@ const nextPointAt = (bucket: Bucket): number | undefined => {
  */
 export const make = (maxConcurrency: number, stallTimeout: number): Effect.Effect<RateLimiter, never, Scope.Scope> =>
   Effect.gen(function*() {
-  const buckets = new Map<string, Bucket>()
-  let active = 0
-  const readHeaders = makeReader()
-  /** when an implausible header was last logged */
-  let warnedAt = -Infinity
-  const scope = yield* Effect.scope
-  // read synchronously on every acquire and release; the layer is built under the callers' clock
-  // (the TestClock in tests)
-  const clock = yield* Effect.clock
+    const buckets = new Map<string, Bucket>()
+    let active = 0
+    const readHeaders = makeReader()
+    /** when an implausible header was last logged */
+    let warnedAt = -Infinity
+    const scope = yield* Effect.scope
+    // read synchronously on every acquire and release; the layer is built under the callers' clock
+    // (the TestClock in tests)
+    const clock = yield* Effect.clock
 
-  const bucketFor = (key: string): Bucket => {
-    let bucket = buckets.get(key)
-    if (bucket === undefined) {
-      bucket = newBucket(key)
-      buckets.set(key, bucket)
-    }
-    return bucket
-  }
-
-  const grant = (bucket: Bucket, now: number): Permit => {
-    active += 1
-    bucket.progressAt = now
-    bucket.seq += 1
-    bucket.inFlight.add(bucket.seq)
-    const charged = bucket.mode === "Known"
-    if (charged) bucket.level -= 1
-    return { key: bucket.key, seq: bucket.seq, sentAt: now, charged }
-  }
-
-  /** A permit that was granted but not used: the point goes back, the slot is free again. */
-  const giveBack = (permit: Permit): Effect.Effect<void> => {
-    const bucket = buckets.get(permit.key)
-    if (bucket === undefined || !bucket.inFlight.delete(permit.seq)) return Effect.void
-    active -= 1
-    if (permit.charged && bucket.mode === "Known") bucket.level = Math.min(bucket.limit, bucket.level + 1)
-    return pumpAll(bucket, clock.unsafeCurrentTimeMillis())
-  }
-
-  /** Releases as many waiters as the bucket allows; returns when a timer must fire, if one must be armed. */
-  const pump = (bucket: Bucket, now: number): number | undefined => {
-    advance(bucket, now)
-    while (bucket.head < bucket.waiters.length) {
-      const waiter = bucket.waiters[bucket.head]
-      if (waiter.cancelled) {
-        bucket.head += 1
-        continue
+    const bucketFor = (key: string): Bucket => {
+      let bucket = buckets.get(key)
+      if (bucket === undefined) {
+        bucket = newBucket(key)
+        buckets.set(key, bucket)
       }
-      if (active >= maxConcurrency || !canSend(bucket)) break
-      bucket.head += 1
-      waiter.permit = grant(bucket, now)
-      Deferred.unsafeDone(waiter.deferred, Effect.succeed(waiter.permit))
+      return bucket
     }
-    if (bucket.head === bucket.waiters.length) {
-      bucket.waiters.length = 0
-      bucket.head = 0
-      return undefined
-    } else if (bucket.head > 1024 && bucket.head * 2 > bucket.waiters.length) {
-      bucket.waiters.splice(0, bucket.head)
-      bucket.head = 0
+
+    const grant = (bucket: Bucket, now: number): Permit => {
+      active += 1
+      bucket.progressAt = now
+      bucket.seq += 1
+      bucket.inFlight.add(bucket.seq)
+      const charged = bucket.mode === "Known"
+      if (charged) bucket.level -= 1
+      return { key: bucket.key, seq: bucket.seq, sentAt: now, charged }
     }
-    // blocked by the concurrency cap, not by the bucket: the next release pumps again
-    if (active >= maxConcurrency) return undefined
-    const wakeAt = nextPointAt(bucket)
-    if (wakeAt === undefined || wakeAt <= now) return undefined
-    const fireAt = Math.max(now + MIN_TIMER, Math.ceil(wakeAt))
-    // One timer per bucket: a pending one that fires by then (even one running late) will do. `timerAt`
-    // is when the timer was set to fire, so a release arriving between the point and the (late) timer
-    // does not arm one more.
-    if (bucket.timerAt !== undefined && bucket.timerAt <= fireAt) return undefined
-    bucket.timerAt = fireAt
-    return fireAt
-  }
 
-  const pumpAndArm = (bucket: Bucket, now: number): Effect.Effect<void> => {
-    const wakeAt = pump(bucket, now)
-    return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
-  }
+    /** A permit that was granted but not used: the point goes back, the slot is free again. */
+    const giveBack = (permit: Permit): Effect.Effect<void> => {
+      const bucket = buckets.get(permit.key)
+      if (bucket === undefined || !bucket.inFlight.delete(permit.seq)) return Effect.void
+      active -= 1
+      if (permit.charged && bucket.mode === "Known") bucket.level = Math.min(bucket.limit, bucket.level + 1)
+      return pumpAll(bucket, clock.unsafeCurrentTimeMillis())
+    }
 
-  /** A slot was freed: this bucket first, then any other bucket with waiters (few: one per token). */
-  const pumpAll = (first: Bucket, now: number): Effect.Effect<void> => {
-    let arms = pumpAndArm(first, now)
-    if (buckets.size > 1) {
-      for (const bucket of buckets.values()) {
-        if (bucket !== first && bucket.head < bucket.waiters.length) {
-          const other = pumpAndArm(bucket, now)
-          if (other !== Effect.void) arms = arms === Effect.void ? other : Effect.zipRight(arms, other)
+    /** Releases as many waiters as the bucket allows; returns when a timer must fire, if one must be armed. */
+    const pump = (bucket: Bucket, now: number): number | undefined => {
+      advance(bucket, now)
+      while (bucket.head < bucket.waiters.length) {
+        const waiter = bucket.waiters[bucket.head]
+        if (waiter.cancelled) {
+          bucket.head += 1
+          continue
+        }
+        if (active >= maxConcurrency || !canSend(bucket)) break
+        bucket.head += 1
+        waiter.permit = grant(bucket, now)
+        Deferred.unsafeDone(waiter.deferred, Effect.succeed(waiter.permit))
+      }
+      if (bucket.head === bucket.waiters.length) {
+        bucket.waiters.length = 0
+        bucket.head = 0
+        return undefined
+      } else if (bucket.head > 1024 && bucket.head * 2 > bucket.waiters.length) {
+        bucket.waiters.splice(0, bucket.head)
+        bucket.head = 0
+      }
+      // blocked by the concurrency cap, not by the bucket: the next release pumps again
+      if (active >= maxConcurrency) return undefined
+      const wakeAt = nextPointAt(bucket)
+      if (wakeAt === undefined || wakeAt <= now) return undefined
+      const fireAt = Math.max(now + MIN_TIMER, Math.ceil(wakeAt))
+      // One timer per bucket: a pending one that fires by then (even one running late) will do. `timerAt`
+      // is when the timer was set to fire, so a release arriving between the point and the (late) timer
+      // does not arm one more.
+      if (bucket.timerAt !== undefined && bucket.timerAt <= fireAt) return undefined
+      bucket.timerAt = fireAt
+      return fireAt
+    }
+
+    const pumpAndArm = (bucket: Bucket, now: number): Effect.Effect<void> => {
+      const wakeAt = pump(bucket, now)
+      return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
+    }
+
+    /** A slot was freed: this bucket first, then any other bucket with waiters (few: one per token). */
+    const pumpAll = (first: Bucket, now: number): Effect.Effect<void> => {
+      let arms = pumpAndArm(first, now)
+      if (buckets.size > 1) {
+        for (const bucket of buckets.values()) {
+          if (bucket !== first && bucket.head < bucket.waiters.length) {
+            const other = pumpAndArm(bucket, now)
+            if (other !== Effect.void) arms = arms === Effect.void ? other : Effect.zipRight(arms, other)
+          }
         }
       }
+      return arms
     }
-    return arms
-  }
 
-  const arm = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> =>
-    Effect.sleep(Duration.millis(fireAt - now)).pipe(
-      Effect.zipRight(Effect.suspend(() => {
-        if (bucket.timerAt === fireAt) bucket.timerAt = undefined
-        return pumpAndArm(bucket, clock.unsafeCurrentTimeMillis())
-      })),
-      Effect.forkIn(scope),
-      Effect.asVoid
-    )
+    const arm = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> =>
+      Effect.sleep(Duration.millis(fireAt - now)).pipe(
+        Effect.zipRight(Effect.suspend(() => {
+          if (bucket.timerAt === fireAt) bucket.timerAt = undefined
+          return pumpAndArm(bucket, clock.unsafeCurrentTimeMillis())
+        })),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
 
-  const acquire = (key: string): Effect.Effect<Permit, QueueTimeout> =>
-    Effect.suspend(() => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const bucket = bucketFor(key)
-      advance(bucket, now)
-      if (bucket.head === bucket.waiters.length && active < maxConcurrency && canSend(bucket)) {
-        return Effect.succeed(grant(bucket, now))
-      }
-      const waiter: Waiter = {
-        deferred: Deferred.unsafeMake<Permit, QueueTimeout>(FiberId.none),
-        since: now,
-        permit: undefined,
-        cancelled: false
-      }
-      bucket.waiters.push(waiter)
-      const wakeAt = pump(bucket, now)
-      const stall = waiter.permit === undefined
-        ? armStall(bucket, Math.max(now, bucket.progressAt) + stallTimeout, now)
-        : Effect.void
-      return Effect.zipRight(
-        wakeAt === undefined ? stall : Effect.zipRight(arm(bucket, wakeAt, now), stall),
-        Deferred.await(waiter.deferred).pipe(
-          Effect.onInterrupt(() =>
-            Effect.suspend(() => {
-              waiter.cancelled = true
-              // released but never sent: give the point back
-              return waiter.permit !== undefined ? giveBack(waiter.permit) : Effect.void
-            })
+    const acquire = (key: string): Effect.Effect<Permit, QueueTimeout> =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const bucket = bucketFor(key)
+        advance(bucket, now)
+        if (bucket.head === bucket.waiters.length && active < maxConcurrency && canSend(bucket)) {
+          return Effect.succeed(grant(bucket, now))
+        }
+        const waiter: Waiter = {
+          deferred: Deferred.unsafeMake<Permit, QueueTimeout>(FiberId.none),
+          since: now,
+          permit: undefined,
+          cancelled: false
+        }
+        bucket.waiters.push(waiter)
+        const wakeAt = pump(bucket, now)
+        const stall = waiter.permit === undefined
+          ? armStall(bucket, Math.max(now, bucket.progressAt) + stallTimeout, now)
+          : Effect.void
+        return Effect.zipRight(
+          wakeAt === undefined ? stall : Effect.zipRight(arm(bucket, wakeAt, now), stall),
+          Deferred.await(waiter.deferred).pipe(
+            Effect.onInterrupt(() =>
+              Effect.suspend(() => {
+                waiter.cancelled = true
+                // released but never sent: give the point back
+                return waiter.permit !== undefined ? giveBack(waiter.permit) : Effect.void
+              })
+            )
           )
         )
+      })
+
+    /** Fails the waiters that waited `stallTimeout` with nothing released from the bucket; arms the next check. */
+    const checkStalled = (bucket: Bucket, now: number): Effect.Effect<void> => {
+      bucket.stallAt = undefined
+      // deadlines grow along the queue: each is the later of its arrival and the bucket's last release
+      for (let i = bucket.head; i < bucket.waiters.length; i++) {
+        const waiter = bucket.waiters[i]
+        if (waiter.cancelled) continue
+        const deadline = Math.max(waiter.since, bucket.progressAt) + stallTimeout
+        if (deadline > now) return armStall(bucket, deadline, now)
+        waiter.cancelled = true
+        Deferred.unsafeDone(waiter.deferred, Effect.fail(QUEUE_TIMEOUT))
+      }
+      return Effect.void
+    }
+
+    /** One stall check per bucket: a pending one that fires by then re-arms itself for the next deadline. */
+    const armStall = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> => {
+      if (bucket.stallAt !== undefined && bucket.stallAt <= fireAt) return Effect.void
+      bucket.stallAt = fireAt
+      return Effect.sleep(Duration.millis(Math.max(0, fireAt - now))).pipe(
+        Effect.zipRight(
+          Effect.suspend(() =>
+            bucket.stallAt === fireAt ? checkStalled(bucket, clock.unsafeCurrentTimeMillis()) : Effect.void
+          )
+        ),
+        Effect.forkIn(scope),
+        Effect.asVoid
       )
-    })
-
-  /** Fails the waiters that waited `stallTimeout` with nothing released from the bucket; arms the next check. */
-  const checkStalled = (bucket: Bucket, now: number): Effect.Effect<void> => {
-    bucket.stallAt = undefined
-    // deadlines grow along the queue: each is the later of its arrival and the bucket's last release
-    for (let i = bucket.head; i < bucket.waiters.length; i++) {
-      const waiter = bucket.waiters[i]
-      if (waiter.cancelled) continue
-      const deadline = Math.max(waiter.since, bucket.progressAt) + stallTimeout
-      if (deadline > now) return armStall(bucket, deadline, now)
-      waiter.cancelled = true
-      Deferred.unsafeDone(waiter.deferred, Effect.fail(QUEUE_TIMEOUT))
     }
-    return Effect.void
-  }
 
-  /** One stall check per bucket: a pending one that fires by then re-arms itself for the next deadline. */
-  const armStall = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> => {
-    if (bucket.stallAt !== undefined && bucket.stallAt <= fireAt) return Effect.void
-    bucket.stallAt = fireAt
-    return Effect.sleep(Duration.millis(Math.max(0, fireAt - now))).pipe(
-      Effect.zipRight(Effect.suspend(() =>
-        bucket.stallAt === fireAt ? checkStalled(bucket, clock.unsafeCurrentTimeMillis()) : Effect.void
-      )),
-      Effect.forkIn(scope),
-      Effect.asVoid
-    )
-  }
-
-  const observe = (bucket: Bucket, permit: Permit, headers: RateLimitHeaders, now: number): void => {
-    const first = bucket.mode !== "Known" || headers.limit !== bucket.limit
-    if (first) {
-      // first answer, or the capacity changed: start over from what the server says
-      bucket.mode = "Known"
-      bucket.limit = headers.limit
-      bucket.rate = 0
-      bucket.headerRate = 0
-      bucket.measuredRate = 0
-      bucket.anchor = undefined
-      bucket.level = 0
-      bucket.at = now
-    }
-    advance(bucket, now)
-    bucket.resetAt = headers.resetAt
-    // Lower bound of the rate from the reset: (limit - remaining) points are back by the reset, which
-    // is rounded to a whole second (either way, hence the extra second).
-    if (headers.remaining < headers.limit && headers.resetAt > now) {
-      const bound = (headers.limit - headers.remaining) / (headers.resetAt + 1000 - now)
-      if (bound > bucket.headerRate) bucket.headerRate = bound
-    }
-    // Measured rate: remaining + requests processed grows at the refill rate while the bucket is not full.
-    if (permit.seq >= bucket.lastAppliedSeq) {
-      // processed so far: this request and those before it, less those still in flight
-      let inFlightBefore = 0
-      for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
-      const q = headers.remaining + permit.seq - inFlightBefore
-      if (headers.remaining >= headers.limit - 1) {
+    const observe = (bucket: Bucket, permit: Permit, headers: RateLimitHeaders, now: number): void => {
+      const first = bucket.mode !== "Known" || headers.limit !== bucket.limit
+      if (first) {
+        // first answer, or the capacity changed: start over from what the server says
+        bucket.mode = "Known"
+        bucket.limit = headers.limit
+        bucket.rate = 0
+        bucket.headerRate = 0
+        bucket.measuredRate = 0
         bucket.anchor = undefined
-      } else if (bucket.anchor === undefined) {
-        bucket.anchor = { at: now, q }
-      } else {
-        const window = now - bucket.anchor.at
-        const gained = q - bucket.anchor.q
-        if (window >= MIN_WINDOW && gained >= 10) {
-          bucket.measuredRate = (gained - 1) / (window + JITTER)
+        bucket.level = 0
+        bucket.at = now
+      }
+      advance(bucket, now)
+      bucket.resetAt = headers.resetAt
+      // Lower bound of the rate from the reset: (limit - remaining) points are back by the reset, which
+      // is rounded to a whole second (either way, hence the extra second).
+      if (headers.remaining < headers.limit && headers.resetAt > now) {
+        const bound = (headers.limit - headers.remaining) / (headers.resetAt + 1000 - now)
+        if (bound > bucket.headerRate) bucket.headerRate = bound
+      }
+      // Measured rate: remaining + requests processed grows at the refill rate while the bucket is not full.
+      if (permit.seq >= bucket.lastAppliedSeq) {
+        // processed so far: this request and those before it, less those still in flight
+        let inFlightBefore = 0
+        for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
+        const q = headers.remaining + permit.seq - inFlightBefore
+        if (headers.remaining >= headers.limit - 1) {
+          bucket.anchor = undefined
+        } else if (bucket.anchor === undefined) {
+          bucket.anchor = { at: now, q }
+        } else {
+          const window = now - bucket.anchor.at
+          const gained = q - bucket.anchor.q
+          if (window >= MIN_WINDOW && gained >= 10) {
+            bucket.measuredRate = (gained - 1) / (window + JITTER)
+          }
         }
       }
-    }
-    bucket.rate = Math.max(bucket.headerRate, bucket.measuredRate) * SAFETY
-    // Re-synchronise with the server: it had not yet seen the requests sent after this one, nor
-    // (most likely) those still in flight.
-    if (permit.seq >= bucket.lastAppliedSeq) {
-      let inFlightBefore = 0
-      for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
-      const lower = headers.remaining - (bucket.seq - permit.seq) - inFlightBefore
-      const upper = lower + 1 + bucket.rate * Math.max(0, now - permit.sentAt)
-      bucket.level = first ? Math.min(lower, bucket.limit) : Math.min(Math.max(bucket.level, lower), upper, bucket.limit)
-      bucket.lastAppliedSeq = permit.seq
-    }
-  }
-
-  const release = (permit: Permit, outcome: Outcome): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const bucket = bucketFor(permit.key)
-      let warning: Effect.Effect<void> = Effect.void
-      if (outcome._tag === "Headers") {
-        observe(bucket, permit, outcome.headers, now)
-        warning = warnImplausible(outcome.headers, now)
-      } else if (outcome._tag === "NoHeaders" && bucket.mode === "Unknown") {
-        bucket.mode = "Unlimited"
+      bucket.rate = Math.max(bucket.headerRate, bucket.measuredRate) * SAFETY
+      // Re-synchronise with the server: it had not yet seen the requests sent after this one, nor
+      // (most likely) those still in flight.
+      if (permit.seq >= bucket.lastAppliedSeq) {
+        let inFlightBefore = 0
+        for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
+        const lower = headers.remaining - (bucket.seq - permit.seq) - inFlightBefore
+        const upper = lower + 1 + bucket.rate * Math.max(0, now - permit.sentAt)
+        bucket.level = first
+          ? Math.min(lower, bucket.limit)
+          : Math.min(Math.max(bucket.level, lower), upper, bucket.limit)
+        bucket.lastAppliedSeq = permit.seq
       }
-      bucket.inFlight.delete(permit.seq)
-      active -= 1
-      if (bucket.inFlight.size === 0 && bucket.head === bucket.waiters.length) {
-        // idle: the bucket may fill up (and stop refilling) before the next request
-        bucket.anchor = undefined
-      }
-      return warning === Effect.void ? pumpAll(bucket, now) : Effect.zipRight(warning, pumpAll(bucket, now))
-    })
+    }
 
-  /** At most one line per refill window: a server sending bad headers would otherwise flood the log. */
-  const warnImplausible = (headers: RateLimitHeaders, now: number): Effect.Effect<void> => {
-    if (headers.implausibleBy === undefined || Math.abs(now - warnedAt) < WINDOW) return Effect.void
-    warnedAt = now
-    const away = Math.round(headers.implausibleBy / 1000)
-    return Effect.logWarning(
-      `Helix: ignored an implausible Ratelimit-Reset (${away} s away); assuming the bucket refills within ${
-        WINDOW / 1000
-      } s`
-    )
-  }
-
-  const read = (headers: Readonly<Record<string, string | undefined>>): RateLimitHeaders | undefined =>
-    readHeaders(headers, clock.unsafeCurrentTimeMillis())
-
-  const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>
-    Effect.sync(() =>
-      Option.map(Option.fromNullable(buckets.get(key)), (bucket) => {
-        advance(bucket, clock.unsafeCurrentTimeMillis())
-        return {
-          mode: bucket.mode,
-          limit: bucket.limit,
-          level: bucket.level,
-          rate: bucket.rate * 1000,
-          inFlight: bucket.inFlight.size,
-          waiting: bucket.waiters.length - bucket.head
+    const release = (permit: Permit, outcome: Outcome): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const now = clock.unsafeCurrentTimeMillis()
+        const bucket = bucketFor(permit.key)
+        let warning: Effect.Effect<void> = Effect.void
+        if (outcome._tag === "Headers") {
+          observe(bucket, permit, outcome.headers, now)
+          warning = warnImplausible(outcome.headers, now)
+        } else if (outcome._tag === "NoHeaders" && bucket.mode === "Unknown") {
+          bucket.mode = "Unlimited"
         }
-      }))
+        bucket.inFlight.delete(permit.seq)
+        active -= 1
+        if (bucket.inFlight.size === 0 && bucket.head === bucket.waiters.length) {
+          // idle: the bucket may fill up (and stop refilling) before the next request
+          bucket.anchor = undefined
+        }
+        return warning === Effect.void ? pumpAll(bucket, now) : Effect.zipRight(warning, pumpAll(bucket, now))
+      })
 
-  const cancel = (permit: Permit): Effect.Effect<void> => Effect.suspend(() => giveBack(permit))
+    /** At most one line per refill window: a server sending bad headers would otherwise flood the log. */
+    const warnImplausible = (headers: RateLimitHeaders, now: number): Effect.Effect<void> => {
+      if (headers.implausibleBy === undefined || Math.abs(now - warnedAt) < WINDOW) return Effect.void
+      warnedAt = now
+      const away = Math.round(headers.implausibleBy / 1000)
+      return Effect.logWarning(
+        `Helix: ignored an implausible Ratelimit-Reset (${away} s away); assuming the bucket refills within ${
+          WINDOW / 1000
+        } s`
+      )
+    }
 
-  return { acquire, read, release, cancel, snapshot }
-})
+    const read = (headers: Readonly<Record<string, string | undefined>>): RateLimitHeaders | undefined =>
+      readHeaders(headers, clock.unsafeCurrentTimeMillis())
+
+    const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>
+      Effect.sync(() =>
+        Option.map(Option.fromNullable(buckets.get(key)), (bucket) => {
+          advance(bucket, clock.unsafeCurrentTimeMillis())
+          return {
+            mode: bucket.mode,
+            limit: bucket.limit,
+            level: bucket.level,
+            rate: bucket.rate * 1000,
+            inFlight: bucket.inFlight.size,
+            waiting: bucket.waiters.length - bucket.head
+          }
+        })
+      )
+
+    const cancel = (permit: Permit): Effect.Effect<void> => Effect.suspend(() => giveBack(permit))
+
+    return { acquire, read, release, cancel, snapshot }
+  })

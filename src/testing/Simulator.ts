@@ -30,6 +30,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import type { Duplex } from "node:stream"
 import * as Scopes from "../Scopes.js"
 import { UserToken } from "../Token.js"
 import * as TokenStore from "../TokenStore.js"
@@ -76,29 +77,101 @@ export class Simulator extends Context.Tag("effect-twitch/testing/Simulator")<Si
  */
 export type User = SimUser
 
-/**
- * @since 0.1.0
- * @category models
- */
 export type {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   BanRecord,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   Counters,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   EventSubControl,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   EventSubOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   FaultKind,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   RequestLogEntry,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SentAnnouncement,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SentChatMessage,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SentWhisper,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubBurstOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubBurstResult,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubControlError,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubReconnected,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubSessionInfo,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubSubscriptionInfo,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubTarget,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimEventSubTriggerOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimJsonObject,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
   SimUser
 }
 
@@ -531,7 +604,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
     let requestListener: Http.RequestListener = (_req, res) => {
       res.writeHead(503).end()
     }
-    let upgradeListener = (_req: Http.IncomingMessage, socket: import("node:stream").Duplex, _head: Buffer) => {
+    let upgradeListener = (_req: Http.IncomingMessage, socket: Duplex, _head: Buffer) => {
       socket.destroy()
     }
     const bound = yield* bind(
@@ -666,8 +739,7 @@ const makeService = (
   toUser: (input: UserInput) => SimUser
 ): Simulator.Service => {
   const fail = (reason: string) => Effect.fail(new SimulatorError({ reason }))
-  const requireUser = (id: string) =>
-    state.users.has(id) ? Effect.void : fail(`unknown user ${id}`)
+  const requireUser = (id: string) => state.users.has(id) ? Effect.void : fail(`unknown user ${id}`)
   const device = (userCode: string) => {
     const record = state.deviceByUserCode(userCode)
     return record === undefined ? fail(`unknown user code ${userCode}`) : Effect.succeed(record)
@@ -742,8 +814,10 @@ const makeService = (
       ),
     revokeToken: (accessToken) =>
       Effect.flatMap(token(accessToken), (r) => Effect.sync(() => void state.revokeToken(r.token))),
-    pendingDevices: Effect.map(Clock.currentTimeMillis, (now) =>
-      state.pendingDevices(now).map((d) => ({ userCode: d.userCode, clientId: d.clientId, scopes: d.scopes }))),
+    pendingDevices: Effect.map(
+      Clock.currentTimeMillis,
+      (now) => state.pendingDevices(now).map((d) => ({ userCode: d.userCode, clientId: d.clientId, scopes: d.scopes }))
+    ),
     approveDevice: (userCode, userId) =>
       Effect.gen(function*() {
         yield* requireUser(userId)

@@ -70,9 +70,7 @@ const withBody = <A, I>(
       onLeft: (error) => Effect.succeed(oauthError(400, `invalid control request: ${error.message}`)),
       onRight: (body) =>
         f(body).pipe(
-          Effect.catchAll((e) =>
-            Effect.succeed(oauthError(e.reason.startsWith("unknown") ? 404 : 400, e.reason))
-          )
+          Effect.catchAll((e) => Effect.succeed(oauthError(e.reason.startsWith("unknown") ? 404 : 400, e.reason)))
         )
     }))
 }
@@ -137,8 +135,10 @@ export const makeRouter = (sim: Service, eventSubControl: HttpApp.Default): Http
   HttpRouter.empty.pipe(
     HttpRouter.get(
       "/device/pending",
-      Effect.map(sim.pendingDevices, (data) =>
-        json({ data: data.map((d) => ({ user_code: d.userCode, client_id: d.clientId, scopes: d.scopes })) }))
+      Effect.map(
+        sim.pendingDevices,
+        (data) => json({ data: data.map((d) => ({ user_code: d.userCode, client_id: d.clientId, scopes: d.scopes })) })
+      )
     ),
     HttpRouter.post("/device/approve", withBody(Approve, (b) => ok(sim.approveDevice(b.user_code, b.user_id)))),
     HttpRouter.post("/device/deny", withBody(UserCode, (b) => ok(sim.denyDevice(b.user_code)))),
@@ -195,7 +195,7 @@ export const makeRouter = (sim: Service, eventSubControl: HttpApp.Default): Http
     HttpRouter.post(
       "/chatters",
       withBody(PeopleBody, (b) => ok(sim.addChatters(b.broadcaster_id, b.user_ids ?? b.count ?? 0)))
-    ),
+    )
   ).pipe(
     HttpRouter.post("/moderators", withBody(ModeratorBody, (b) => ok(sim.addModerator(b.broadcaster_id, b.user_id)))),
     HttpRouter.post(

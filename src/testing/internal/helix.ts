@@ -419,7 +419,7 @@ export const makeRouter = (
       if (broadcasterId === undefined || broadcasterId === "") {
         return helixError(400, "Missing required parameter \"broadcaster_id\"")
       }
-      const { moderator_id, non_moderator_chat_delay, non_moderator_chat_delay_duration, ...rest } = state
+      const { moderator_id: _moderatorId, non_moderator_chat_delay, non_moderator_chat_delay_duration, ...rest } = state
         .chatSettingsFor(broadcasterId)
       const moderatorId = ctx.params.get("moderator_id")
       const data = moderatorId !== undefined && ctx.token.userId === moderatorId

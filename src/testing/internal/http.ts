@@ -41,8 +41,9 @@ const fromPairs = (pairs: ReadonlyArray<readonly [string, string]>): Params => (
 })
 
 /** The URL's query parameters. @internal */
-export const queryPairs = (request: HttpServerRequest.HttpServerRequest): Array<[string, string]> =>
-  [...new URL(request.originalUrl, "http://simulator.invalid").searchParams.entries()]
+export const queryPairs = (
+  request: HttpServerRequest.HttpServerRequest
+): Array<[string, string]> => [...new URL(request.originalUrl, "http://simulator.invalid").searchParams.entries()]
 
 /** The path without query string, as the client sent it. @internal */
 export const originalPath = (request: HttpServerRequest.HttpServerRequest): string =>
@@ -62,7 +63,7 @@ export const formParams: Effect.Effect<Params, never, HttpServerRequest.HttpServ
     const contentType = request.headers["content-type"] ?? ""
     if (request.method !== "GET" && contentType.includes("application/x-www-form-urlencoded")) {
       const body = yield* Effect.orElseSucceed(request.urlParamsBody, () => [])
-      pairs.push(...body)
+      for (const pair of body) pairs.push(pair)
     }
     return fromPairs(pairs)
   }
