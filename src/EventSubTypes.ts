@@ -12,11 +12,11 @@
  */
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type { Definition } from "./EventSubDefinition.js"
 import { all } from "./generated/EventSubDefinitions.js"
-import { TaggedError } from "./internal/errors.js"
+import { describeParseError, TaggedError } from "./internal/errors.js"
 
 export {
   /**
@@ -429,7 +429,7 @@ const envelopeError = (json: unknown, metadata: Metadata | undefined): Either.Ei
       ...(metadata !== undefined ? { messageId: metadata.message_id } : {}),
       ...(metadata?.subscription_type !== undefined ? { subscriptionType: metadata.subscription_type } : {}),
       ...(metadata?.subscription_version !== undefined ? { subscriptionVersion: metadata.subscription_version } : {}),
-      description: ParseResult.TreeFormatter.formatErrorSync(error)
+      description: describeParseError(error, "does not match its schema")
     }))
 
 /**
@@ -599,7 +599,7 @@ const eventError = (
     messageId: notification.metadata.message_id,
     subscriptionType: notification.subscription.type,
     subscriptionVersion: notification.subscription.version,
-    description: ParseResult.TreeFormatter.formatErrorSync(error)
+    description: describeParseError(error, "does not match its schema")
   })
 
 /**
@@ -662,5 +662,5 @@ export const decodeCondition = <D extends AnyDefinition>(
       reason: "InvalidCondition",
       subscriptionType: definition.type,
       subscriptionVersion: definition.version,
-      description: ParseResult.TreeFormatter.formatErrorSync(error)
+      description: describeParseError(error, "does not match its schema")
     }))

@@ -37,7 +37,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { AccessTokensError } from "./AccessTokens.js"
 import { AccessTokens } from "./AccessTokens.js"
-import { TaggedError } from "./internal/errors.js"
+import { formatPath, TaggedError } from "./internal/errors.js"
 import * as RateLimiter from "./internal/helixRateLimiter.js"
 import type { RateLimitHeaders } from "./internal/helixRateLimitHeaders.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
@@ -1226,12 +1226,6 @@ const TwitchErrorBody = parseJsonWith(Schema.Struct({
   message: Schema.optional(Schema.String)
 }))
 const decodeErrorBody = Schema.decodeUnknownOption(TwitchErrorBody)
-
-const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.reduce<string>(
-    (acc, key) => typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`,
-    ""
-  )
 
 const outcomeOf = (exit: Exit.Exit<RawResponse, unknown>): RateLimiter.Outcome => {
   if (Exit.isFailure(exit)) return NO_RESPONSE

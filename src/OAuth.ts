@@ -23,11 +23,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
+import type * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { TaggedError } from "./internal/errors.js"
+import { describeParseError, TaggedError } from "./internal/errors.js"
 import { parseJson } from "./internal/json.js"
 import { AppToken, UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
@@ -500,13 +500,6 @@ const describeCause = (cause: unknown): string => {
   return parts.length > 0 ? parts.join(" <- ") : "network error"
 }
 
-/** Paths of the fields that failed, never their values (which may be tokens). */
-const describeParseError = (error: ParseResult.ParseError): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const paths = issues.map((issue) => (issue.path.length === 0 ? "<root>" : issue.path.join(".")))
-  return `unexpected response shape at ${Array.from(new Set(paths)).slice(0, 5).join(", ")}`
-}
-
 const classify = (method: Method, response: RawResponse): OAuthError => {
   const parsed = Either.getRight(parseJson(response.text)).pipe(Option.flatMap(decodeErrorBody))
   const serverMessage = parsed.pipe(
@@ -554,7 +547,12 @@ const decodeSuccess = <A>(
     Either.flatMap((json) =>
       Either.mapLeft(
         decode(json),
-        (error) => new OAuthDecodeError({ method, status: response.status, description: describeParseError(error) })
+        (error) =>
+          new OAuthDecodeError({
+            method,
+            status: response.status,
+            description: describeParseError(error, "unexpected response shape")
+          })
       )
     )
   )
