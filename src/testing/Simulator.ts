@@ -51,15 +51,6 @@ import type {
   SentAnnouncement,
   SentChatMessage,
   SentWhisper,
-  SimEventSubBurstOptions,
-  SimEventSubBurstResult,
-  SimEventSubControlError,
-  SimEventSubReconnected,
-  SimEventSubSessionInfo,
-  SimEventSubSubscriptionInfo,
-  SimEventSubTarget,
-  SimEventSubTriggerOptions,
-  SimJsonObject,
   SimUser
 } from "./SimulatorModels.js"
 
@@ -77,103 +68,13 @@ export class Simulator extends Context.Tag("effect-twitch/testing/Simulator")<Si
  */
 export type User = SimUser
 
-export type {
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  BanRecord,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  Counters,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  EventSubControl,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  EventSubOptions,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  FaultKind,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  RequestLogEntry,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SentAnnouncement,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SentChatMessage,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SentWhisper,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubBurstOptions,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubBurstResult,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubControlError,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubReconnected,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubSessionInfo,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubSubscriptionInfo,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubTarget,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimEventSubTriggerOptions,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimJsonObject,
-  /**
-   * @since 0.1.0
-   * @category models
-   */
-  SimUser
-}
+/**
+ * The simulator's models (users, counters, the EventSub control API), also reachable as
+ * `SimulatorModels` from `effect-twitch/testing`.
+ *
+ * @since 0.1.0
+ */
+export type * from "./SimulatorModels.js"
 
 /**
  * Input for {@link Simulator.Service.addUser}; `id` defaults to a fresh numeric id.
