@@ -56,12 +56,12 @@ export const scopesSatisfiedBy = (scopes: Scopes, granted: Iterable<string>): bo
 }
 
 /**
- * A typed EventSub subscription type + version.
+ * What `define` takes: a subscription type + version described as data.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Definition<
+export interface DefinitionSpec<
   Type extends string = string,
   Version extends string = string,
   C extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext,
@@ -78,6 +78,20 @@ export interface Definition<
   readonly scopes: Scopes
   /** The authorization paragraph of the Twitch docs, verbatim. */
   readonly authorization: string
+}
+
+/**
+ * A typed EventSub subscription type + version, with its decoders compiled.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Definition<
+  Type extends string = string,
+  Version extends string = string,
+  C extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext,
+  E extends Schema.Schema.AnyNoContext = Schema.Schema.AnyNoContext
+> extends DefinitionSpec<Type, Version, C, E> {
   /** Decodes a raw `payload.event` (or `payload.events` when `batched`); compiled once. */
   readonly decodeEvent: (raw: unknown) => Either.Either<Schema.Schema.Type<E>, ParseResult.ParseError>
   /** Decodes a raw condition object; compiled once. */
@@ -95,16 +109,7 @@ export const define = <
   const Version extends string,
   C extends Schema.Schema.AnyNoContext,
   E extends Schema.Schema.AnyNoContext
->(options: {
-  readonly type: Type
-  readonly version: Version
-  readonly status: "stable" | "new" | "beta"
-  readonly batched: boolean
-  readonly condition: C
-  readonly event: E
-  readonly scopes: Scopes
-  readonly authorization: string
-}): Definition<Type, Version, C, E> => {
+>(options: DefinitionSpec<Type, Version, C, E>): Definition<Type, Version, C, E> => {
   const decode = Schema.decodeUnknownEither(options.event)
   // Event schemas have no transformations (Type = Encoded), so a value that passes the compiled guard
   // is its own decoded form (unknown fields stay on the object at runtime; the type ignores them).

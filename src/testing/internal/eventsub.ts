@@ -20,6 +20,7 @@ import { readFileSync } from "node:fs"
 import type * as http from "node:http"
 import type * as stream from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
+import { parseJson } from "../../internal/json.js"
 import type {
   EventSubControl,
   EventSubOptions as PublicEventSubOptions,
@@ -1255,6 +1256,3 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
 
     return { subscriptionsApp, handleUpgrade, control, httpControlApp } satisfies EventSubPart
   })
-
-const decodeJsonText = Schema.decodeUnknownEither(Schema.parseJson())
-const parseJson = (text: string): Either.Either<unknown, unknown> => decodeJsonText(text)
