@@ -20,6 +20,7 @@
 // `helixRateLimitHeaders.ts`), and a caller whose bucket released nothing for the stall timeout (the
 // request timeout) leaves the queue with a `QueueTimeout`: a long queue that moves at the refill rate
 // is served, a stuck one fails.
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -182,6 +183,330 @@ const nextPointAt = (bucket: Bucket): number | undefined => {
   return bucket.resetAt > bucket.at ? bucket.resetAt : undefined
 }
 
+/** The limiter's state: the buckets, the slots in use over all of them, and what they run under. */
+interface Limiter {
+  readonly buckets: Map<string, Bucket>
+  /** requests in flight over all buckets */
+  active: number
+  /** when an implausible header was last logged */
+  warnedAt: number
+  readonly maxConcurrency: number
+  readonly stallTimeout: number
+  readonly readHeaders: ReturnType<typeof makeReader>
+  /** timers are forked in it */
+  readonly scope: Scope.Scope
+  /**
+   * read synchronously on every acquire and release; the layer is built under the callers' clock
+   * (the TestClock in tests)
+   */
+  readonly clock: Clock.Clock
+}
+
+const bucketFor = (limiter: Limiter, key: string): Bucket => {
+  let bucket = limiter.buckets.get(key)
+  if (bucket === undefined) {
+    bucket = newBucket(key)
+    limiter.buckets.set(key, bucket)
+  }
+  return bucket
+}
+
+// --- granting and giving back -------------------------------------------------------------------
+
+const grant = (limiter: Limiter, bucket: Bucket, now: number): Permit => {
+  limiter.active += 1
+  bucket.progressAt = now
+  bucket.seq += 1
+  bucket.inFlight.add(bucket.seq)
+  const charged = bucket.mode === "Known"
+  if (charged) bucket.level -= 1
+  return { key: bucket.key, seq: bucket.seq, sentAt: now, charged }
+}
+
+/** A permit that was granted but not used: the point goes back, the slot is free again. */
+const giveBack = (limiter: Limiter, permit: Permit): Effect.Effect<void> => {
+  const bucket = limiter.buckets.get(permit.key)
+  if (bucket === undefined || !bucket.inFlight.delete(permit.seq)) return Effect.void
+  limiter.active -= 1
+  if (permit.charged && bucket.mode === "Known") bucket.level = Math.min(bucket.limit, bucket.level + 1)
+  return pumpAll(limiter, bucket, limiter.clock.unsafeCurrentTimeMillis())
+}
+
+// --- the waiter queue -----------------------------------------------------------------------------
+
+/** Grants permits to the waiters at the head of the queue while the bucket and the concurrency cap allow. */
+const releaseWaiters = (limiter: Limiter, bucket: Bucket, now: number): void => {
+  while (bucket.head < bucket.waiters.length) {
+    const waiter = bucket.waiters[bucket.head]
+    if (waiter.cancelled) {
+      bucket.head += 1
+      continue
+    }
+    if (limiter.active >= limiter.maxConcurrency || !canSend(bucket)) break
+    bucket.head += 1
+    waiter.permit = grant(limiter, bucket, now)
+    Deferred.unsafeDone(waiter.deferred, Effect.succeed(waiter.permit))
+  }
+}
+
+/** Drops the served head of the queue; returns whether the queue is now empty. */
+const compactQueue = (bucket: Bucket): boolean => {
+  if (bucket.head === bucket.waiters.length) {
+    bucket.waiters.length = 0
+    bucket.head = 0
+    return true
+  } else if (bucket.head > 1024 && bucket.head * 2 > bucket.waiters.length) {
+    bucket.waiters.splice(0, bucket.head)
+    bucket.head = 0
+  }
+  return false
+}
+
+// --- pumping and the refill timer ---------------------------------------------------------------
+
+/** Releases as many waiters as the bucket allows; returns when a timer must fire, if one must be armed. */
+const pump = (limiter: Limiter, bucket: Bucket, now: number): number | undefined => {
+  advance(bucket, now)
+  releaseWaiters(limiter, bucket, now)
+  if (compactQueue(bucket)) return undefined
+  // blocked by the concurrency cap, not by the bucket: the next release pumps again
+  if (limiter.active >= limiter.maxConcurrency) return undefined
+  const wakeAt = nextPointAt(bucket)
+  if (wakeAt === undefined || wakeAt <= now) return undefined
+  const fireAt = Math.max(now + MIN_TIMER, Math.ceil(wakeAt))
+  // One timer per bucket: a pending one that fires by then (even one running late) will do. `timerAt`
+  // is when the timer was set to fire, so a release arriving between the point and the (late) timer
+  // does not arm one more.
+  if (bucket.timerAt !== undefined && bucket.timerAt <= fireAt) return undefined
+  bucket.timerAt = fireAt
+  return fireAt
+}
+
+const pumpAndArm = (limiter: Limiter, bucket: Bucket, now: number): Effect.Effect<void> => {
+  const wakeAt = pump(limiter, bucket, now)
+  return wakeAt === undefined ? Effect.void : arm(limiter, bucket, wakeAt, now)
+}
+
+/** A slot was freed: this bucket first, then any other bucket with waiters (few: one per token). */
+const pumpAll = (limiter: Limiter, first: Bucket, now: number): Effect.Effect<void> => {
+  let arms = pumpAndArm(limiter, first, now)
+  if (limiter.buckets.size > 1) {
+    for (const bucket of limiter.buckets.values()) {
+      if (bucket !== first && bucket.head < bucket.waiters.length) {
+        const other = pumpAndArm(limiter, bucket, now)
+        if (other !== Effect.void) arms = arms === Effect.void ? other : Effect.zipRight(arms, other)
+      }
+    }
+  }
+  return arms
+}
+
+const arm = (limiter: Limiter, bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> =>
+  Effect.sleep(Duration.millis(fireAt - now)).pipe(
+    Effect.zipRight(Effect.suspend(() => {
+      if (bucket.timerAt === fireAt) bucket.timerAt = undefined
+      return pumpAndArm(limiter, bucket, limiter.clock.unsafeCurrentTimeMillis())
+    })),
+    Effect.forkIn(limiter.scope),
+    Effect.asVoid
+  )
+
+// --- the stall timer ------------------------------------------------------------------------------
+
+/** Fails the waiters that waited `stallTimeout` with nothing released from the bucket; arms the next check. */
+const checkStalled = (limiter: Limiter, bucket: Bucket, now: number): Effect.Effect<void> => {
+  bucket.stallAt = undefined
+  // deadlines grow along the queue: each is the later of its arrival and the bucket's last release
+  for (let i = bucket.head; i < bucket.waiters.length; i++) {
+    const waiter = bucket.waiters[i]
+    if (waiter.cancelled) continue
+    const deadline = Math.max(waiter.since, bucket.progressAt) + limiter.stallTimeout
+    if (deadline > now) return armStall(limiter, bucket, deadline, now)
+    waiter.cancelled = true
+    Deferred.unsafeDone(waiter.deferred, Effect.fail(QUEUE_TIMEOUT))
+  }
+  return Effect.void
+}
+
+/** One stall check per bucket: a pending one that fires by then re-arms itself for the next deadline. */
+const armStall = (limiter: Limiter, bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> => {
+  if (bucket.stallAt !== undefined && bucket.stallAt <= fireAt) return Effect.void
+  bucket.stallAt = fireAt
+  return Effect.sleep(Duration.millis(Math.max(0, fireAt - now))).pipe(
+    Effect.zipRight(
+      Effect.suspend(() =>
+        bucket.stallAt === fireAt
+          ? checkStalled(limiter, bucket, limiter.clock.unsafeCurrentTimeMillis())
+          : Effect.void
+      )
+    ),
+    Effect.forkIn(limiter.scope),
+    Effect.asVoid
+  )
+}
+
+// --- acquire --------------------------------------------------------------------------------------
+
+/** Queues a caller the bucket cannot serve now: pumps, arms the timers it needs, then waits. */
+const enqueue = (limiter: Limiter, bucket: Bucket, now: number): Effect.Effect<Permit, QueueTimeout> => {
+  const waiter: Waiter = {
+    deferred: Deferred.unsafeMake<Permit, QueueTimeout>(FiberId.none),
+    since: now,
+    permit: undefined,
+    cancelled: false
+  }
+  bucket.waiters.push(waiter)
+  const wakeAt = pump(limiter, bucket, now)
+  const stall = waiter.permit === undefined
+    ? armStall(limiter, bucket, Math.max(now, bucket.progressAt) + limiter.stallTimeout, now)
+    : Effect.void
+  return Effect.zipRight(
+    wakeAt === undefined ? stall : Effect.zipRight(arm(limiter, bucket, wakeAt, now), stall),
+    Deferred.await(waiter.deferred).pipe(
+      Effect.onInterrupt(() =>
+        Effect.suspend(() => {
+          waiter.cancelled = true
+          // released but never sent: give the point back
+          return waiter.permit !== undefined ? giveBack(limiter, waiter.permit) : Effect.void
+        })
+      )
+    )
+  )
+}
+
+const acquire = (limiter: Limiter, key: string): Effect.Effect<Permit, QueueTimeout> => {
+  const now = limiter.clock.unsafeCurrentTimeMillis()
+  const bucket = bucketFor(limiter, key)
+  advance(bucket, now)
+  if (bucket.head === bucket.waiters.length && limiter.active < limiter.maxConcurrency && canSend(bucket)) {
+    return Effect.succeed(grant(limiter, bucket, now))
+  }
+  return enqueue(limiter, bucket, now)
+}
+
+// --- observing an answer's headers ----------------------------------------------------------------
+
+/** First answer, or the capacity changed: start over from what the server says. */
+const restart = (bucket: Bucket, limit: number, now: number): void => {
+  bucket.mode = "Known"
+  bucket.limit = limit
+  bucket.rate = 0
+  bucket.headerRate = 0
+  bucket.measuredRate = 0
+  bucket.anchor = undefined
+  bucket.level = 0
+  bucket.at = now
+}
+
+/**
+ * Lower bound of the rate from the reset: (limit - remaining) points are back by the reset, which
+ * is rounded to a whole second (either way, hence the extra second).
+ */
+const boundRate = (bucket: Bucket, headers: RateLimitHeaders, now: number): void => {
+  if (headers.remaining < headers.limit && headers.resetAt > now) {
+    const bound = (headers.limit - headers.remaining) / (headers.resetAt + 1000 - now)
+    if (bound > bucket.headerRate) bucket.headerRate = bound
+  }
+}
+
+/** Requests sent before `seq` and still in flight. */
+const inFlightBefore = (bucket: Bucket, seq: number): number => {
+  let count = 0
+  for (const other of bucket.inFlight) if (other < seq) count += 1
+  return count
+}
+
+/** Measured rate: remaining + requests processed grows at the refill rate while the bucket is not full. */
+const measureRate = (bucket: Bucket, headers: RateLimitHeaders, seq: number, now: number): void => {
+  // processed so far: this request and those before it, less those still in flight
+  const q = headers.remaining + seq - inFlightBefore(bucket, seq)
+  if (headers.remaining >= headers.limit - 1) {
+    bucket.anchor = undefined
+  } else if (bucket.anchor === undefined) {
+    bucket.anchor = { at: now, q }
+  } else {
+    const window = now - bucket.anchor.at
+    const gained = q - bucket.anchor.q
+    if (window >= MIN_WINDOW && gained >= 10) {
+      bucket.measuredRate = (gained - 1) / (window + JITTER)
+    }
+  }
+}
+
+/**
+ * Re-synchronises with the server: it had not yet seen the requests sent after this one, nor (most
+ * likely) those still in flight.
+ */
+const resync = (bucket: Bucket, headers: RateLimitHeaders, permit: Permit, first: boolean, now: number): void => {
+  const lower = headers.remaining - (bucket.seq - permit.seq) - inFlightBefore(bucket, permit.seq)
+  const upper = lower + 1 + bucket.rate * Math.max(0, now - permit.sentAt)
+  bucket.level = first
+    ? Math.min(lower, bucket.limit)
+    : Math.min(Math.max(bucket.level, lower), upper, bucket.limit)
+  bucket.lastAppliedSeq = permit.seq
+}
+
+const observe = (bucket: Bucket, permit: Permit, headers: RateLimitHeaders, now: number): void => {
+  const first = bucket.mode !== "Known" || headers.limit !== bucket.limit
+  if (first) restart(bucket, headers.limit, now)
+  advance(bucket, now)
+  bucket.resetAt = headers.resetAt
+  boundRate(bucket, headers, now)
+  // an answer older than one already applied is stale: it neither measures nor re-synchronises
+  const latest = permit.seq >= bucket.lastAppliedSeq
+  if (latest) measureRate(bucket, headers, permit.seq, now)
+  bucket.rate = Math.max(bucket.headerRate, bucket.measuredRate) * SAFETY
+  if (latest) resync(bucket, headers, permit, first, now)
+}
+
+// --- release ----------------------------------------------------------------------------------------
+
+/** At most one line per refill window: a server sending bad headers would otherwise flood the log. */
+const warnImplausible = (limiter: Limiter, headers: RateLimitHeaders, now: number): Effect.Effect<void> => {
+  if (headers.implausibleBy === undefined || Math.abs(now - limiter.warnedAt) < WINDOW) return Effect.void
+  limiter.warnedAt = now
+  const away = Math.round(headers.implausibleBy / 1000)
+  return Effect.logWarning(
+    `Helix: ignored an implausible Ratelimit-Reset (${away} s away); assuming the bucket refills within ${
+      WINDOW / 1000
+    } s`
+  )
+}
+
+const release = (limiter: Limiter, permit: Permit, outcome: Outcome): Effect.Effect<void> => {
+  const now = limiter.clock.unsafeCurrentTimeMillis()
+  const bucket = bucketFor(limiter, permit.key)
+  let warning: Effect.Effect<void> = Effect.void
+  if (outcome._tag === "Headers") {
+    observe(bucket, permit, outcome.headers, now)
+    warning = warnImplausible(limiter, outcome.headers, now)
+  } else if (outcome._tag === "NoHeaders" && bucket.mode === "Unknown") {
+    bucket.mode = "Unlimited"
+  }
+  bucket.inFlight.delete(permit.seq)
+  limiter.active -= 1
+  if (bucket.inFlight.size === 0 && bucket.head === bucket.waiters.length) {
+    // idle: the bucket may fill up (and stop refilling) before the next request
+    bucket.anchor = undefined
+  }
+  return warning === Effect.void
+    ? pumpAll(limiter, bucket, now)
+    : Effect.zipRight(warning, pumpAll(limiter, bucket, now))
+}
+
+const snapshot = (limiter: Limiter, key: string): Option.Option<BucketSnapshot> =>
+  Option.map(Option.fromNullable(limiter.buckets.get(key)), (bucket) => {
+    advance(bucket, limiter.clock.unsafeCurrentTimeMillis())
+    return {
+      mode: bucket.mode,
+      limit: bucket.limit,
+      level: bucket.level,
+      rate: bucket.rate * 1000,
+      inFlight: bucket.inFlight.size,
+      waiting: bucket.waiters.length - bucket.head
+    }
+  })
+
 /**
  * `maxConcurrency` caps the requests in flight over all buckets. It lives here rather than in a
  * `Semaphore` because a semaphore wakes every waiter on each release: with thousands of queued
@@ -191,276 +516,21 @@ const nextPointAt = (bucket: Bucket): number | undefined => {
  */
 export const make = (maxConcurrency: number, stallTimeout: number): Effect.Effect<RateLimiter, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const buckets = new Map<string, Bucket>()
-    let active = 0
-    const readHeaders = makeReader()
-    /** when an implausible header was last logged */
-    let warnedAt = -Infinity
-    const scope = yield* Effect.scope
-    // read synchronously on every acquire and release; the layer is built under the callers' clock
-    // (the TestClock in tests)
-    const clock = yield* Effect.clock
-
-    const bucketFor = (key: string): Bucket => {
-      let bucket = buckets.get(key)
-      if (bucket === undefined) {
-        bucket = newBucket(key)
-        buckets.set(key, bucket)
-      }
-      return bucket
+    const limiter: Limiter = {
+      buckets: new Map(),
+      active: 0,
+      warnedAt: -Infinity,
+      maxConcurrency,
+      stallTimeout,
+      readHeaders: makeReader(),
+      scope: yield* Effect.scope,
+      clock: yield* Effect.clock
     }
-
-    const grant = (bucket: Bucket, now: number): Permit => {
-      active += 1
-      bucket.progressAt = now
-      bucket.seq += 1
-      bucket.inFlight.add(bucket.seq)
-      const charged = bucket.mode === "Known"
-      if (charged) bucket.level -= 1
-      return { key: bucket.key, seq: bucket.seq, sentAt: now, charged }
+    return {
+      acquire: (key) => Effect.suspend(() => acquire(limiter, key)),
+      read: (headers) => limiter.readHeaders(headers, limiter.clock.unsafeCurrentTimeMillis()),
+      release: (permit, outcome) => Effect.suspend(() => release(limiter, permit, outcome)),
+      cancel: (permit) => Effect.suspend(() => giveBack(limiter, permit)),
+      snapshot: (key) => Effect.sync(() => snapshot(limiter, key))
     }
-
-    /** A permit that was granted but not used: the point goes back, the slot is free again. */
-    const giveBack = (permit: Permit): Effect.Effect<void> => {
-      const bucket = buckets.get(permit.key)
-      if (bucket === undefined || !bucket.inFlight.delete(permit.seq)) return Effect.void
-      active -= 1
-      if (permit.charged && bucket.mode === "Known") bucket.level = Math.min(bucket.limit, bucket.level + 1)
-      return pumpAll(bucket, clock.unsafeCurrentTimeMillis())
-    }
-
-    /** Releases as many waiters as the bucket allows; returns when a timer must fire, if one must be armed. */
-    const pump = (bucket: Bucket, now: number): number | undefined => {
-      advance(bucket, now)
-      while (bucket.head < bucket.waiters.length) {
-        const waiter = bucket.waiters[bucket.head]
-        if (waiter.cancelled) {
-          bucket.head += 1
-          continue
-        }
-        if (active >= maxConcurrency || !canSend(bucket)) break
-        bucket.head += 1
-        waiter.permit = grant(bucket, now)
-        Deferred.unsafeDone(waiter.deferred, Effect.succeed(waiter.permit))
-      }
-      if (bucket.head === bucket.waiters.length) {
-        bucket.waiters.length = 0
-        bucket.head = 0
-        return undefined
-      } else if (bucket.head > 1024 && bucket.head * 2 > bucket.waiters.length) {
-        bucket.waiters.splice(0, bucket.head)
-        bucket.head = 0
-      }
-      // blocked by the concurrency cap, not by the bucket: the next release pumps again
-      if (active >= maxConcurrency) return undefined
-      const wakeAt = nextPointAt(bucket)
-      if (wakeAt === undefined || wakeAt <= now) return undefined
-      const fireAt = Math.max(now + MIN_TIMER, Math.ceil(wakeAt))
-      // One timer per bucket: a pending one that fires by then (even one running late) will do. `timerAt`
-      // is when the timer was set to fire, so a release arriving between the point and the (late) timer
-      // does not arm one more.
-      if (bucket.timerAt !== undefined && bucket.timerAt <= fireAt) return undefined
-      bucket.timerAt = fireAt
-      return fireAt
-    }
-
-    const pumpAndArm = (bucket: Bucket, now: number): Effect.Effect<void> => {
-      const wakeAt = pump(bucket, now)
-      return wakeAt === undefined ? Effect.void : arm(bucket, wakeAt, now)
-    }
-
-    /** A slot was freed: this bucket first, then any other bucket with waiters (few: one per token). */
-    const pumpAll = (first: Bucket, now: number): Effect.Effect<void> => {
-      let arms = pumpAndArm(first, now)
-      if (buckets.size > 1) {
-        for (const bucket of buckets.values()) {
-          if (bucket !== first && bucket.head < bucket.waiters.length) {
-            const other = pumpAndArm(bucket, now)
-            if (other !== Effect.void) arms = arms === Effect.void ? other : Effect.zipRight(arms, other)
-          }
-        }
-      }
-      return arms
-    }
-
-    const arm = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> =>
-      Effect.sleep(Duration.millis(fireAt - now)).pipe(
-        Effect.zipRight(Effect.suspend(() => {
-          if (bucket.timerAt === fireAt) bucket.timerAt = undefined
-          return pumpAndArm(bucket, clock.unsafeCurrentTimeMillis())
-        })),
-        Effect.forkIn(scope),
-        Effect.asVoid
-      )
-
-    const acquire = (key: string): Effect.Effect<Permit, QueueTimeout> =>
-      Effect.suspend(() => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const bucket = bucketFor(key)
-        advance(bucket, now)
-        if (bucket.head === bucket.waiters.length && active < maxConcurrency && canSend(bucket)) {
-          return Effect.succeed(grant(bucket, now))
-        }
-        const waiter: Waiter = {
-          deferred: Deferred.unsafeMake<Permit, QueueTimeout>(FiberId.none),
-          since: now,
-          permit: undefined,
-          cancelled: false
-        }
-        bucket.waiters.push(waiter)
-        const wakeAt = pump(bucket, now)
-        const stall = waiter.permit === undefined
-          ? armStall(bucket, Math.max(now, bucket.progressAt) + stallTimeout, now)
-          : Effect.void
-        return Effect.zipRight(
-          wakeAt === undefined ? stall : Effect.zipRight(arm(bucket, wakeAt, now), stall),
-          Deferred.await(waiter.deferred).pipe(
-            Effect.onInterrupt(() =>
-              Effect.suspend(() => {
-                waiter.cancelled = true
-                // released but never sent: give the point back
-                return waiter.permit !== undefined ? giveBack(waiter.permit) : Effect.void
-              })
-            )
-          )
-        )
-      })
-
-    /** Fails the waiters that waited `stallTimeout` with nothing released from the bucket; arms the next check. */
-    const checkStalled = (bucket: Bucket, now: number): Effect.Effect<void> => {
-      bucket.stallAt = undefined
-      // deadlines grow along the queue: each is the later of its arrival and the bucket's last release
-      for (let i = bucket.head; i < bucket.waiters.length; i++) {
-        const waiter = bucket.waiters[i]
-        if (waiter.cancelled) continue
-        const deadline = Math.max(waiter.since, bucket.progressAt) + stallTimeout
-        if (deadline > now) return armStall(bucket, deadline, now)
-        waiter.cancelled = true
-        Deferred.unsafeDone(waiter.deferred, Effect.fail(QUEUE_TIMEOUT))
-      }
-      return Effect.void
-    }
-
-    /** One stall check per bucket: a pending one that fires by then re-arms itself for the next deadline. */
-    const armStall = (bucket: Bucket, fireAt: number, now: number): Effect.Effect<void> => {
-      if (bucket.stallAt !== undefined && bucket.stallAt <= fireAt) return Effect.void
-      bucket.stallAt = fireAt
-      return Effect.sleep(Duration.millis(Math.max(0, fireAt - now))).pipe(
-        Effect.zipRight(
-          Effect.suspend(() =>
-            bucket.stallAt === fireAt ? checkStalled(bucket, clock.unsafeCurrentTimeMillis()) : Effect.void
-          )
-        ),
-        Effect.forkIn(scope),
-        Effect.asVoid
-      )
-    }
-
-    const observe = (bucket: Bucket, permit: Permit, headers: RateLimitHeaders, now: number): void => {
-      const first = bucket.mode !== "Known" || headers.limit !== bucket.limit
-      if (first) {
-        // first answer, or the capacity changed: start over from what the server says
-        bucket.mode = "Known"
-        bucket.limit = headers.limit
-        bucket.rate = 0
-        bucket.headerRate = 0
-        bucket.measuredRate = 0
-        bucket.anchor = undefined
-        bucket.level = 0
-        bucket.at = now
-      }
-      advance(bucket, now)
-      bucket.resetAt = headers.resetAt
-      // Lower bound of the rate from the reset: (limit - remaining) points are back by the reset, which
-      // is rounded to a whole second (either way, hence the extra second).
-      if (headers.remaining < headers.limit && headers.resetAt > now) {
-        const bound = (headers.limit - headers.remaining) / (headers.resetAt + 1000 - now)
-        if (bound > bucket.headerRate) bucket.headerRate = bound
-      }
-      // Measured rate: remaining + requests processed grows at the refill rate while the bucket is not full.
-      if (permit.seq >= bucket.lastAppliedSeq) {
-        // processed so far: this request and those before it, less those still in flight
-        let inFlightBefore = 0
-        for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
-        const q = headers.remaining + permit.seq - inFlightBefore
-        if (headers.remaining >= headers.limit - 1) {
-          bucket.anchor = undefined
-        } else if (bucket.anchor === undefined) {
-          bucket.anchor = { at: now, q }
-        } else {
-          const window = now - bucket.anchor.at
-          const gained = q - bucket.anchor.q
-          if (window >= MIN_WINDOW && gained >= 10) {
-            bucket.measuredRate = (gained - 1) / (window + JITTER)
-          }
-        }
-      }
-      bucket.rate = Math.max(bucket.headerRate, bucket.measuredRate) * SAFETY
-      // Re-synchronise with the server: it had not yet seen the requests sent after this one, nor
-      // (most likely) those still in flight.
-      if (permit.seq >= bucket.lastAppliedSeq) {
-        let inFlightBefore = 0
-        for (const seq of bucket.inFlight) if (seq < permit.seq) inFlightBefore += 1
-        const lower = headers.remaining - (bucket.seq - permit.seq) - inFlightBefore
-        const upper = lower + 1 + bucket.rate * Math.max(0, now - permit.sentAt)
-        bucket.level = first
-          ? Math.min(lower, bucket.limit)
-          : Math.min(Math.max(bucket.level, lower), upper, bucket.limit)
-        bucket.lastAppliedSeq = permit.seq
-      }
-    }
-
-    const release = (permit: Permit, outcome: Outcome): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const now = clock.unsafeCurrentTimeMillis()
-        const bucket = bucketFor(permit.key)
-        let warning: Effect.Effect<void> = Effect.void
-        if (outcome._tag === "Headers") {
-          observe(bucket, permit, outcome.headers, now)
-          warning = warnImplausible(outcome.headers, now)
-        } else if (outcome._tag === "NoHeaders" && bucket.mode === "Unknown") {
-          bucket.mode = "Unlimited"
-        }
-        bucket.inFlight.delete(permit.seq)
-        active -= 1
-        if (bucket.inFlight.size === 0 && bucket.head === bucket.waiters.length) {
-          // idle: the bucket may fill up (and stop refilling) before the next request
-          bucket.anchor = undefined
-        }
-        return warning === Effect.void ? pumpAll(bucket, now) : Effect.zipRight(warning, pumpAll(bucket, now))
-      })
-
-    /** At most one line per refill window: a server sending bad headers would otherwise flood the log. */
-    const warnImplausible = (headers: RateLimitHeaders, now: number): Effect.Effect<void> => {
-      if (headers.implausibleBy === undefined || Math.abs(now - warnedAt) < WINDOW) return Effect.void
-      warnedAt = now
-      const away = Math.round(headers.implausibleBy / 1000)
-      return Effect.logWarning(
-        `Helix: ignored an implausible Ratelimit-Reset (${away} s away); assuming the bucket refills within ${
-          WINDOW / 1000
-        } s`
-      )
-    }
-
-    const read = (headers: Readonly<Record<string, string | undefined>>): RateLimitHeaders | undefined =>
-      readHeaders(headers, clock.unsafeCurrentTimeMillis())
-
-    const snapshot = (key: string): Effect.Effect<Option.Option<BucketSnapshot>> =>
-      Effect.sync(() =>
-        Option.map(Option.fromNullable(buckets.get(key)), (bucket) => {
-          advance(bucket, clock.unsafeCurrentTimeMillis())
-          return {
-            mode: bucket.mode,
-            limit: bucket.limit,
-            level: bucket.level,
-            rate: bucket.rate * 1000,
-            inFlight: bucket.inFlight.size,
-            waiting: bucket.waiters.length - bucket.head
-          }
-        })
-      )
-
-    const cancel = (permit: Permit): Effect.Effect<void> => Effect.suspend(() => giveBack(permit))
-
-    return { acquire, read, release, cancel, snapshot }
   })
