@@ -18,7 +18,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { TaggedError } from "./internal/errors.js"
-import type { OAuthError } from "./OAuth.js"
+import type { OAuthError, TokenResponse } from "./OAuth.js"
 import { OAuth } from "./OAuth.js"
 import type { AppToken } from "./Token.js"
 import { UserToken } from "./Token.js"
@@ -127,6 +127,245 @@ export interface Options {
 const sameToken = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boolean =>
   Redacted.value(a) === Redacted.value(b)
 
+// --- per-user single flight ------------------------------------------------------------------
+// One semaphore per user with waiters; entries are removed when the last waiter leaves, so the map
+// is bounded by the number of users with a refresh in progress.
+type UserLock = <A, E, R>(userId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const makeUserLock = (): UserLock => {
+  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; refs: number }>()
+  const enter = (userId: string) =>
+    Effect.sync(() => {
+      let entry = locks.get(userId)
+      if (entry === undefined) {
+        entry = { semaphore: Effect.unsafeMakeSemaphore(1), refs: 0 }
+        locks.set(userId, entry)
+      }
+      entry.refs++
+      return entry
+    })
+  return (userId, effect) =>
+    Effect.acquireUseRelease(
+      enter(userId),
+      (entry) => entry.semaphore.withPermits(1)(effect),
+      (entry) =>
+        Effect.sync(() => {
+          entry.refs--
+          if (entry.refs === 0) locks.delete(userId)
+        })
+    )
+}
+
+// --- dead tokens -----------------------------------------------------------------------------
+// At most one entry per stored user; cleared when the stored token changes.
+interface DeadMarks {
+  /** Fails with `TokenDead` when this very token is marked; forgets a mark on an older token. */
+  readonly check: (token: UserToken) => Effect.Effect<UserToken, TokenDead>
+  /** Marks the token dead, logs it, and fails with `TokenDead`. */
+  readonly mark: (token: UserToken, reason: string) => Effect.Effect<never, TokenDead>
+  readonly isMarked: (token: UserToken) => boolean
+}
+
+const makeDeadMarks = (): DeadMarks => {
+  const dead = new Map<string, { readonly accessToken: Redacted.Redacted<string>; readonly reason: string }>()
+  const isMarked = (token: UserToken): boolean => {
+    const mark = dead.get(token.userId)
+    return mark !== undefined && sameToken(mark.accessToken, token.accessToken)
+  }
+  const check = (token: UserToken): Effect.Effect<UserToken, TokenDead> => {
+    const mark = dead.get(token.userId)
+    if (mark === undefined) return Effect.succeed(token)
+    if (sameToken(mark.accessToken, token.accessToken)) {
+      return Effect.fail(new TokenDead({ userId: token.userId, reason: mark.reason }))
+    }
+    dead.delete(token.userId)
+    return Effect.succeed(token)
+  }
+  const mark = (token: UserToken, reason: string): Effect.Effect<never, TokenDead> =>
+    Effect.zipRight(
+      Effect.sync(() => dead.set(token.userId, { accessToken: token.accessToken, reason })),
+      Effect.logWarning("AccessTokens: token is dead; the user must authorize again").pipe(
+        Effect.annotateLogs({ userId: token.userId, reason })
+      )
+    ).pipe(Effect.zipRight(Effect.fail(new TokenDead({ userId: token.userId, reason }))))
+  return { check, mark, isMarked }
+}
+
+// --- user tokens -----------------------------------------------------------------------------
+/** The token after a refresh: what Twitch omitted (scopes, refresh token, expiry) is kept or dropped. */
+const refreshedToken = (token: UserToken, response: TokenResponse, now: DateTime.Utc): UserToken =>
+  new UserToken({
+    userId: token.userId,
+    login: token.login,
+    scopes: response.scopes.length > 0 ? response.scopes : token.scopes,
+    accessToken: response.accessToken,
+    refreshToken: Option.orElse(
+      Option.filter(response.refreshToken, (r) => Redacted.value(r).length > 0),
+      () => token.refreshToken
+    ),
+    expiresAt: Option.map(
+      Option.filter(response.expiresIn, (s) => s > 0),
+      (s) => DateTime.addDuration(now, Duration.seconds(s))
+    ),
+    obtainedAt: now
+  })
+
+interface UserTokens {
+  readonly forUser: AccessTokens.Service["forUser"]
+  /** Refreshes unless the stored token already differs from `rejected` (no span). */
+  readonly refreshIfRejected: AccessTokens.Service["refreshAfterUnauthorized"]
+}
+
+const makeUserTokens = (deps: {
+  readonly oauth: OAuth.Service
+  readonly store: TokenStore.Service
+  readonly scope: Scope.Scope
+  readonly margin: number
+  readonly dead: DeadMarks
+  readonly refreshes: PubSub.PubSub<UserToken>
+}): UserTokens => {
+  const { dead, margin, oauth, store } = deps
+  const withUserLock = makeUserLock()
+
+  /** Runs in the layer's scope and joins: the caller's interruption does not cut a refresh short. */
+  const detached = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.flatMap(Effect.forkIn(effect, deps.scope), Fiber.join)
+
+  const load = (userId: string): Effect.Effect<UserToken, AccessTokensError> =>
+    store.get(userId).pipe(
+      Effect.flatMap((found): Effect.Effect<UserToken, AccessTokensError> =>
+        Option.match(found, {
+          onNone: () => Effect.fail(new TokenNotFound({ userId })),
+          onSome: dead.check
+        })
+      )
+    )
+
+  const save = (token: UserToken, response: TokenResponse): Effect.Effect<UserToken, AccessTokensError> =>
+    Effect.gen(function*() {
+      const fresh = refreshedToken(token, response, yield* DateTime.now)
+      // saved before anyone gets it: a public client's old refresh token is now spent. A store that
+      // cannot write keeps the pair in memory and retries (TokenStore.set).
+      yield* store.set(fresh)
+      yield* PubSub.publish(deps.refreshes, fresh)
+      yield* Effect.logDebug("AccessTokens: refreshed user token").pipe(Effect.annotateLogs({ userId: token.userId }))
+      return fresh
+    })
+
+  /** Must run under the user's lock. */
+  const doRefresh = (token: UserToken): Effect.Effect<UserToken, AccessTokensError> =>
+    Option.match(token.refreshToken, {
+      onNone: () => dead.mark(token, "no refresh token"),
+      onSome: (refreshToken) =>
+        oauth.refresh(refreshToken).pipe(
+          Effect.catchTag("InvalidRefreshToken", () => dead.mark(token, "Twitch rejected the refresh token")),
+          Effect.flatMap((response) => save(token, response))
+        )
+    })
+
+  const forUser = (userId: string): Effect.Effect<UserToken, AccessTokensError> =>
+    Effect.gen(function*() {
+      const token = yield* load(userId)
+      const now = yield* DateTime.now
+      if (!token.expiresWithin(now, margin)) return token
+      return yield* detached(withUserLock(
+        userId,
+        Effect.gen(function*() {
+          // re-read inside the lock: another fiber may have refreshed already
+          const current = yield* load(userId)
+          const now = yield* DateTime.now
+          return current.expiresWithin(now, margin) ? yield* doRefresh(current) : current
+        })
+      ))
+    }).pipe(Effect.withSpan("AccessTokens.forUser", { attributes: { userId } }))
+
+  const refreshIfRejected = (userId: string, rejected: Redacted.Redacted<string>) =>
+    detached(withUserLock(
+      userId,
+      Effect.flatMap(
+        load(userId),
+        // only refresh what Twitch rejected; a newer token was refreshed meanwhile
+        (current) => sameToken(current.accessToken, rejected) ? doRefresh(current) : Effect.succeed(current)
+      )
+    ))
+
+  return { forUser, refreshIfRejected }
+}
+
+// --- validation at start and on a schedule ----------------------------------------------------
+const validateAll = (deps: {
+  readonly oauth: OAuth.Service
+  readonly store: TokenStore.Service
+  readonly dead: DeadMarks
+  readonly refreshIfRejected: UserTokens["refreshIfRejected"]
+  readonly concurrency: number
+}): Effect.Effect<void> => {
+  const validateOne = (token: UserToken): Effect.Effect<void> =>
+    deps.oauth.validate(token.accessToken).pipe(
+      Effect.asVoid,
+      Effect.catchTag(
+        "InvalidAccessToken",
+        () => Effect.asVoid(deps.refreshIfRejected(token.userId, token.accessToken))
+      ),
+      Effect.catchAll((error) =>
+        error._tag === "TokenDead"
+          ? Effect.void
+          : Effect.logWarning("AccessTokens: validation failed").pipe(
+            Effect.annotateLogs({ userId: token.userId, error: error.message })
+          )
+      )
+    )
+  return deps.store.list.pipe(
+    Effect.flatMap((tokens) =>
+      Effect.forEach(tokens.filter((t) => !deps.dead.isMarked(t)), validateOne, {
+        concurrency: deps.concurrency,
+        discard: true
+      })
+    ),
+    Effect.catchAll((error) =>
+      Effect.logWarning("AccessTokens: cannot list tokens to validate").pipe(
+        Effect.annotateLogs({ error: error.message })
+      )
+    ),
+    Effect.withSpan("AccessTokens.validateAll")
+  )
+}
+
+// --- app token -------------------------------------------------------------------------------
+const makeAppTokens = (
+  oauth: OAuth.Service,
+  appMargin: number
+): Effect.Effect<Pick<AccessTokens.Service, "app" | "appAfterUnauthorized">> =>
+  Effect.gen(function*() {
+    const appCache = yield* Ref.make(Option.none<AppToken>())
+    const appLock = yield* Effect.makeSemaphore(1)
+    const appUsable = (token: AppToken, now: DateTime.Utc): boolean =>
+      Option.match(token.expiresAt, {
+        onNone: () => true,
+        onSome: (at) => DateTime.toEpochMillis(at) - DateTime.toEpochMillis(now) > appMargin
+      })
+    const fetchApp = Effect.tap(oauth.appToken, (token) => Ref.set(appCache, Option.some(token)))
+    const cachedApp = Effect.flatMap(
+      Effect.zip(Ref.get(appCache), DateTime.now),
+      ([cached, now]) => Effect.succeed(Option.filter(cached, (t) => appUsable(t, now)))
+    )
+    const orFetch = Option.match({ onSome: Effect.succeed<AppToken>, onNone: () => fetchApp })
+
+    const app: Effect.Effect<AppToken, AccessTokensError> = Effect.flatMap(cachedApp, (cached) =>
+      Option.match(cached, {
+        onSome: Effect.succeed,
+        onNone: () => appLock.withPermits(1)(Effect.flatMap(cachedApp, orFetch))
+      })).pipe(Effect.withSpan("AccessTokens.app"))
+
+    const appAfterUnauthorized = (rejected: Redacted.Redacted<string>): Effect.Effect<AppToken, AccessTokensError> =>
+      appLock.withPermits(1)(
+        Effect.flatMap(Ref.get(appCache), (cached) =>
+          orFetch(Option.filter(cached, (t) => !sameToken(t.accessToken, rejected))))
+      ).pipe(Effect.withSpan("AccessTokens.appAfterUnauthorized"))
+
+    return { app, appAfterUnauthorized }
+  })
+
 /**
  * Builds the service. Refreshes run in fibers owned by the layer's scope, so a caller that is
  * interrupted mid-refresh cannot lose a rotated (single-use) refresh token: the refresh still
@@ -150,220 +389,28 @@ export const make = (
     const scope = yield* Effect.scope
     const margin = Duration.toMillis(Duration.decode(options.refreshMargin ?? Duration.minutes(5)))
     const appMargin = Duration.toMillis(Duration.decode(options.appRefreshMargin ?? Duration.minutes(5)))
-    const refreshesPubSub = yield* PubSub.bounded<UserToken>(options.refreshesCapacity ?? 256)
-
-    // --- per-user single flight ------------------------------------------------------------
-    // One semaphore per user with waiters; entries are removed when the last waiter leaves, so the
-    // map is bounded by the number of users with a refresh in progress.
-    const locks = new Map<string, { readonly semaphore: Effect.Semaphore; refs: number }>()
-    const withUserLock = <A, E, R>(userId: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => {
-          let entry = locks.get(userId)
-          if (entry === undefined) {
-            entry = { semaphore: Effect.unsafeMakeSemaphore(1), refs: 0 }
-            locks.set(userId, entry)
-          }
-          entry.refs++
-          return entry
-        }),
-        (entry) => entry.semaphore.withPermits(1)(effect),
-        (entry) =>
-          Effect.sync(() => {
-            entry.refs--
-            if (entry.refs === 0) locks.delete(userId)
-          })
-      )
-
-    /** Runs in the layer's scope and joins: the caller's interruption does not cut a refresh short. */
-    const detached = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-      Effect.flatMap(Effect.forkIn(effect, scope), Fiber.join)
-
-    // --- dead tokens -----------------------------------------------------------------------
-    // At most one entry per stored user; cleared when the stored token changes.
-    const dead = new Map<string, { readonly accessToken: Redacted.Redacted<string>; readonly reason: string }>()
-    const deadCheck = (token: UserToken): Effect.Effect<UserToken, TokenDead> => {
-      const mark = dead.get(token.userId)
-      if (mark === undefined) return Effect.succeed(token)
-      if (sameToken(mark.accessToken, token.accessToken)) {
-        return Effect.fail(new TokenDead({ userId: token.userId, reason: mark.reason }))
-      }
-      dead.delete(token.userId)
-      return Effect.succeed(token)
-    }
-    const markDead = (token: UserToken, reason: string) =>
-      Effect.zipRight(
-        Effect.sync(() => dead.set(token.userId, { accessToken: token.accessToken, reason })),
-        Effect.logWarning("AccessTokens: token is dead; the user must authorize again").pipe(
-          Effect.annotateLogs({ userId: token.userId, reason })
-        )
-      ).pipe(Effect.zipRight(Effect.fail(new TokenDead({ userId: token.userId, reason }))))
-
-    const load = (userId: string): Effect.Effect<UserToken, AccessTokensError> =>
-      store.get(userId).pipe(
-        Effect.flatMap((found): Effect.Effect<UserToken, AccessTokensError> =>
-          Option.match(found, {
-            onNone: () => Effect.fail(new TokenNotFound({ userId })),
-            onSome: deadCheck
-          })
-        )
-      )
-
-    /** Must run under the user's lock. */
-    const doRefresh = (token: UserToken): Effect.Effect<UserToken, AccessTokensError> =>
-      Option.match(token.refreshToken, {
-        onNone: () => markDead(token, "no refresh token"),
-        onSome: (refreshToken) =>
-          oauth.refresh(refreshToken).pipe(
-            Effect.catchTag("InvalidRefreshToken", () => markDead(token, "Twitch rejected the refresh token")),
-            Effect.flatMap((response) =>
-              Effect.gen(function*() {
-                const now = yield* DateTime.now
-                const fresh = new UserToken({
-                  userId: token.userId,
-                  login: token.login,
-                  scopes: response.scopes.length > 0 ? response.scopes : token.scopes,
-                  accessToken: response.accessToken,
-                  refreshToken: Option.orElse(
-                    Option.filter(response.refreshToken, (r) => Redacted.value(r).length > 0),
-                    () => token.refreshToken
-                  ),
-                  expiresAt: Option.map(
-                    Option.filter(response.expiresIn, (s) => s > 0),
-                    (s) => DateTime.addDuration(now, Duration.seconds(s))
-                  ),
-                  obtainedAt: now
-                })
-                // saved before anyone gets it: a public client's old refresh token is now spent. A
-                // store that cannot write keeps the pair in memory and retries (TokenStore.set).
-                yield* store.set(fresh)
-                yield* PubSub.publish(refreshesPubSub, fresh)
-                yield* Effect.logDebug("AccessTokens: refreshed user token").pipe(
-                  Effect.annotateLogs({ userId: token.userId })
-                )
-                return fresh
-              })
-            )
-          )
-      })
-
-    const forUser = (userId: string): Effect.Effect<UserToken, AccessTokensError> =>
-      Effect.gen(function*() {
-        const token = yield* load(userId)
-        const now = yield* DateTime.now
-        if (!token.expiresWithin(now, margin)) return token
-        return yield* detached(withUserLock(
-          userId,
-          Effect.gen(function*() {
-            // re-read inside the lock: another fiber may have refreshed already
-            const current = yield* load(userId)
-            const now = yield* DateTime.now
-            return current.expiresWithin(now, margin) ? yield* doRefresh(current) : current
-          })
-        ))
-      }).pipe(Effect.withSpan("AccessTokens.forUser", { attributes: { userId } }))
-
-    const refreshAfterUnauthorized = (
-      userId: string,
-      rejected: Redacted.Redacted<string>
-    ): Effect.Effect<UserToken, AccessTokensError> =>
-      detached(withUserLock(
-        userId,
-        Effect.flatMap(
-          load(userId),
-          (current) => sameToken(current.accessToken, rejected) ? doRefresh(current) : Effect.succeed(current)
-        )
-      )).pipe(Effect.withSpan("AccessTokens.refreshAfterUnauthorized", { attributes: { userId } }))
-
-    // --- validation at start and on a schedule ------------------------------------------------
-    const validateOne = (token: UserToken): Effect.Effect<void> =>
-      oauth.validate(token.accessToken).pipe(
-        Effect.asVoid,
-        Effect.catchTag("InvalidAccessToken", () =>
-          detached(withUserLock(
-            token.userId,
-            Effect.flatMap(load(token.userId), (current) =>
-              // only refresh what Twitch rejected; a newer token was refreshed meanwhile
-              sameToken(current.accessToken, token.accessToken) ? doRefresh(current) : Effect.succeed(current))
-          )).pipe(Effect.asVoid)),
-        Effect.catchAll((error) =>
-          error._tag === "TokenDead"
-            ? Effect.void
-            : Effect.logWarning("AccessTokens: validation failed").pipe(
-              Effect.annotateLogs({ userId: token.userId, error: error.message })
-            )
-        )
-      )
-
-    const validateAll = store.list.pipe(
-      Effect.flatMap((tokens) =>
-        Effect.forEach(
-          tokens.filter((t) => {
-            const mark = dead.get(t.userId)
-            return mark === undefined || !sameToken(mark.accessToken, t.accessToken)
-          }),
-          validateOne,
-          { concurrency: options.validateConcurrency ?? 4, discard: true }
-        )
-      ),
-      Effect.catchAll((error) =>
-        Effect.logWarning("AccessTokens: cannot list tokens to validate").pipe(
-          Effect.annotateLogs({ error: error.message })
-        )
-      ),
-      Effect.withSpan("AccessTokens.validateAll")
-    )
+    const refreshes = yield* PubSub.bounded<UserToken>(options.refreshesCapacity ?? 256)
+    const dead = makeDeadMarks()
+    const { forUser, refreshIfRejected } = makeUserTokens({ oauth, store, scope, margin, dead, refreshes })
 
     if (options.validateInterval !== false) {
       const interval = Duration.decode(options.validateInterval ?? Duration.hours(1))
-      yield* validateAll.pipe(
+      const concurrency = options.validateConcurrency ?? 4
+      yield* validateAll({ oauth, store, dead, refreshIfRejected, concurrency }).pipe(
         Effect.repeat(Schedule.spaced(interval)),
         Effect.interruptible,
         Effect.forkScoped
       )
     }
 
-    // --- app token ---------------------------------------------------------------------------
-    const appCache = yield* Ref.make(Option.none<AppToken>())
-    const appLock = yield* Effect.makeSemaphore(1)
-    const appUsable = (token: AppToken, now: DateTime.Utc): boolean =>
-      Option.match(token.expiresAt, {
-        onNone: () => true,
-        onSome: (at) => DateTime.toEpochMillis(at) - DateTime.toEpochMillis(now) > appMargin
-      })
-    const fetchApp = Effect.tap(oauth.appToken, (token) => Ref.set(appCache, Option.some(token)))
-    const cachedApp = Effect.flatMap(
-      Effect.zip(Ref.get(appCache), DateTime.now),
-      ([cached, now]) => Effect.succeed(Option.filter(cached, (t) => appUsable(t, now)))
-    )
-
-    const app: Effect.Effect<AppToken, AccessTokensError> = Effect.flatMap(cachedApp, (cached) =>
-      Option.match(cached, {
-        onSome: Effect.succeed,
-        onNone: () =>
-          appLock.withPermits(1)(
-            Effect.flatMap(cachedApp, Option.match({ onSome: Effect.succeed, onNone: () => fetchApp }))
-          )
-      })).pipe(Effect.withSpan("AccessTokens.app"))
-
-    const appAfterUnauthorized = (rejected: Redacted.Redacted<string>): Effect.Effect<AppToken, AccessTokensError> =>
-      appLock.withPermits(1)(
-        Effect.flatMap(Ref.get(appCache), (cached) =>
-          Option.match(
-            Option.filter(cached, (t) => !sameToken(t.accessToken, rejected)),
-            {
-              onSome: Effect.succeed,
-              onNone: () => fetchApp
-            }
-          ))
-      ).pipe(Effect.withSpan("AccessTokens.appAfterUnauthorized"))
-
     return AccessTokens.of({
       forUser,
-      refreshAfterUnauthorized,
-      app,
-      appAfterUnauthorized,
-      refreshes: Stream.fromPubSub(refreshesPubSub)
+      refreshAfterUnauthorized: (userId, rejected) =>
+        refreshIfRejected(userId, rejected).pipe(
+          Effect.withSpan("AccessTokens.refreshAfterUnauthorized", { attributes: { userId } })
+        ),
+      ...(yield* makeAppTokens(oauth, appMargin)),
+      refreshes: Stream.fromPubSub(refreshes)
     })
   })
 
