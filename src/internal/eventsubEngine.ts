@@ -322,6 +322,159 @@ const closeReasons: Record<number, string> = {
 
 const textDecoder = new TextDecoder()
 
+const findEntry = (conn: Conn, subscription: Record<string, unknown>): Entry | undefined => {
+  const id = subscription.id
+  if (typeof id === "string") {
+    const byId = conn.byTwitchId.get(id)
+    if (byId !== undefined) return byId
+  }
+  // a notification may overtake the answer to the create request: match an entry being created
+  for (const entry of conn.entries) {
+    if (
+      entry.generation !== conn.generation && entry.decoder.type === subscription.type &&
+      entry.decoder.version === subscription.version && conditionMatches(entry.condition, subscription.condition)
+    ) return entry
+  }
+  return undefined
+}
+
+/**
+ * The frame router: routes one frame into the ingress (`dedupe` and `ageGuard` are the engine's). Runs in the
+ * socket's message handler: synchronous, never throws.
+ */
+const route = (
+  conn: Conn,
+  text: string,
+  now: number,
+  ingress: Ingress,
+  control: Queue.Queue<Control>,
+  dedupe: Dedupe,
+  ageGuard: AgeGuard
+): void => {
+  const problems = ingress.problems
+  let frame: unknown
+  try {
+    frame = JSON.parse(text)
+  } catch {
+    problems.push({ kind: "json", text: `skipped a frame: not JSON (${text.length} characters)` })
+    return
+  }
+  if (!isRecord(frame) || !isRecord(frame.metadata) || !isRecord(frame.payload)) {
+    const id = isRecord(frame) && isRecord(frame.metadata) ? frame.metadata.message_id : undefined
+    const named = typeof id === "string" ? ` (message ${clip(id)})` : ""
+    problems.push({ kind: "envelope", text: `skipped a frame: not an EventSub envelope${named}` })
+    return
+  }
+  const metadata = frame.metadata
+  const payload = frame.payload
+  const messageId = metadata.message_id
+  const messageType = metadata.message_type
+  const timestamp = metadata.message_timestamp
+  if (typeof messageId !== "string" || typeof messageType !== "string" || typeof timestamp !== "string") {
+    const named = typeof messageId === "string" ? ` (message ${clip(messageId)})` : ""
+    problems.push({ kind: "envelope", text: `skipped a frame: envelope metadata incomplete${named}` })
+    return
+  }
+  switch (messageType) {
+    case "notification": {
+      if (messageId.length > maxMessageIdLength) {
+        // not kept for dedupe (bounded memory), and not dropped either: the event itself may be fine
+        problems.push({
+          kind: "id",
+          text: `message ${clip(messageId)}: id longer than ${maxMessageIdLength} characters, ` +
+            "delivered without dedupe"
+        })
+      } else if (dedupe.check(messageId)) return
+      if (ageGuard.isStale(timestamp, now)) {
+        problems.push({
+          kind: "stale",
+          text: `skipped a frame: message ${clip(messageId)} older than the replay window (${clip(timestamp, 40)})`
+        })
+        return
+      }
+      const subscription = payload.subscription
+      if (!isRecord(subscription)) {
+        problems.push({ kind: "envelope", text: `skipped a frame: message ${clip(messageId)}: no subscription` })
+        return
+      }
+      const entry = findEntry(conn, subscription)
+      if (entry === undefined) return // a subscription we no longer hold
+      let decoded: Either.Either<unknown, string>
+      try {
+        decoded = entry.decoder.decode(payload.event ?? payload.events, subscription)
+      } catch (defect) {
+        decoded = Either.left(`decoder defect: ${clip(String(defect), 200)}`)
+      }
+      if (Either.isLeft(decoded)) {
+        problems.push({
+          kind: "schema",
+          text: `skipped a frame: message ${clip(messageId)} (${entry.decoder.type} v${entry.decoder.version}): ` +
+            clip(decoded.left, 500)
+        })
+        return
+      }
+      const batch = ingress.batches.get(entry)
+      if (batch === undefined) ingress.batches.set(entry, [decoded.right])
+      else batch.push(decoded.right)
+      ingress.pending++
+      return
+    }
+    case "session_keepalive":
+      return
+    case "session_welcome":
+    case "session_reconnect": {
+      const session = payload.session
+      if (!isRecord(session) || typeof session.id !== "string") {
+        problems.push({
+          kind: "session",
+          text: `skipped a frame: message ${clip(messageId)}: ${messageType} without a session`
+        })
+        return
+      }
+      if (messageType === "session_welcome") {
+        const keepaliveSeconds = keepaliveSecondsOf(session.keepalive_timeout_seconds)
+        Queue.unsafeOffer(control, { _tag: "Welcome", sessionId: session.id, keepaliveSeconds })
+      } else if (typeof session.reconnect_url === "string") {
+        Queue.unsafeOffer(control, { _tag: "Reconnect", url: session.reconnect_url })
+      } else {
+        problems.push({
+          kind: "session",
+          text: `skipped a frame: message ${clip(messageId)}: session_reconnect without reconnect_url`
+        })
+      }
+      return
+    }
+    case "revocation": {
+      if (dedupe.check(messageId)) return
+      const subscription = payload.subscription
+      if (!isRecord(subscription)) {
+        problems.push({
+          kind: "envelope",
+          text: `skipped a frame: message ${clip(messageId)}: revocation without subscription`
+        })
+        return
+      }
+      const entry = findEntry(conn, subscription)
+      if (entry === undefined) return
+      ingress.revoked.push([
+        entry,
+        new EventSubRevoked({
+          subscriptionId: String(subscription.id),
+          type: entry.decoder.type,
+          version: entry.decoder.version,
+          status: typeof subscription.status === "string" ? clip(subscription.status) : "unknown"
+        })
+      ])
+      return
+    }
+    default:
+      problems.push({
+        kind: "type",
+        text: `skipped a frame: message ${clip(messageId)}: unknown message_type ${clip(messageType)}`
+      })
+  }
+}
+
 /** @internal */
 export interface Engine {
   readonly subscribe: <A>(
@@ -679,7 +832,7 @@ export const make = (
         const onFrame = (text: string): void => {
           const now = clock.unsafeCurrentTimeMillis()
           lastSeen = now
-          route(conn, text, now, ingress, control)
+          route(conn, text, now, ingress, control, dedupe, ageGuard)
           ingress.wake()
         }
         yield* publishStatus({ _tag: "Connecting", userId, connection: conn.id })
@@ -822,148 +975,6 @@ export const make = (
           if (done && ingress.isEmpty) return
         }
       })
-
-    const findEntry = (conn: Conn, subscription: Record<string, unknown>): Entry | undefined => {
-      const id = subscription.id
-      if (typeof id === "string") {
-        const byId = conn.byTwitchId.get(id)
-        if (byId !== undefined) return byId
-      }
-      // a notification may overtake the answer to the create request: match an entry being created
-      for (const entry of conn.entries) {
-        if (
-          entry.generation !== conn.generation && entry.decoder.type === subscription.type &&
-          entry.decoder.version === subscription.version && conditionMatches(entry.condition, subscription.condition)
-        ) return entry
-      }
-      return undefined
-    }
-
-    /** Routes one frame into the ingress (runs in the socket's message handler: synchronous, never throws). */
-    const route = (conn: Conn, text: string, now: number, ingress: Ingress, control: Queue.Queue<Control>): void => {
-      const problems = ingress.problems
-      let frame: unknown
-      try {
-        frame = JSON.parse(text)
-      } catch {
-        problems.push({ kind: "json", text: `skipped a frame: not JSON (${text.length} characters)` })
-        return
-      }
-      if (!isRecord(frame) || !isRecord(frame.metadata) || !isRecord(frame.payload)) {
-        const id = isRecord(frame) && isRecord(frame.metadata) ? frame.metadata.message_id : undefined
-        const named = typeof id === "string" ? ` (message ${clip(id)})` : ""
-        problems.push({ kind: "envelope", text: `skipped a frame: not an EventSub envelope${named}` })
-        return
-      }
-      const metadata = frame.metadata
-      const payload = frame.payload
-      const messageId = metadata.message_id
-      const messageType = metadata.message_type
-      const timestamp = metadata.message_timestamp
-      if (typeof messageId !== "string" || typeof messageType !== "string" || typeof timestamp !== "string") {
-        const named = typeof messageId === "string" ? ` (message ${clip(messageId)})` : ""
-        problems.push({ kind: "envelope", text: `skipped a frame: envelope metadata incomplete${named}` })
-        return
-      }
-      switch (messageType) {
-        case "notification": {
-          if (messageId.length > maxMessageIdLength) {
-            // not kept for dedupe (bounded memory), and not dropped either: the event itself may be fine
-            problems.push({
-              kind: "id",
-              text: `message ${clip(messageId)}: id longer than ${maxMessageIdLength} characters, ` +
-                "delivered without dedupe"
-            })
-          } else if (dedupe.check(messageId)) return
-          if (ageGuard.isStale(timestamp, now)) {
-            problems.push({
-              kind: "stale",
-              text: `skipped a frame: message ${clip(messageId)} older than the replay window (${clip(timestamp, 40)})`
-            })
-            return
-          }
-          const subscription = payload.subscription
-          if (!isRecord(subscription)) {
-            problems.push({ kind: "envelope", text: `skipped a frame: message ${clip(messageId)}: no subscription` })
-            return
-          }
-          const entry = findEntry(conn, subscription)
-          if (entry === undefined) return // a subscription we no longer hold
-          let decoded: Either.Either<unknown, string>
-          try {
-            decoded = entry.decoder.decode(payload.event ?? payload.events, subscription)
-          } catch (defect) {
-            decoded = Either.left(`decoder defect: ${clip(String(defect), 200)}`)
-          }
-          if (Either.isLeft(decoded)) {
-            problems.push({
-              kind: "schema",
-              text: `skipped a frame: message ${clip(messageId)} (${entry.decoder.type} v${entry.decoder.version}): ` +
-                clip(decoded.left, 500)
-            })
-            return
-          }
-          const batch = ingress.batches.get(entry)
-          if (batch === undefined) ingress.batches.set(entry, [decoded.right])
-          else batch.push(decoded.right)
-          ingress.pending++
-          return
-        }
-        case "session_keepalive":
-          return
-        case "session_welcome":
-        case "session_reconnect": {
-          const session = payload.session
-          if (!isRecord(session) || typeof session.id !== "string") {
-            problems.push({
-              kind: "session",
-              text: `skipped a frame: message ${clip(messageId)}: ${messageType} without a session`
-            })
-            return
-          }
-          if (messageType === "session_welcome") {
-            const keepaliveSeconds = keepaliveSecondsOf(session.keepalive_timeout_seconds)
-            Queue.unsafeOffer(control, { _tag: "Welcome", sessionId: session.id, keepaliveSeconds })
-          } else if (typeof session.reconnect_url === "string") {
-            Queue.unsafeOffer(control, { _tag: "Reconnect", url: session.reconnect_url })
-          } else {
-            problems.push({
-              kind: "session",
-              text: `skipped a frame: message ${clip(messageId)}: session_reconnect without reconnect_url`
-            })
-          }
-          return
-        }
-        case "revocation": {
-          if (dedupe.check(messageId)) return
-          const subscription = payload.subscription
-          if (!isRecord(subscription)) {
-            problems.push({
-              kind: "envelope",
-              text: `skipped a frame: message ${clip(messageId)}: revocation without subscription`
-            })
-            return
-          }
-          const entry = findEntry(conn, subscription)
-          if (entry === undefined) return
-          ingress.revoked.push([
-            entry,
-            new EventSubRevoked({
-              subscriptionId: String(subscription.id),
-              type: entry.decoder.type,
-              version: entry.decoder.version,
-              status: typeof subscription.status === "string" ? clip(subscription.status) : "unknown"
-            })
-          ])
-          return
-        }
-        default:
-          problems.push({
-            kind: "type",
-            text: `skipped a frame: message ${clip(messageId)}: unknown message_type ${clip(messageType)}`
-          })
-      }
-    }
 
     // -- subscribe ----------------------------------------------------------------------------
 
