@@ -338,6 +338,58 @@ const findEntry = (conn: Conn, subscription: Record<string, unknown>): Entry | u
   return undefined
 }
 
+/** one of the user's own sessions, and no longer live: its subscriptions are stale */
+const isLostSession = (user: User, sessionId: string): boolean =>
+  user.knownSessions.includes(sessionId) && !user.conns.some((conn) => conn.liveSessionId === sessionId)
+
+const createRequest = (api: SubscriptionApi, entry: Entry, ref: SessionRef) =>
+  api.create({
+    userId: entry.conn.user.userId,
+    type: entry.decoder.type,
+    version: entry.decoder.version,
+    condition: entry.condition,
+    sessionId: ref.sessionId
+  })
+
+/**
+ * Twitch holds a subscription of this type + condition already (409), e.g. on a session that went half-open
+ * and Twitch has not noticed. The one on this session (a create whose answer was lost) is adopted; those
+ * on our own lost sessions are deleted, and the caller creates again. One held by a session that is not
+ * ours (another process of this app and user) is left alone: the conflict stays, as a transient failure.
+ */
+const resolveConflict = (api: SubscriptionApi, entry: Entry, ref: SessionRef, conflict: CreateFailure) =>
+  Effect.gen(function*() {
+    const user = entry.conn.user
+    const transient = (error: EventSubError): CreateFailure => ({ kind: "transient", error })
+    const listed = yield* Effect.mapError(api.list(user.userId, entry.decoder.type), transient)
+    const same = listed.filter((s) =>
+      s.status === "enabled" && s.version === entry.decoder.version && sameCondition(entry.condition, s.condition)
+    )
+    const adopted = same.find((s) => s.sessionId === ref.sessionId)
+    if (adopted !== undefined) return { id: adopted.id }
+    const stale = same.filter((s) => s.sessionId !== undefined && isLostSession(user, s.sessionId))
+    if (stale.length === 0) return yield* Effect.fail(transient(conflict.error))
+    yield* Effect.forEach(stale, (s) => Effect.mapError(api.delete(user.userId, s.id), transient), {
+      discard: true
+    })
+    yield* Effect.logInfo(
+      `EventSub: deleted ${stale.length} stale ${entry.decoder.type} subscription(s) of a lost session`
+    ).pipe(Effect.annotateLogs({ userId: user.userId, connection: entry.conn.id }))
+    return undefined
+  })
+
+/** Creates the subscription; a conflict is resolved once (see `resolveConflict`) and the create repeated. */
+const createOrAdopt = (
+  api: SubscriptionApi,
+  entry: Entry,
+  ref: SessionRef
+): Effect.Effect<{ readonly id: string }, CreateFailure> =>
+  Effect.catchIf(createRequest(api, entry, ref), (failure) => failure.kind === "conflict", (conflict) =>
+    Effect.flatMap(
+      resolveConflict(api, entry, ref, conflict),
+      (adopted) => adopted === undefined ? createRequest(api, entry, ref) : Effect.succeed(adopted)
+    ))
+
 /**
  * The frame router: routes one frame into the ingress (`dedupe` and `ageGuard` are the engine's). Runs in the
  * socket's message handler: synchronous, never throws.
@@ -561,62 +613,14 @@ export const make = (
       if (known.length > knownSessionsPerUser) known.shift()
     }
 
-    /** one of the user's own sessions, and no longer live: its subscriptions are stale */
-    const isLostSession = (user: User, sessionId: string): boolean =>
-      user.knownSessions.includes(sessionId) && !user.conns.some((conn) => conn.liveSessionId === sessionId)
-
     // -- creating subscriptions ---------------------------------------------------------------
-
-    const createRequest = (entry: Entry, ref: SessionRef) =>
-      api.create({
-        userId: entry.conn.user.userId,
-        type: entry.decoder.type,
-        version: entry.decoder.version,
-        condition: entry.condition,
-        sessionId: ref.sessionId
-      })
-
-    /**
-     * Twitch holds a subscription of this type + condition already (409), e.g. on a session that went half-open
-     * and Twitch has not noticed. The one on this session (a create whose answer was lost) is adopted; those
-     * on our own lost sessions are deleted, and the caller creates again. One held by a session that is not
-     * ours (another process of this app and user) is left alone: the conflict stays, as a transient failure.
-     */
-    const resolveConflict = (entry: Entry, ref: SessionRef, conflict: CreateFailure) =>
-      Effect.gen(function*() {
-        const user = entry.conn.user
-        const transient = (error: EventSubError): CreateFailure => ({ kind: "transient", error })
-        const listed = yield* Effect.mapError(api.list(user.userId, entry.decoder.type), transient)
-        const same = listed.filter((s) =>
-          s.status === "enabled" && s.version === entry.decoder.version && sameCondition(entry.condition, s.condition)
-        )
-        const adopted = same.find((s) => s.sessionId === ref.sessionId)
-        if (adopted !== undefined) return { id: adopted.id }
-        const stale = same.filter((s) => s.sessionId !== undefined && isLostSession(user, s.sessionId))
-        if (stale.length === 0) return yield* Effect.fail(transient(conflict.error))
-        yield* Effect.forEach(stale, (s) => Effect.mapError(api.delete(user.userId, s.id), transient), {
-          discard: true
-        })
-        yield* Effect.logInfo(
-          `EventSub: deleted ${stale.length} stale ${entry.decoder.type} subscription(s) of a lost session`
-        ).pipe(Effect.annotateLogs({ userId: user.userId, connection: entry.conn.id }))
-        return undefined
-      })
-
-    /** Creates the subscription; a conflict is resolved once (see `resolveConflict`) and the create repeated. */
-    const createOrAdopt = (entry: Entry, ref: SessionRef): Effect.Effect<{ readonly id: string }, CreateFailure> =>
-      Effect.catchIf(createRequest(entry, ref), (failure) => failure.kind === "conflict", (conflict) =>
-        Effect.flatMap(
-          resolveConflict(entry, ref, conflict),
-          (adopted) => adopted === undefined ? createRequest(entry, ref) : Effect.succeed(adopted)
-        ))
 
     /** Creates the entry's Twitch subscription on the session unless it exists in that generation already. */
     const ensureCreated = (entry: Entry, ref: SessionRef): Effect.Effect<void, CreateFailure> =>
       entry.lock.withPermits(1)(Effect.suspend(() => {
         if (entry.ended || entry.removed || entry.generation === ref.generation) return Effect.void
         return Effect.map(
-          createOrAdopt(entry, ref),
+          createOrAdopt(api, entry, ref),
           (created) => {
             const conn = entry.conn
             if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
