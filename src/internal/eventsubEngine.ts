@@ -390,6 +390,69 @@ const createOrAdopt = (
       (adopted) => adopted === undefined ? createRequest(api, entry, ref) : Effect.succeed(adopted)
     ))
 
+/** Opens one socket; frames go to `onFrame`, and reading pauses at `options.ingressHighWater` pending events. */
+const openSocket = (
+  options: EngineOptions,
+  url: string,
+  ingress: Ingress,
+  onFrame: (text: string) => void
+) =>
+  Effect.gen(function*() {
+    let raw: { pause?: () => void; resume?: () => void } | undefined
+    const socket = yield* Socket.fromWebSocket(
+      Effect.acquireRelease(
+        Effect.map(Socket.WebSocketConstructor, (construct) => {
+          const ws = construct(url)
+          // Node's `ws` can pause reading; other implementations cannot (no ingress bound then)
+          raw = ws as unknown as { pause?: () => void; resume?: () => void }
+          return ws
+        }),
+        // a clean close: frames the server sent before its close frame are still delivered
+        (ws) => Effect.sync(() => ws.close(1000))
+      ),
+      { openTimeout: options.openTimeout, closeCodeIsError: () => true }
+    )
+    let paused = false
+    const handle: SocketHandle = {
+      run: socket.runRaw((data) => {
+        onFrame(typeof data === "string" ? data : textDecoder.decode(data))
+        if (!paused && ingress.pending >= options.ingressHighWater && raw?.pause !== undefined) {
+          paused = true
+          raw.pause()
+        }
+      }),
+      resume: () => {
+        if (paused) {
+          paused = false
+          raw?.resume?.()
+        }
+      },
+      isPaused: () => paused
+    }
+    return handle
+  })
+
+const describeEnd = (cause: Cause.Cause<Socket.SocketError>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    if (error.reason === "Close") {
+      const known = closeReasons[error.code]
+      return known === undefined ? `closed with ${error.code}` : `closed with ${error.code} (${known})`
+    }
+    return `socket ${error.reason} error`
+  }
+  return Cause.isInterruptedOnly(cause) ? "interrupted" : "socket defect"
+}
+
+const socketEnded = (fiber: Fiber.RuntimeFiber<void, Socket.SocketError>): Effect.Effect<never, string> =>
+  Fiber.join(fiber).pipe(
+    Effect.matchCauseEffect({
+      onFailure: (cause) => Effect.fail(describeEnd(cause)),
+      onSuccess: () => Effect.fail("socket closed")
+    })
+  )
+
 /**
  * The frame router: routes one frame into the ingress (`dedupe` and `ageGuard` are the engine's). Runs in the
  * socket's message handler: synchronous, never throws.
@@ -653,63 +716,6 @@ export const make = (
 
     // -- one socket ---------------------------------------------------------------------------
 
-    const openSocket = (url: string, ingress: Ingress, onFrame: (text: string) => void) =>
-      Effect.gen(function*() {
-        let raw: { pause?: () => void; resume?: () => void } | undefined
-        const socket = yield* Socket.fromWebSocket(
-          Effect.acquireRelease(
-            Effect.map(Socket.WebSocketConstructor, (construct) => {
-              const ws = construct(url)
-              // Node's `ws` can pause reading; other implementations cannot (no ingress bound then)
-              raw = ws as unknown as { pause?: () => void; resume?: () => void }
-              return ws
-            }),
-            // a clean close: frames the server sent before its close frame are still delivered
-            (ws) => Effect.sync(() => ws.close(1000))
-          ),
-          { openTimeout: options.openTimeout, closeCodeIsError: () => true }
-        )
-        let paused = false
-        const handle: SocketHandle = {
-          run: socket.runRaw((data) => {
-            onFrame(typeof data === "string" ? data : textDecoder.decode(data))
-            if (!paused && ingress.pending >= options.ingressHighWater && raw?.pause !== undefined) {
-              paused = true
-              raw.pause()
-            }
-          }),
-          resume: () => {
-            if (paused) {
-              paused = false
-              raw?.resume?.()
-            }
-          },
-          isPaused: () => paused
-        }
-        return handle
-      })
-
-    const describeEnd = (cause: Cause.Cause<Socket.SocketError>): string => {
-      const failure = Cause.failureOption(cause)
-      if (Option.isSome(failure)) {
-        const error = failure.value
-        if (error.reason === "Close") {
-          const known = closeReasons[error.code]
-          return known === undefined ? `closed with ${error.code}` : `closed with ${error.code} (${known})`
-        }
-        return `socket ${error.reason} error`
-      }
-      return Cause.isInterruptedOnly(cause) ? "interrupted" : "socket defect"
-    }
-
-    const socketEnded = (fiber: Fiber.RuntimeFiber<void, Socket.SocketError>): Effect.Effect<never, string> =>
-      Fiber.join(fiber).pipe(
-        Effect.matchCauseEffect({
-          onFailure: (cause) => Effect.fail(describeEnd(cause)),
-          onSuccess: () => Effect.fail("socket closed")
-        })
-      )
-
     // -- one connection: sessions, handover, reconnect ---------------------------------------
 
     const runConnection = (conn: Conn): Effect.Effect<void, never, Socket.WebSocketConstructor> =>
@@ -849,7 +855,7 @@ export const make = (
 
         const start = (socketUrl: string) =>
           Effect.gen(function*() {
-            const handle = yield* openSocket(socketUrl, ingress, onFrame)
+            const handle = yield* openSocket(options, socketUrl, ingress, onFrame)
             const fiber = yield* Effect.forkScoped(handle.run)
             sockets.add(handle)
             socketFibers.add(fiber)
