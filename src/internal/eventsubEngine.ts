@@ -28,6 +28,7 @@
 // Warnings about bad frames pass a per-kind gate (`WarningGate`) and never carry wire values.
 import * as Socket from "@effect/platform/Socket"
 import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -338,6 +339,92 @@ const findEntry = (conn: Conn, subscription: Record<string, unknown>): Entry | u
   return undefined
 }
 
+/** takes the entry out of the registry (its Twitch subscription is left alone) */
+const unregister = (entry: Entry): void => {
+  const conn = entry.conn
+  conn.entries.delete(entry)
+  if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
+    conn.byTwitchId.delete(entry.twitchId)
+  }
+  if (conn.user.entries.get(entry.key) === entry) conn.user.entries.delete(entry.key)
+}
+
+/** the entry's streams fail with `error` once they have delivered what was offered before */
+const endEntry = (entry: Entry, error: EventSubError): Effect.Effect<void> =>
+  Effect.sync(() => {
+    if (entry.ended) return
+    entry.ended = true
+    unregister(entry)
+    const exit = Exit.fail(error)
+    for (const mailbox of entry.mailboxes) mailbox.unsafeDone(exit)
+  })
+
+/** the connection takes no new subscriptions from now on */
+const markClosed = (conn: Conn): void => {
+  if (conn.closed) return
+  conn.closed = true
+  const index = conn.user.conns.indexOf(conn)
+  if (index >= 0) conn.user.conns.splice(index, 1)
+}
+
+/** a session of this connection was welcomed: it is live, and remembered as the user's */
+const sessionOpened = (conn: Conn, sessionId: string): void => {
+  conn.liveSessionId = sessionId
+  const known = conn.user.knownSessions
+  known.push(sessionId)
+  if (known.length > knownSessionsPerUser) known.shift()
+}
+
+/** logs a warning unless one of the same kind was logged less than `warningInterval` ago */
+const warn = (
+  warnings: WarningGate,
+  clock: Clock.Clock,
+  kind: string,
+  message: string,
+  conn: Conn
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const suppressed = warnings.admit(kind, clock.unsafeCurrentTimeMillis())
+    if (suppressed < 0) return Effect.void
+    return Effect.logWarning(
+      suppressed === 0 ? message : `${message} (${suppressed} more like it since the last warning)`
+    ).pipe(Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id }))
+  })
+
+/** The dispatcher: hands what the sockets routed to the mailboxes, logs problems, ends revoked entries. */
+const dispatch = (
+  conn: Conn,
+  ingress: Ingress,
+  resume: () => void,
+  warnings: WarningGate,
+  clock: Clock.Clock
+) =>
+  Effect.gen(function*() {
+    while (true) {
+      yield* ingress.await
+      const done = ingress.done
+      // take what was routed; the sockets route into fresh containers meanwhile
+      const { batches, problems, revoked } = ingress
+      if (batches.size > 0) ingress.batches = new Map()
+      if (problems.length > 0) ingress.problems = []
+      if (revoked.length > 0) ingress.revoked = []
+      ingress.pending = 0
+      resume()
+      if (problems.length > 0) {
+        for (const problem of problems) yield* warn(warnings, clock, problem.kind, `EventSub: ${problem.text}`, conn)
+      }
+      if (batches.size > 0) {
+        for (const [entry, events] of batches) {
+          for (const mailbox of entry.mailboxes) yield* mailbox.offerAll(events)
+        }
+      }
+      if (revoked.length > 0) {
+        for (const [entry, error] of revoked) yield* endEntry(entry, error)
+      }
+      if (done && ingress.isEmpty) return
+    }
+  })
+
 /** one of the user's own sessions, and no longer live: its subscriptions are stale */
 const isLostSession = (user: User, sessionId: string): boolean =>
   user.knownSessions.includes(sessionId) && !user.conns.some((conn) => conn.liveSessionId === sessionId)
@@ -621,16 +708,6 @@ export const make = (
 
     const publishStatus = (status: Status) => PubSub.publish(statusHub, status)
 
-    /** logs a warning unless one of the same kind was logged less than `warningInterval` ago */
-    const warn = (kind: string, message: string, conn: Conn): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        const suppressed = warnings.admit(kind, clock.unsafeCurrentTimeMillis())
-        if (suppressed < 0) return Effect.void
-        return Effect.logWarning(
-          suppressed === 0 ? message : `${message} (${suppressed} more like it since the last warning)`
-        ).pipe(Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id }))
-      })
-
     const getUser = (userId: string): User => {
       let user = users.get(userId)
       if (user === undefined) {
@@ -638,42 +715,6 @@ export const make = (
         users.set(userId, user)
       }
       return user
-    }
-
-    /** takes the entry out of the registry (its Twitch subscription is left alone) */
-    const unregister = (entry: Entry): void => {
-      const conn = entry.conn
-      conn.entries.delete(entry)
-      if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
-        conn.byTwitchId.delete(entry.twitchId)
-      }
-      if (conn.user.entries.get(entry.key) === entry) conn.user.entries.delete(entry.key)
-    }
-
-    /** the entry's streams fail with `error` once they have delivered what was offered before */
-    const endEntry = (entry: Entry, error: EventSubError): Effect.Effect<void> =>
-      Effect.sync(() => {
-        if (entry.ended) return
-        entry.ended = true
-        unregister(entry)
-        const exit = Exit.fail(error)
-        for (const mailbox of entry.mailboxes) mailbox.unsafeDone(exit)
-      })
-
-    /** the connection takes no new subscriptions from now on */
-    const markClosed = (conn: Conn): void => {
-      if (conn.closed) return
-      conn.closed = true
-      const index = conn.user.conns.indexOf(conn)
-      if (index >= 0) conn.user.conns.splice(index, 1)
-    }
-
-    /** a session of this connection was welcomed: it is live, and remembered as the user's */
-    const sessionOpened = (conn: Conn, sessionId: string): void => {
-      conn.liveSessionId = sessionId
-      const known = conn.user.knownSessions
-      known.push(sessionId)
-      if (known.length > knownSessionsPerUser) known.shift()
     }
 
     // -- creating subscriptions ---------------------------------------------------------------
@@ -786,6 +827,8 @@ export const make = (
 
     const retrying = (conn: Conn, entry: Entry, failure: CreateFailure) =>
       warn(
+        warnings,
+        clock,
         "resubscribe",
         `EventSub: could not re-create ${entry.decoder.type} v${entry.decoder.version} ` +
           `(${clip(failure.error.message, 300)}); retrying`,
@@ -869,9 +912,15 @@ export const make = (
             return Fiber.interrupt(fiber)
           })
 
-        const dispatcher = yield* Effect.forkScoped(dispatch(conn, ingress, () => {
-          for (const socket of sockets) socket.resume()
-        }))
+        const dispatcher = yield* Effect.forkScoped(dispatch(
+          conn,
+          ingress,
+          () => {
+            for (const socket of sockets) socket.resume()
+          },
+          warnings,
+          clock
+        ))
 
         const awaitWelcome = (socketFiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
           Effect.raceFirst(
@@ -956,35 +1005,6 @@ export const make = (
         yield* Fiber.join(dispatcher)
         return yield* Effect.fail(reason)
       }))
-
-    // -- dispatch -----------------------------------------------------------------------------
-
-    const dispatch = (conn: Conn, ingress: Ingress, resume: () => void) =>
-      Effect.gen(function*() {
-        while (true) {
-          yield* ingress.await
-          const done = ingress.done
-          // take what was routed; the sockets route into fresh containers meanwhile
-          const { batches, problems, revoked } = ingress
-          if (batches.size > 0) ingress.batches = new Map()
-          if (problems.length > 0) ingress.problems = []
-          if (revoked.length > 0) ingress.revoked = []
-          ingress.pending = 0
-          resume()
-          if (problems.length > 0) {
-            for (const problem of problems) yield* warn(problem.kind, `EventSub: ${problem.text}`, conn)
-          }
-          if (batches.size > 0) {
-            for (const [entry, events] of batches) {
-              for (const mailbox of entry.mailboxes) yield* mailbox.offerAll(events)
-            }
-          }
-          if (revoked.length > 0) {
-            for (const [entry, error] of revoked) yield* endEntry(entry, error)
-          }
-          if (done && ingress.isEmpty) return
-        }
-      })
 
     // -- subscribe ----------------------------------------------------------------------------
 
