@@ -540,6 +540,82 @@ const socketEnded = (fiber: Fiber.RuntimeFiber<void, Socket.SocketError>): Effec
     })
   )
 
+/** What the reconnect loop needs from the engine. */
+interface ReconnectDeps {
+  readonly runSession: (
+    conn: Conn,
+    outcome: SessionOutcome
+  ) => Effect.Effect<never, string, Socket.WebSocketConstructor>
+  readonly publishStatus: (status: Status) => Effect.Effect<boolean>
+  /** the user's schedule, then attempts every `maxRetryDelay` (it never ends) */
+  readonly retrySchedule: Schedule.Schedule<unknown, unknown>
+  readonly stableMillis: number
+  readonly clock: Clock.Clock
+}
+
+/**
+ * The reconnect loop of one connection: a fresh session after each one lost, until the connection is closed
+ * or has no subscriptions. Sessions that die before `stableMillis` do not reset the backoff.
+ */
+const reconnectLoop = (conn: Conn, deps: ReconnectDeps): Effect.Effect<void, never, Socket.WebSocketConstructor> =>
+  Effect.gen(function*() {
+    const userId = conn.user.userId
+    const backoff = yield* Schedule.driver(deps.retrySchedule)
+    let attempt = 0
+    while (!conn.closed && conn.entries.size > 0) {
+      const outcome: SessionOutcome = { generation: -1, welcomedAt: -1 }
+      const reason = yield* Effect.flip(deps.runSession(conn, outcome))
+      // the session is gone: its subscriptions are disabled, waiters wait for the next one
+      conn.liveSessionId = undefined
+      if (conn.sessionReady) {
+        conn.session = yield* Deferred.make<SessionRef, EventSubError>()
+        conn.sessionReady = false
+      }
+      conn.byTwitchId.clear()
+      if (conn.closed || conn.entries.size === 0) break
+      // stable: welcomed and up for `stableAfter`. A session that dies sooner (at once after subscribing,
+      // or on a bogus keepalive) does not reset the backoff, so a hostile server cannot make us loop.
+      const stable = outcome.welcomedAt >= 0 &&
+        deps.clock.unsafeCurrentTimeMillis() - outcome.welcomedAt >= deps.stableMillis
+      attempt = stable ? 1 : attempt + 1
+      yield* deps.publishStatus({ _tag: "Reconnecting", userId, connection: conn.id, reason, attempt })
+      yield* Effect.logWarning(`EventSub connection lost (${reason}); reconnecting`).pipe(
+        Effect.annotateLogs({ userId, connection: conn.id, attempt })
+      )
+      // the first attempt goes at once (after a stable session: with the backoff started afresh); later
+      // ones wait on the schedule (which never ends: see retrySchedule)
+      if (stable) yield* backoff.reset
+      if (attempt > 1) yield* Effect.ignore(backoff.next(undefined))
+    }
+    // synchronously after the last check: no subscriber can join a connection that is ending
+    markClosed(conn)
+  })
+
+/** The connection ended: it takes no subscriptions, waiters for a session fail, and its status says so. */
+const connectionEnded = (conn: Conn, publishStatus: (status: Status) => Effect.Effect<boolean>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    markClosed(conn)
+    // nobody waits forever for a session that will not come
+    if (!conn.sessionReady) {
+      Deferred.unsafeDone(
+        conn.session,
+        Effect.fail(
+          new EventSubSubscribeError({
+            userId: conn.user.userId,
+            operation: "connect",
+            description: "the connection was closed"
+          })
+        )
+      )
+    }
+    return publishStatus({
+      _tag: "Disconnected",
+      userId: conn.user.userId,
+      connection: conn.id,
+      reason: conn.entries.size === 0 ? "no subscriptions" : "stopped"
+    })
+  })
+
 /**
  * The frame router: routes one frame into the ingress (`dedupe` and `ageGuard` are the engine's). Runs in the
  * socket's message handler: synchronous, never throws.
@@ -759,62 +835,15 @@ export const make = (
 
     // -- one connection: sessions, handover, reconnect ---------------------------------------
 
+    const reconnectDeps: ReconnectDeps = {
+      runSession: (conn, outcome) => runSession(conn, outcome),
+      publishStatus,
+      retrySchedule,
+      stableMillis: Duration.toMillis(options.stableAfter),
+      clock
+    }
     const runConnection = (conn: Conn): Effect.Effect<void, never, Socket.WebSocketConstructor> =>
-      Effect.gen(function*() {
-        const userId = conn.user.userId
-        const backoff = yield* Schedule.driver(retrySchedule)
-        const stableMillis = Duration.toMillis(options.stableAfter)
-        let attempt = 0
-        while (!conn.closed && conn.entries.size > 0) {
-          const outcome: SessionOutcome = { generation: -1, welcomedAt: -1 }
-          const reason = yield* Effect.flip(runSession(conn, outcome))
-          // the session is gone: its subscriptions are disabled, waiters wait for the next one
-          conn.liveSessionId = undefined
-          if (conn.sessionReady) {
-            conn.session = yield* Deferred.make<SessionRef, EventSubError>()
-            conn.sessionReady = false
-          }
-          conn.byTwitchId.clear()
-          if (conn.closed || conn.entries.size === 0) break
-          // stable: welcomed and up for `stableAfter`. A session that dies sooner (at once after subscribing,
-          // or on a bogus keepalive) does not reset the backoff, so a hostile server cannot make us loop.
-          const stable = outcome.welcomedAt >= 0 && clock.unsafeCurrentTimeMillis() - outcome.welcomedAt >= stableMillis
-          attempt = stable ? 1 : attempt + 1
-          yield* publishStatus({ _tag: "Reconnecting", userId, connection: conn.id, reason, attempt })
-          yield* Effect.logWarning(`EventSub connection lost (${reason}); reconnecting`).pipe(
-            Effect.annotateLogs({ userId, connection: conn.id, attempt })
-          )
-          // the first attempt goes at once (after a stable session: with the backoff started afresh); later
-          // ones wait on the schedule (which never ends: see retrySchedule)
-          if (stable) yield* backoff.reset
-          if (attempt > 1) yield* Effect.ignore(backoff.next(undefined))
-        }
-        // synchronously after the last check: no subscriber can join a connection that is ending
-        markClosed(conn)
-      }).pipe(
-        Effect.ensuring(Effect.suspend(() => {
-          markClosed(conn)
-          // nobody waits forever for a session that will not come
-          if (!conn.sessionReady) {
-            Deferred.unsafeDone(
-              conn.session,
-              Effect.fail(
-                new EventSubSubscribeError({
-                  userId: conn.user.userId,
-                  operation: "connect",
-                  description: "the connection was closed"
-                })
-              )
-            )
-          }
-          return publishStatus({
-            _tag: "Disconnected",
-            userId: conn.user.userId,
-            connection: conn.id,
-            reason: conn.entries.size === 0 ? "no subscriptions" : "stopped"
-          })
-        }))
-      )
+      reconnectLoop(conn, reconnectDeps).pipe(Effect.ensuring(connectionEnded(conn, publishStatus)))
 
     /** a subscription that cannot be re-created (bad condition, scope removed, a limit): its streams end */
     const giveUp = (conn: Conn, entry: Entry, failure: CreateFailure) =>
