@@ -540,6 +540,103 @@ const socketEnded = (fiber: Fiber.RuntimeFiber<void, Socket.SocketError>): Effec
     })
   )
 
+/** Creates the entry's Twitch subscription on the session unless it exists in that generation already. */
+const ensureCreated = (api: SubscriptionApi, entry: Entry, ref: SessionRef): Effect.Effect<void, CreateFailure> =>
+  entry.lock.withPermits(1)(Effect.suspend(() => {
+    if (entry.ended || entry.removed || entry.generation === ref.generation) return Effect.void
+    return Effect.map(
+      createOrAdopt(api, entry, ref),
+      (created) => {
+        const conn = entry.conn
+        if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
+          conn.byTwitchId.delete(entry.twitchId)
+        }
+        entry.twitchId = created.id
+        entry.generation = ref.generation
+        if (!entry.ended) conn.byTwitchId.set(created.id, entry)
+      }
+    )
+  }))
+
+/** Waits for a session and creates the subscription on it; a session lost meanwhile means: try the next. */
+const waitCreated = (api: SubscriptionApi, entry: Entry): Effect.Effect<void, EventSubError> =>
+  Effect.suspend(() => {
+    if (entry.ended) return Effect.void // the consumer's mailbox is failed already
+    const deferred = entry.conn.session
+    return Deferred.await(deferred).pipe(
+      Effect.flatMap((ref) =>
+        Effect.catchAll(ensureCreated(api, entry, ref), (failure) =>
+          // a subscription that exists already (this is another consumer of it) is being re-created
+          // in the background; only a new one fails its stream at once
+          failure.kind !== "fatal" && entry.generation >= 0 ? Effect.void : Effect.fail(failure.error))
+      ),
+      Effect.catchAll((error) =>
+        entry.conn.session !== deferred && !entry.conn.closed ? waitCreated(api, entry) : Effect.fail(error)
+      )
+    )
+  })
+
+/** What creating subscriptions (and retrying them) needs from the engine. */
+interface CreateDeps {
+  readonly api: SubscriptionApi
+  readonly warnings: WarningGate
+  readonly clock: Clock.Clock
+  /** the user's schedule, then attempts every `maxRetryDelay` (it never ends) */
+  readonly retrySchedule: Schedule.Schedule<unknown, unknown>
+}
+
+/** a subscription that cannot be re-created (bad condition, scope removed, a limit): its streams end */
+const giveUp = (conn: Conn, entry: Entry, failure: CreateFailure) =>
+  Effect.zipRight(
+    Effect.logWarning(`EventSub: could not re-create a subscription: ${clip(failure.error.message, 300)}`).pipe(
+      Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id })
+    ),
+    endEntry(entry, failure.error)
+  )
+
+const retrying = (deps: CreateDeps, conn: Conn, entry: Entry, failure: CreateFailure) =>
+  warn(
+    deps.warnings,
+    deps.clock,
+    "resubscribe",
+    `EventSub: could not re-create ${entry.decoder.type} v${entry.decoder.version} ` +
+      `(${clip(failure.error.message, 300)}); retrying`,
+    conn
+  )
+
+/** Creates every subscription on a fresh session; returns those that failed transiently (to retry). */
+const createAll = (deps: CreateDeps, conn: Conn, ref: SessionRef) =>
+  Effect.gen(function*() {
+    const later: Array<Entry> = []
+    yield* Effect.forEach(
+      Array.from(conn.entries),
+      (entry) =>
+        Effect.catchAll(ensureCreated(deps.api, entry, ref), (failure) =>
+          failure.kind === "fatal"
+            ? giveUp(conn, entry, failure)
+            : Effect.zipRight(retrying(deps, conn, entry, failure), Effect.sync(() => later.push(entry)))),
+      { concurrency: 10, discard: true }
+    )
+    return later
+  })
+
+/** Retries creates that failed transiently, on `retrySchedule`; runs in the session's scope (ends with it). */
+const recreateLater = (deps: CreateDeps, conn: Conn, entries: ReadonlyArray<Entry>) =>
+  Effect.forEach(entries, (entry) =>
+    Effect.gen(function*() {
+      const backoff = yield* Schedule.driver(deps.retrySchedule)
+      while (true) {
+        yield* Effect.ignore(backoff.next(undefined)) // never ends (see retrySchedule)
+        // on the session now open: a `session_reconnect` handover changes its id (same generation)
+        const ref = yield* Effect.option(Deferred.await(conn.session))
+        if (Option.isNone(ref)) return // the connection closed
+        const result = yield* Effect.either(ensureCreated(deps.api, entry, ref.value))
+        if (Either.isRight(result)) return
+        if (result.left.kind === "fatal") return yield* giveUp(conn, entry, result.left)
+        yield* retrying(deps, conn, entry, result.left)
+      }
+    }), { concurrency: 10, discard: true })
+
 /** What the reconnect loop needs from the engine. */
 interface ReconnectDeps {
   readonly runSession: (
@@ -793,48 +890,9 @@ export const make = (
       return user
     }
 
-    // -- creating subscriptions ---------------------------------------------------------------
-
-    /** Creates the entry's Twitch subscription on the session unless it exists in that generation already. */
-    const ensureCreated = (entry: Entry, ref: SessionRef): Effect.Effect<void, CreateFailure> =>
-      entry.lock.withPermits(1)(Effect.suspend(() => {
-        if (entry.ended || entry.removed || entry.generation === ref.generation) return Effect.void
-        return Effect.map(
-          createOrAdopt(api, entry, ref),
-          (created) => {
-            const conn = entry.conn
-            if (entry.twitchId !== null && conn.byTwitchId.get(entry.twitchId) === entry) {
-              conn.byTwitchId.delete(entry.twitchId)
-            }
-            entry.twitchId = created.id
-            entry.generation = ref.generation
-            if (!entry.ended) conn.byTwitchId.set(created.id, entry)
-          }
-        )
-      }))
-
-    /** Waits for a session and creates the subscription on it; a session lost meanwhile means: try the next. */
-    const waitCreated = (entry: Entry): Effect.Effect<void, EventSubError> =>
-      Effect.suspend(() => {
-        if (entry.ended) return Effect.void // the consumer's mailbox is failed already
-        const deferred = entry.conn.session
-        return Deferred.await(deferred).pipe(
-          Effect.flatMap((ref) =>
-            Effect.catchAll(ensureCreated(entry, ref), (failure) =>
-              // a subscription that exists already (this is another consumer of it) is being re-created
-              // in the background; only a new one fails its stream at once
-              failure.kind !== "fatal" && entry.generation >= 0 ? Effect.void : Effect.fail(failure.error))
-          ),
-          Effect.catchAll((error) =>
-            entry.conn.session !== deferred && !entry.conn.closed ? waitCreated(entry) : Effect.fail(error)
-          )
-        )
-      })
-
-    // -- one socket ---------------------------------------------------------------------------
-
     // -- one connection: sessions, handover, reconnect ---------------------------------------
 
+    const createDeps: CreateDeps = { api, warnings, clock, retrySchedule }
     const reconnectDeps: ReconnectDeps = {
       runSession: (conn, outcome) => runSession(conn, outcome),
       publishStatus,
@@ -844,58 +902,6 @@ export const make = (
     }
     const runConnection = (conn: Conn): Effect.Effect<void, never, Socket.WebSocketConstructor> =>
       reconnectLoop(conn, reconnectDeps).pipe(Effect.ensuring(connectionEnded(conn, publishStatus)))
-
-    /** a subscription that cannot be re-created (bad condition, scope removed, a limit): its streams end */
-    const giveUp = (conn: Conn, entry: Entry, failure: CreateFailure) =>
-      Effect.zipRight(
-        Effect.logWarning(`EventSub: could not re-create a subscription: ${clip(failure.error.message, 300)}`).pipe(
-          Effect.annotateLogs({ userId: conn.user.userId, connection: conn.id })
-        ),
-        endEntry(entry, failure.error)
-      )
-
-    const retrying = (conn: Conn, entry: Entry, failure: CreateFailure) =>
-      warn(
-        warnings,
-        clock,
-        "resubscribe",
-        `EventSub: could not re-create ${entry.decoder.type} v${entry.decoder.version} ` +
-          `(${clip(failure.error.message, 300)}); retrying`,
-        conn
-      )
-
-    /** Creates every subscription on a fresh session; returns those that failed transiently (to retry). */
-    const createAll = (conn: Conn, ref: SessionRef) =>
-      Effect.gen(function*() {
-        const later: Array<Entry> = []
-        yield* Effect.forEach(
-          Array.from(conn.entries),
-          (entry) =>
-            Effect.catchAll(ensureCreated(entry, ref), (failure) =>
-              failure.kind === "fatal"
-                ? giveUp(conn, entry, failure)
-                : Effect.zipRight(retrying(conn, entry, failure), Effect.sync(() => later.push(entry)))),
-          { concurrency: 10, discard: true }
-        )
-        return later
-      })
-
-    /** Retries creates that failed transiently, on `retrySchedule`; runs in the session's scope (ends with it). */
-    const recreateLater = (conn: Conn, entries: ReadonlyArray<Entry>) =>
-      Effect.forEach(entries, (entry) =>
-        Effect.gen(function*() {
-          const backoff = yield* Schedule.driver(retrySchedule)
-          while (true) {
-            yield* Effect.ignore(backoff.next(undefined)) // never ends (see retrySchedule)
-            // on the session now open: a `session_reconnect` handover changes its id (same generation)
-            const ref = yield* Effect.option(Deferred.await(conn.session))
-            if (Option.isNone(ref)) return // the connection closed
-            const result = yield* Effect.either(ensureCreated(entry, ref.value))
-            if (Either.isRight(result)) return
-            if (result.left.kind === "fatal") return yield* giveUp(conn, entry, result.left)
-            yield* retrying(conn, entry, result.left)
-          }
-        }), { concurrency: 10, discard: true })
 
     /**
      * Runs one fresh session (and any number of `session_reconnect` handovers); fails with the reason it
@@ -975,8 +981,8 @@ export const make = (
           // socket ends meanwhile (e.g. 4003 when creating takes too long); transient failures are retried in
           // the background, for as long as the session lives
           const setup = Effect.gen(function*() {
-            const later = yield* Effect.raceFirst(createAll(conn, ref), socketEnded(currentFiber))
-            if (later.length > 0) yield* Effect.forkScoped(recreateLater(conn, later))
+            const later = yield* Effect.raceFirst(createAll(createDeps, conn, ref), socketEnded(currentFiber))
+            if (later.length > 0) yield* Effect.forkScoped(recreateLater(createDeps, conn, later))
             yield* Deferred.succeed(conn.session, ref)
             conn.sessionReady = true
             yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
@@ -1161,7 +1167,7 @@ export const make = (
       subscribe: <A>(userId: string, decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
         Stream.unwrapScoped(Effect.gen(function*() {
           const [entry, mailbox] = yield* register(userId, decoder as EventDecoder<unknown>, condition)
-          yield* waitCreated(entry)
+          yield* waitCreated(api, entry)
           return Mailbox.toStream(mailbox as Mailbox.ReadonlyMailbox<A, EventSubError>)
         })),
       status: Stream.fromPubSub(statusHub)
