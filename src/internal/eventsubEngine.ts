@@ -637,6 +637,153 @@ const recreateLater = (deps: CreateDeps, conn: Conn, entries: ReadonlyArray<Entr
       }
     }), { concurrency: 10, discard: true })
 
+/** What a session needs from the engine. */
+interface SessionDeps extends CreateDeps {
+  readonly options: EngineOptions
+  readonly publishStatus: (status: Status) => Effect.Effect<boolean>
+  readonly dedupe: Dedupe
+  readonly ageGuard: AgeGuard
+}
+
+/**
+ * Runs one fresh session (and any number of `session_reconnect` handovers); fails with the reason it
+ * ended, after every frame received until then has been dispatched.
+ */
+const runSession = (deps: SessionDeps, conn: Conn, outcome: SessionOutcome) =>
+  Effect.scoped(Effect.gen(function*() {
+    const { ageGuard, clock, dedupe, options, publishStatus, warnings } = deps
+    const userId = conn.user.userId
+    // the sockets pause at `ingressHighWater` pending events (see openSocket)
+    const ingress = new Ingress()
+    // at most a welcome and a reconnect per socket, and at most two sockets
+    const control = yield* Queue.sliding<Control>(16)
+    const sockets = new Set<SocketHandle>()
+    const socketFibers = new Set<Fiber.RuntimeFiber<void, Socket.SocketError>>()
+    let lastSeen = clock.unsafeCurrentTimeMillis()
+    const onFrame = (text: string): void => {
+      const now = clock.unsafeCurrentTimeMillis()
+      lastSeen = now
+      route(conn, text, now, ingress, control, dedupe, ageGuard)
+      ingress.wake()
+    }
+    yield* publishStatus({ _tag: "Connecting", userId, connection: conn.id })
+
+    const url = options.keepaliveTimeoutSeconds === undefined
+      ? options.url
+      : `${options.url}${
+        options.url.includes("?") ? "&" : "?"
+      }keepalive_timeout_seconds=${options.keepaliveTimeoutSeconds}`
+
+    const start = (socketUrl: string) =>
+      Effect.gen(function*() {
+        const handle = yield* openSocket(options, socketUrl, ingress, onFrame)
+        const fiber = yield* Effect.forkScoped(handle.run)
+        sockets.add(handle)
+        socketFibers.add(fiber)
+        return [handle, fiber] as const
+      })
+    const stop = (handle: SocketHandle, fiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
+      Effect.suspend(() => {
+        sockets.delete(handle)
+        socketFibers.delete(fiber)
+        handle.resume() // let it read up to the server's close frame
+        return Fiber.interrupt(fiber)
+      })
+
+    const dispatcher = yield* Effect.forkScoped(dispatch(
+      conn,
+      ingress,
+      () => {
+        for (const socket of sockets) socket.resume()
+      },
+      warnings,
+      clock
+    ))
+
+    const awaitWelcome = (socketFiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
+      Effect.raceFirst(
+        Effect.flatMap(
+          Queue.take(control),
+          (msg) => msg._tag === "Welcome" ? Effect.succeed(msg) : Effect.fail("reconnect before welcome")
+        ),
+        socketEnded(socketFiber)
+      ).pipe(
+        Effect.timeoutFail({ duration: options.welcomeTimeout, onTimeout: () => "no welcome in time" })
+      )
+
+    const body = Effect.gen(function*() {
+      let [current, currentFiber] = yield* start(url)
+      const welcome = yield* awaitWelcome(currentFiber)
+      let keepaliveMillis = welcome.keepaliveSeconds * 1000
+      const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
+      outcome.generation = ref.generation
+      outcome.welcomedAt = clock.unsafeCurrentTimeMillis()
+      sessionOpened(conn, ref.sessionId)
+
+      // a fresh session holds no subscriptions (Twitch does not replay): create every one anew, unless the
+      // socket ends meanwhile (e.g. 4003 when creating takes too long); transient failures are retried in
+      // the background, for as long as the session lives
+      const setup = Effect.gen(function*() {
+        const later = yield* Effect.raceFirst(createAll(deps, conn, ref), socketEnded(currentFiber))
+        if (later.length > 0) yield* Effect.forkScoped(recreateLater(deps, conn, later))
+        yield* Deferred.succeed(conn.session, ref)
+        conn.sessionReady = true
+        yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
+      })
+
+      // keepalive watchdog, from the welcome on: silence longer than the keepalive timeout (+ grace) means
+      // the connection is dead (a half-open one included: the server still holds it, we hear nothing)
+      const graceMillis = Duration.toMillis(options.keepaliveGrace)
+      const watchdog = Effect.gen(function*() {
+        while (true) {
+          const silentFor = clock.unsafeCurrentTimeMillis() - lastSeen
+          const limit = keepaliveMillis + graceMillis
+          if (silentFor > limit && !current.isPaused()) return yield* Effect.fail("keepalive timeout")
+          yield* Effect.sleep(Duration.millis(Math.max(limit - silentFor + 1, 100)))
+        }
+      })
+
+      const loop = Effect.gen(function*() {
+        while (true) {
+          const next = yield* Effect.raceFirst(Queue.take(control), socketEnded(currentFiber))
+          if (next._tag !== "Reconnect") continue // a welcome outside a handover carries nothing new
+          // open reconnect_url as given; the old socket keeps delivering until the new welcome
+          const [incoming, incomingFiber] = yield* start(next.url)
+          const handed = yield* Effect.either(awaitWelcome(incomingFiber))
+          if (Either.isLeft(handed)) {
+            yield* stop(incoming, incomingFiber)
+            return yield* Effect.fail(`reconnect failed: ${handed.left}`)
+          }
+          keepaliveMillis = handed.right.keepaliveSeconds * 1000
+          sessionOpened(conn, handed.right.sessionId)
+          yield* stop(current, currentFiber)
+          current = incoming
+          currentFiber = incomingFiber
+          // subscriptions carried over: same generation, new session id
+          conn.session = yield* Deferred.make<SessionRef, EventSubError>()
+          yield* Deferred.succeed(conn.session, {
+            sessionId: handed.right.sessionId,
+            generation: ref.generation
+          })
+          yield* publishStatus({
+            _tag: "Connected",
+            userId,
+            connection: conn.id,
+            sessionId: handed.right.sessionId
+          })
+        }
+      })
+      return yield* Effect.raceFirst(Effect.zipRight(setup, loop), watchdog)
+    })
+
+    const reason = yield* Effect.flip(body)
+    // drain: close the sockets, then dispatch what they delivered before the end
+    yield* Effect.forEach(Array.from(socketFibers), Fiber.interrupt, { discard: true })
+    ingress.end()
+    yield* Fiber.join(dispatcher)
+    return yield* Effect.fail(reason)
+  }))
+
 /** What the reconnect loop needs from the engine. */
 interface ReconnectDeps {
   readonly runSession: (
@@ -892,9 +1039,9 @@ export const make = (
 
     // -- one connection: sessions, handover, reconnect ---------------------------------------
 
-    const createDeps: CreateDeps = { api, warnings, clock, retrySchedule }
+    const sessionDeps: SessionDeps = { api, warnings, clock, retrySchedule, options, publishStatus, dedupe, ageGuard }
     const reconnectDeps: ReconnectDeps = {
-      runSession: (conn, outcome) => runSession(conn, outcome),
+      runSession: (conn, outcome) => runSession(sessionDeps, conn, outcome),
       publishStatus,
       retrySchedule,
       stableMillis: Duration.toMillis(options.stableAfter),
@@ -902,144 +1049,6 @@ export const make = (
     }
     const runConnection = (conn: Conn): Effect.Effect<void, never, Socket.WebSocketConstructor> =>
       reconnectLoop(conn, reconnectDeps).pipe(Effect.ensuring(connectionEnded(conn, publishStatus)))
-
-    /**
-     * Runs one fresh session (and any number of `session_reconnect` handovers); fails with the reason it
-     * ended, after every frame received until then has been dispatched.
-     */
-    const runSession = (conn: Conn, outcome: SessionOutcome) =>
-      Effect.scoped(Effect.gen(function*() {
-        const userId = conn.user.userId
-        // the sockets pause at `ingressHighWater` pending events (see openSocket)
-        const ingress = new Ingress()
-        // at most a welcome and a reconnect per socket, and at most two sockets
-        const control = yield* Queue.sliding<Control>(16)
-        const sockets = new Set<SocketHandle>()
-        const socketFibers = new Set<Fiber.RuntimeFiber<void, Socket.SocketError>>()
-        let lastSeen = clock.unsafeCurrentTimeMillis()
-        const onFrame = (text: string): void => {
-          const now = clock.unsafeCurrentTimeMillis()
-          lastSeen = now
-          route(conn, text, now, ingress, control, dedupe, ageGuard)
-          ingress.wake()
-        }
-        yield* publishStatus({ _tag: "Connecting", userId, connection: conn.id })
-
-        const url = options.keepaliveTimeoutSeconds === undefined
-          ? options.url
-          : `${options.url}${
-            options.url.includes("?") ? "&" : "?"
-          }keepalive_timeout_seconds=${options.keepaliveTimeoutSeconds}`
-
-        const start = (socketUrl: string) =>
-          Effect.gen(function*() {
-            const handle = yield* openSocket(options, socketUrl, ingress, onFrame)
-            const fiber = yield* Effect.forkScoped(handle.run)
-            sockets.add(handle)
-            socketFibers.add(fiber)
-            return [handle, fiber] as const
-          })
-        const stop = (handle: SocketHandle, fiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
-          Effect.suspend(() => {
-            sockets.delete(handle)
-            socketFibers.delete(fiber)
-            handle.resume() // let it read up to the server's close frame
-            return Fiber.interrupt(fiber)
-          })
-
-        const dispatcher = yield* Effect.forkScoped(dispatch(
-          conn,
-          ingress,
-          () => {
-            for (const socket of sockets) socket.resume()
-          },
-          warnings,
-          clock
-        ))
-
-        const awaitWelcome = (socketFiber: Fiber.RuntimeFiber<void, Socket.SocketError>) =>
-          Effect.raceFirst(
-            Effect.flatMap(
-              Queue.take(control),
-              (msg) => msg._tag === "Welcome" ? Effect.succeed(msg) : Effect.fail("reconnect before welcome")
-            ),
-            socketEnded(socketFiber)
-          ).pipe(
-            Effect.timeoutFail({ duration: options.welcomeTimeout, onTimeout: () => "no welcome in time" })
-          )
-
-        const body = Effect.gen(function*() {
-          let [current, currentFiber] = yield* start(url)
-          const welcome = yield* awaitWelcome(currentFiber)
-          let keepaliveMillis = welcome.keepaliveSeconds * 1000
-          const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
-          outcome.generation = ref.generation
-          outcome.welcomedAt = clock.unsafeCurrentTimeMillis()
-          sessionOpened(conn, ref.sessionId)
-
-          // a fresh session holds no subscriptions (Twitch does not replay): create every one anew, unless the
-          // socket ends meanwhile (e.g. 4003 when creating takes too long); transient failures are retried in
-          // the background, for as long as the session lives
-          const setup = Effect.gen(function*() {
-            const later = yield* Effect.raceFirst(createAll(createDeps, conn, ref), socketEnded(currentFiber))
-            if (later.length > 0) yield* Effect.forkScoped(recreateLater(createDeps, conn, later))
-            yield* Deferred.succeed(conn.session, ref)
-            conn.sessionReady = true
-            yield* publishStatus({ _tag: "Connected", userId, connection: conn.id, sessionId: ref.sessionId })
-          })
-
-          // keepalive watchdog, from the welcome on: silence longer than the keepalive timeout (+ grace) means
-          // the connection is dead (a half-open one included: the server still holds it, we hear nothing)
-          const graceMillis = Duration.toMillis(options.keepaliveGrace)
-          const watchdog = Effect.gen(function*() {
-            while (true) {
-              const silentFor = clock.unsafeCurrentTimeMillis() - lastSeen
-              const limit = keepaliveMillis + graceMillis
-              if (silentFor > limit && !current.isPaused()) return yield* Effect.fail("keepalive timeout")
-              yield* Effect.sleep(Duration.millis(Math.max(limit - silentFor + 1, 100)))
-            }
-          })
-
-          const loop = Effect.gen(function*() {
-            while (true) {
-              const next = yield* Effect.raceFirst(Queue.take(control), socketEnded(currentFiber))
-              if (next._tag !== "Reconnect") continue // a welcome outside a handover carries nothing new
-              // open reconnect_url as given; the old socket keeps delivering until the new welcome
-              const [incoming, incomingFiber] = yield* start(next.url)
-              const handed = yield* Effect.either(awaitWelcome(incomingFiber))
-              if (Either.isLeft(handed)) {
-                yield* stop(incoming, incomingFiber)
-                return yield* Effect.fail(`reconnect failed: ${handed.left}`)
-              }
-              keepaliveMillis = handed.right.keepaliveSeconds * 1000
-              sessionOpened(conn, handed.right.sessionId)
-              yield* stop(current, currentFiber)
-              current = incoming
-              currentFiber = incomingFiber
-              // subscriptions carried over: same generation, new session id
-              conn.session = yield* Deferred.make<SessionRef, EventSubError>()
-              yield* Deferred.succeed(conn.session, {
-                sessionId: handed.right.sessionId,
-                generation: ref.generation
-              })
-              yield* publishStatus({
-                _tag: "Connected",
-                userId,
-                connection: conn.id,
-                sessionId: handed.right.sessionId
-              })
-            }
-          })
-          return yield* Effect.raceFirst(Effect.zipRight(setup, loop), watchdog)
-        })
-
-        const reason = yield* Effect.flip(body)
-        // drain: close the sockets, then dispatch what they delivered before the end
-        yield* Effect.forEach(Array.from(socketFibers), Fiber.interrupt, { discard: true })
-        ingress.end()
-        yield* Fiber.join(dispatcher)
-        return yield* Effect.fail(reason)
-      }))
 
     // -- subscribe ----------------------------------------------------------------------------
 
