@@ -784,6 +784,36 @@ const runSession = (deps: SessionDeps, conn: Conn, outcome: SessionOutcome) =>
     return yield* Effect.fail(reason)
   }))
 
+/** A consumer is gone: the last one deletes the Twitch subscription, and closes an emptied connection. */
+const release = (api: SubscriptionApi, shuttingDown: () => boolean, entry: Entry): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const conn = entry.conn
+    const toClose = yield* conn.user.lock.withPermits(1)(Effect.sync(() => {
+      entry.refCount--
+      if (entry.refCount > 0) return null
+      entry.removed = true
+      unregister(entry)
+      if (conn.entries.size > 0) return null
+      markClosed(conn)
+      return conn
+    }))
+    if (!entry.removed || entry.refCount > 0) return
+    if (!entry.ended && !shuttingDown()) {
+      // waits for a creation in flight; a revoked subscription is gone already, and at shutdown the
+      // connections close (which disables their subscriptions on Twitch's side)
+      yield* entry.lock.withPermits(1)(
+        Effect.suspend(() =>
+          entry.twitchId === null ? Effect.void : api.delete(conn.user.userId, entry.twitchId).pipe(
+            Effect.catchAll((error) =>
+              Effect.logWarning(`EventSub: could not delete subscription ${entry.twitchId}: ${error.message}`)
+            )
+          )
+        )
+      )
+    }
+    if (toClose !== null && toClose.fiber !== undefined) yield* Fiber.interrupt(toClose.fiber)
+  })
+
 /** What the reconnect loop needs from the engine. */
 interface ReconnectDeps {
   readonly runSession: (
@@ -1126,7 +1156,7 @@ export const make = (
             Effect.suspend(() => {
               // a dispatcher waiting for room in this mailbox goes on
               entry.mailboxes.delete(mailbox)
-              return Effect.zipRight(mailbox.shutdown, release(registered))
+              return Effect.zipRight(mailbox.shutdown, release(api, isShuttingDown, registered))
             })
           )
           return [entry, mailbox] as const
@@ -1134,38 +1164,9 @@ export const make = (
       )
     }
 
-    /** A consumer is gone: the last one deletes the Twitch subscription, and closes an emptied connection. */
-    const release = (entry: Entry): Effect.Effect<void> =>
-      Effect.gen(function*() {
-        const conn = entry.conn
-        const toClose = yield* conn.user.lock.withPermits(1)(Effect.sync(() => {
-          entry.refCount--
-          if (entry.refCount > 0) return null
-          entry.removed = true
-          unregister(entry)
-          if (conn.entries.size > 0) return null
-          markClosed(conn)
-          return conn
-        }))
-        if (!entry.removed || entry.refCount > 0) return
-        if (!entry.ended && !shuttingDown) {
-          // waits for a creation in flight; a revoked subscription is gone already, and at shutdown the
-          // connections close (which disables their subscriptions on Twitch's side)
-          yield* entry.lock.withPermits(1)(
-            Effect.suspend(() =>
-              entry.twitchId === null ? Effect.void : api.delete(conn.user.userId, entry.twitchId).pipe(
-                Effect.catchAll((error) =>
-                  Effect.logWarning(`EventSub: could not delete subscription ${entry.twitchId}: ${error.message}`)
-                )
-              )
-            )
-          )
-        }
-        if (toClose !== null && toClose.fiber !== undefined) yield* Fiber.interrupt(toClose.fiber)
-      })
-
     // runs first when the layer's scope closes: consumers released after that do not call Helix
     let shuttingDown = false
+    const isShuttingDown = () => shuttingDown
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         shuttingDown = true
