@@ -1245,6 +1245,211 @@ const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray
   return out
 }
 
+/** What one Helix service's requests share: set up once by `make`. */
+interface Runtime {
+  readonly resolve: Effect.Effect<Resolved>
+  readonly tokens: AccessTokens.Service
+  readonly baseUrl: string
+  readonly baseHeaders: Readonly<Record<string, string>>
+  readonly send: <E>(
+    key: string,
+    prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
+    ids: Ids
+  ) => Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError>
+  readonly maxRetries: number
+  readonly retrySchedule: Schedule.Schedule<unknown>
+  readonly maxRateLimitRetries: number
+  readonly maxRateLimitWait: number
+}
+
+type Ids = { readonly method: string; readonly endpoint: string }
+
+const failure = (
+  response: RawResponse,
+  ids: { readonly method: string; readonly endpoint: string }
+): HelixError => {
+  const body = Option.getOrElse(decodeErrorBody(response.text), () => ({
+    error: undefined,
+    status: undefined,
+    message: undefined
+  }))
+  const fields = {
+    ...ids,
+    status: response.status,
+    ...(body.error !== undefined ? { error: body.error } : {}),
+    ...(body.message !== undefined ? { twitchMessage: body.message } : {})
+  }
+  const message = body.message ?? ""
+  switch (response.status) {
+    case 401:
+      return mentionsScope(message)
+        ? new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
+        : new HelixUnauthorized(fields)
+    case 403:
+      return new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
+    case 404:
+      return new HelixNotFound(fields)
+    case 409:
+      return new HelixConflict(fields)
+    case 429: {
+      const reset = response.rateLimit
+      return new HelixRateLimited({
+        ...fields,
+        ...(reset !== undefined && reset.resetKnown ? { resetAt: reset.resetAt } : {})
+      })
+    }
+    default:
+      return response.status >= 500 ? new HelixServerError(fields) : new HelixBadRequest(fields)
+  }
+}
+
+// Until the reset (read on the server's clock), and never less than a second: without a plausible
+// reset, a second and then the limiter's pace
+const resetDelay = (response: RawResponse, now: number): number =>
+  response.rateLimit !== undefined && response.rateLimit.resetKnown
+    ? Math.max(MIN_RATE_LIMIT_WAIT, response.rateLimit.resetAt - now)
+    : MIN_RATE_LIMIT_WAIT
+
+const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
+
+/**
+ * Makes one call: the token and request once a permit is granted, transport and 5xx retries, one
+ * refresh-and-retry on a 401, waits after a 429, then decodes the answer.
+ */
+const executeWith = <I, A>(
+  rt: Runtime,
+  ep: Endpoint<I, A>,
+  input: I,
+  extraQuery: ReadonlyArray<readonly [string, string]> = []
+): Effect.Effect<A, HelixFailure> =>
+  Effect.gen(function*() {
+    const ids = { method: ep.name, endpoint: `${ep.method} ${ep.path}` }
+    const principal = yield* rt.resolve
+    const key = principal._tag === "User" ? `user:${principal.userId}` : "app"
+    // The token and the request are made once the rate limiter lets the call go (see `send`): a burst
+    // of thousands of calls then costs next to nothing up front, and the work follows the permits.
+    const state: {
+      token: UserToken | AppToken | undefined
+      request: HttpClientRequest.HttpClientRequest | undefined
+    } = { token: undefined, request: undefined }
+    const build = (): HttpClientRequest.HttpClientRequest => {
+      const query = UrlParams.fromInput(ep.query(input))
+      const built = HttpClientRequest.make(ep.method)(
+        ep.path.startsWith("/") ? rt.baseUrl + ep.path : `${rt.baseUrl}/${ep.path}`,
+        {
+          urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
+          headers: rt.baseHeaders
+        }
+      )
+      return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
+    }
+    const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
+      state.request ??= build()
+      return HttpClientRequest.bearerToken(state.request, current.accessToken)
+    }
+    const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
+      ? Effect.flatMap(rt.tokens.forUser(principal.userId), (user) => {
+        if (ep.scopes.length > 0) {
+          const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
+          if (missing.length > 0) {
+            return Effect.fail(
+              new HelixForbidden({
+                ...ids,
+                status: 0,
+                twitchMessage: `the token of user ${principal.userId} lacks ${missing.join(", ")}`,
+                missingScopes: missing
+              })
+            )
+          }
+        }
+        return Effect.succeed(user)
+      })
+      : rt.tokens.app
+    const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
+      state.token !== undefined
+        ? Effect.succeed(withToken(state.token))
+        : Effect.map(fetchToken, (fetched) => {
+          state.token = fetched
+          return withToken(fetched)
+        })
+    )
+    const retryTransport = IDEMPOTENT.has(ep.method)
+    const retryable = (e: ServerFailure | HelixFailure): boolean =>
+      e._tag === "ServerFailure"
+        // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
+        ? rt.maxRetries > 0 || e.response.status === 503
+        : e._tag === "HelixTransportError" && retryTransport && rt.maxRetries > 0
+
+    const attempt = () => {
+      const once = Effect.flatMap(
+        rt.send(key, prepare, ids),
+        (response): Effect.Effect<RawResponse, ServerFailure> =>
+          response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
+      )
+      return once.pipe(
+        // the retry schedule is only set up once the first attempt failed: most calls never need it
+        Effect.catchAll((first) => {
+          if (!retryable(first)) return Effect.fail(first)
+          let replay = true
+          return Effect.retry(
+            // the schedule sees the first failure, then each retry
+            Effect.suspend(() => {
+              if (replay) {
+                replay = false
+                return Effect.fail(first)
+              }
+              return once
+            }),
+            { schedule: rt.retrySchedule, times: Math.max(rt.maxRetries, 1), while: retryable }
+          )
+        }),
+        Effect.catchTag("ServerFailure", (e) => Effect.succeed(e.response))
+      )
+    }
+
+    let refreshed = false
+    let rateLimited = 0
+    while (true) {
+      const response = yield* attempt()
+      if (response.status >= 200 && response.status < 300) {
+        if (ep.decode === undefined) return undefined as A
+        return yield* ep.decode(response.text).pipe(
+          Effect.mapError((error) => {
+            const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+            return new HelixDecodeError({
+              ...ids,
+              status: response.status,
+              path: issue === undefined ? "" : formatPath(issue.path),
+              description: issue === undefined ? "invalid body" : issue.message
+            })
+          })
+        )
+      }
+      const rejected = state.token
+      if (
+        response.status === 401 && !refreshed && rejected !== undefined &&
+        !mentionsScope(decodeErrorMessage(response.text))
+      ) {
+        refreshed = true
+        state.token = principal._tag === "User"
+          ? yield* rt.tokens.refreshAfterUnauthorized(principal.userId, rejected.accessToken)
+          : yield* rt.tokens.appAfterUnauthorized(rejected.accessToken)
+        continue
+      }
+      // a 429 with points left in the bucket is not the rate limiter's (Twitch also answers 429 for
+      // EventSub subscription limits): waiting would not help
+      if (response.status === 429 && rateLimited < rt.maxRateLimitRetries && !pointsLeft(response)) {
+        const delay = resetDelay(response, yield* Clock.currentTimeMillis)
+        if (delay <= rt.maxRateLimitWait) {
+          rateLimited += 1
+          yield* Effect.sleep(Duration.millis(delay))
+          continue
+        }
+      }
+      return yield* Effect.fail(failure(response, ids))
+    }
+  })
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -1355,186 +1560,22 @@ export const make = (
           ))
       )
 
-    const failure = (
-      response: RawResponse,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): HelixError => {
-      const body = Option.getOrElse(decodeErrorBody(response.text), () => ({
-        error: undefined,
-        status: undefined,
-        message: undefined
-      }))
-      const fields = {
-        ...ids,
-        status: response.status,
-        ...(body.error !== undefined ? { error: body.error } : {}),
-        ...(body.message !== undefined ? { twitchMessage: body.message } : {})
-      }
-      const message = body.message ?? ""
-      switch (response.status) {
-        case 401:
-          return mentionsScope(message)
-            ? new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
-            : new HelixUnauthorized(fields)
-        case 403:
-          return new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
-        case 404:
-          return new HelixNotFound(fields)
-        case 409:
-          return new HelixConflict(fields)
-        case 429: {
-          const reset = response.rateLimit
-          return new HelixRateLimited({
-            ...fields,
-            ...(reset !== undefined && reset.resetKnown ? { resetAt: reset.resetAt } : {})
-          })
-        }
-        default:
-          return response.status >= 500 ? new HelixServerError(fields) : new HelixBadRequest(fields)
-      }
+    const rt: Runtime = {
+      resolve,
+      tokens,
+      baseUrl,
+      baseHeaders,
+      send,
+      maxRetries,
+      retrySchedule,
+      maxRateLimitRetries,
+      maxRateLimitWait
     }
-
-    // Until the reset (read on the server's clock), and never less than a second: without a plausible
-    // reset, a second and then the limiter's pace
-    const resetDelay = (response: RawResponse, now: number): number =>
-      response.rateLimit !== undefined && response.rateLimit.resetKnown
-        ? Math.max(MIN_RATE_LIMIT_WAIT, response.rateLimit.resetAt - now)
-        : MIN_RATE_LIMIT_WAIT
-
-    const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
-
     const execute = <I, A>(
       ep: Endpoint<I, A>,
       input: I,
-      extraQuery: ReadonlyArray<readonly [string, string]> = []
-    ): Effect.Effect<A, HelixFailure> =>
-      Effect.gen(function*() {
-        const ids = { method: ep.name, endpoint: `${ep.method} ${ep.path}` }
-        const principal = yield* resolve
-        const key = principal._tag === "User" ? `user:${principal.userId}` : "app"
-        // The token and the request are made once the rate limiter lets the call go (see `send`): a burst
-        // of thousands of calls then costs next to nothing up front, and the work follows the permits.
-        const state: {
-          token: UserToken | AppToken | undefined
-          request: HttpClientRequest.HttpClientRequest | undefined
-        } = { token: undefined, request: undefined }
-        const build = (): HttpClientRequest.HttpClientRequest => {
-          const query = UrlParams.fromInput(ep.query(input))
-          const built = HttpClientRequest.make(ep.method)(
-            ep.path.startsWith("/") ? baseUrl + ep.path : `${baseUrl}/${ep.path}`,
-            {
-              urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
-              headers: baseHeaders
-            }
-          )
-          return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
-        }
-        const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
-          state.request ??= build()
-          return HttpClientRequest.bearerToken(state.request, current.accessToken)
-        }
-        const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
-          ? Effect.flatMap(tokens.forUser(principal.userId), (user) => {
-            if (ep.scopes.length > 0) {
-              const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
-              if (missing.length > 0) {
-                return Effect.fail(
-                  new HelixForbidden({
-                    ...ids,
-                    status: 0,
-                    twitchMessage: `the token of user ${principal.userId} lacks ${missing.join(", ")}`,
-                    missingScopes: missing
-                  })
-                )
-              }
-            }
-            return Effect.succeed(user)
-          })
-          : tokens.app
-        const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
-          state.token !== undefined
-            ? Effect.succeed(withToken(state.token))
-            : Effect.map(fetchToken, (fetched) => {
-              state.token = fetched
-              return withToken(fetched)
-            })
-        )
-        const retryTransport = IDEMPOTENT.has(ep.method)
-        const retryable = (e: ServerFailure | HelixFailure): boolean =>
-          e._tag === "ServerFailure"
-            // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
-            ? maxRetries > 0 || e.response.status === 503
-            : e._tag === "HelixTransportError" && retryTransport && maxRetries > 0
-
-        const attempt = () => {
-          const once = Effect.flatMap(
-            send(key, prepare, ids),
-            (response): Effect.Effect<RawResponse, ServerFailure> =>
-              response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
-          )
-          return once.pipe(
-            // the retry schedule is only set up once the first attempt failed: most calls never need it
-            Effect.catchAll((first) => {
-              if (!retryable(first)) return Effect.fail(first)
-              let replay = true
-              return Effect.retry(
-                // the schedule sees the first failure, then each retry
-                Effect.suspend(() => {
-                  if (replay) {
-                    replay = false
-                    return Effect.fail(first)
-                  }
-                  return once
-                }),
-                { schedule: retrySchedule, times: Math.max(maxRetries, 1), while: retryable }
-              )
-            }),
-            Effect.catchTag("ServerFailure", (e) => Effect.succeed(e.response))
-          )
-        }
-
-        let refreshed = false
-        let rateLimited = 0
-        while (true) {
-          const response = yield* attempt()
-          if (response.status >= 200 && response.status < 300) {
-            if (ep.decode === undefined) return undefined as A
-            return yield* ep.decode(response.text).pipe(
-              Effect.mapError((error) => {
-                const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-                return new HelixDecodeError({
-                  ...ids,
-                  status: response.status,
-                  path: issue === undefined ? "" : formatPath(issue.path),
-                  description: issue === undefined ? "invalid body" : issue.message
-                })
-              })
-            )
-          }
-          const rejected = state.token
-          if (
-            response.status === 401 && !refreshed && rejected !== undefined &&
-            !mentionsScope(decodeErrorMessage(response.text))
-          ) {
-            refreshed = true
-            state.token = principal._tag === "User"
-              ? yield* tokens.refreshAfterUnauthorized(principal.userId, rejected.accessToken)
-              : yield* tokens.appAfterUnauthorized(rejected.accessToken)
-            continue
-          }
-          // a 429 with points left in the bucket is not the rate limiter's (Twitch also answers 429 for
-          // EventSub subscription limits): waiting would not help
-          if (response.status === 429 && rateLimited < maxRateLimitRetries && !pointsLeft(response)) {
-            const delay = resetDelay(response, yield* Clock.currentTimeMillis)
-            if (delay <= maxRateLimitWait) {
-              rateLimited += 1
-              yield* Effect.sleep(Duration.millis(delay))
-              continue
-            }
-          }
-          return yield* Effect.fail(failure(response, ids))
-        }
-      })
+      extraQuery?: ReadonlyArray<readonly [string, string]>
+    ): Effect.Effect<A, HelixFailure> => executeWith(rt, ep, input, extraQuery)
 
     const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
       Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
