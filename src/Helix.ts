@@ -1312,6 +1312,88 @@ const resetDelay = (response: RawResponse, now: number): number =>
 
 const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
 
+/** The request without its token: made once, when the first permit is granted. */
+const buildRequest = <I, A>(
+  rt: Runtime,
+  ep: Endpoint<I, A>,
+  input: I,
+  extraQuery: ReadonlyArray<readonly [string, string]>
+): HttpClientRequest.HttpClientRequest => {
+  const query = UrlParams.fromInput(ep.query(input))
+  const built = HttpClientRequest.make(ep.method)(
+    ep.path.startsWith("/") ? rt.baseUrl + ep.path : `${rt.baseUrl}/${ep.path}`,
+    {
+      urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
+      headers: rt.baseHeaders
+    }
+  )
+  return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
+}
+
+/** The user's token, failing with `HelixForbidden` when it lacks a scope the endpoint needs. */
+const userToken = <I, A>(
+  tokens: AccessTokens.Service,
+  ep: Endpoint<I, A>,
+  userId: string,
+  ids: Ids
+): Effect.Effect<UserToken, HelixFailure> =>
+  Effect.flatMap(tokens.forUser(userId), (user) => {
+    if (ep.scopes.length > 0) {
+      const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
+      if (missing.length > 0) {
+        return Effect.fail(
+          new HelixForbidden({
+            ...ids,
+            status: 0,
+            twitchMessage: `the token of user ${userId} lacks ${missing.join(", ")}`,
+            missingScopes: missing
+          })
+        )
+      }
+    }
+    return Effect.succeed(user)
+  })
+
+/** Retries `once` on the retry schedule after its first failure `first`, while `retryable`. */
+const retryAfter = <E extends ServerFailure | HelixFailure>(
+  rt: Runtime,
+  first: E,
+  once: Effect.Effect<RawResponse, E>,
+  retryable: (e: E) => boolean
+): Effect.Effect<RawResponse, E> => {
+  if (!retryable(first)) return Effect.fail(first)
+  let replay = true
+  return Effect.retry(
+    // the schedule sees the first failure, then each retry
+    Effect.suspend(() => {
+      if (replay) {
+        replay = false
+        return Effect.fail(first)
+      }
+      return once
+    }),
+    { schedule: rt.retrySchedule, times: Math.max(rt.maxRetries, 1), while: retryable }
+  )
+}
+
+/** Decodes a 2xx answer; a body that does not fit is a `HelixDecodeError` naming the path. */
+const decodeSuccess = <A>(
+  decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>,
+  response: RawResponse,
+  ids: Ids
+): Effect.Effect<A, HelixDecodeError> =>
+  decode(response.text).pipe(
+    Effect.mapError((error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      return new HelixDecodeError({
+        ...ids,
+        status: response.status,
+        path: issue === undefined ? "" : formatPath(issue.path),
+        description: issue === undefined ? "invalid body" : issue.message
+      })
+    })
+  )
+
 /**
  * Makes one call: the token and request once a permit is granted, transport and 5xx retries, one
  * refresh-and-retry on a 401, waits after a 429, then decodes the answer.
@@ -1332,38 +1414,12 @@ const executeWith = <I, A>(
       token: UserToken | AppToken | undefined
       request: HttpClientRequest.HttpClientRequest | undefined
     } = { token: undefined, request: undefined }
-    const build = (): HttpClientRequest.HttpClientRequest => {
-      const query = UrlParams.fromInput(ep.query(input))
-      const built = HttpClientRequest.make(ep.method)(
-        ep.path.startsWith("/") ? rt.baseUrl + ep.path : `${rt.baseUrl}/${ep.path}`,
-        {
-          urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
-          headers: rt.baseHeaders
-        }
-      )
-      return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
-    }
     const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
-      state.request ??= build()
+      state.request ??= buildRequest(rt, ep, input, extraQuery)
       return HttpClientRequest.bearerToken(state.request, current.accessToken)
     }
     const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
-      ? Effect.flatMap(rt.tokens.forUser(principal.userId), (user) => {
-        if (ep.scopes.length > 0) {
-          const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
-          if (missing.length > 0) {
-            return Effect.fail(
-              new HelixForbidden({
-                ...ids,
-                status: 0,
-                twitchMessage: `the token of user ${principal.userId} lacks ${missing.join(", ")}`,
-                missingScopes: missing
-              })
-            )
-          }
-        }
-        return Effect.succeed(user)
-      })
+      ? userToken(rt.tokens, ep, principal.userId, ids)
       : rt.tokens.app
     const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
       state.token !== undefined
@@ -1388,21 +1444,7 @@ const executeWith = <I, A>(
       )
       return once.pipe(
         // the retry schedule is only set up once the first attempt failed: most calls never need it
-        Effect.catchAll((first) => {
-          if (!retryable(first)) return Effect.fail(first)
-          let replay = true
-          return Effect.retry(
-            // the schedule sees the first failure, then each retry
-            Effect.suspend(() => {
-              if (replay) {
-                replay = false
-                return Effect.fail(first)
-              }
-              return once
-            }),
-            { schedule: rt.retrySchedule, times: Math.max(rt.maxRetries, 1), while: retryable }
-          )
-        }),
+        Effect.catchAll((first) => retryAfter(rt, first, once, retryable)),
         Effect.catchTag("ServerFailure", (e) => Effect.succeed(e.response))
       )
     }
@@ -1413,17 +1455,7 @@ const executeWith = <I, A>(
       const response = yield* attempt()
       if (response.status >= 200 && response.status < 300) {
         if (ep.decode === undefined) return undefined as A
-        return yield* ep.decode(response.text).pipe(
-          Effect.mapError((error) => {
-            const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-            return new HelixDecodeError({
-              ...ids,
-              status: response.status,
-              path: issue === undefined ? "" : formatPath(issue.path),
-              description: issue === undefined ? "invalid body" : issue.message
-            })
-          })
-        )
+        return yield* decodeSuccess(ep.decode, response, ids)
       }
       const rejected = state.token
       if (
