@@ -1482,6 +1482,51 @@ const executeWith = <I, A>(
     }
   })
 
+/** `executeWith` bound to one service's runtime. */
+type Execute = <I, A>(
+  ep: Endpoint<I, A>,
+  input: I,
+  extraQuery?: ReadonlyArray<readonly [string, string]>
+) => Effect.Effect<A, HelixFailure>
+
+/** Every item of every page, following the cursor until it is missing, empty or repeats, or a page is empty. */
+const paginateWith = <I, A>(
+  execute: Execute,
+  ep: Endpoint<I, PageLike<A>>,
+  input: I,
+  pageOptions?: { readonly pageSize?: number | undefined }
+): Stream.Stream<A, HelixFailure> => {
+  const first = ep.pageSize === undefined
+    ? undefined
+    : Math.max(1, Math.min(ep.pageSize, pageOptions?.pageSize ?? ep.pageSize))
+  return Stream.paginateChunkEffect(undefined as string | undefined, (cursor) => {
+    const extra: Array<readonly [string, string]> = []
+    if (first !== undefined) extra.push(["first", String(first)])
+    if (cursor !== undefined) extra.push(["after", cursor])
+    return Effect.map(execute(ep, input, extra), (page) => {
+      const next = page.pagination?.cursor
+      return [
+        Chunk.unsafeFromArray(page.data.slice()),
+        next !== undefined && next !== null && next !== "" && page.data.length > 0 && next !== cursor
+          ? Option.some(next)
+          : Option.none()
+      ] as const
+    })
+  })
+}
+
+/** Runs `run` on batches of 100 items, four at a time, and joins the results in order. */
+const batched = <A>(
+  items: ReadonlyArray<readonly [string, string]>,
+  run: (batch: ReadonlyArray<readonly [string, string]>) => Effect.Effect<ReadonlyArray<A>, HelixFailure>
+): Effect.Effect<ReadonlyArray<A>, HelixFailure> =>
+  items.length === 0
+    ? Effect.succeed([])
+    : Effect.map(
+      Effect.forEach(chunksOf(items, 100), run, { concurrency: 4 }),
+      (results) => results.flat()
+    )
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -1603,49 +1648,15 @@ export const make = (
       maxRateLimitRetries,
       maxRateLimitWait
     }
-    const execute = <I, A>(
-      ep: Endpoint<I, A>,
-      input: I,
-      extraQuery?: ReadonlyArray<readonly [string, string]>
-    ): Effect.Effect<A, HelixFailure> => executeWith(rt, ep, input, extraQuery)
+    const execute: Execute = (ep, input, extraQuery) => executeWith(rt, ep, input, extraQuery)
 
     const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
       Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
-
     const paginate = <I, A>(
       ep: Endpoint<I, PageLike<A>>,
       input: I,
       pageOptions?: { readonly pageSize?: number | undefined }
-    ): Stream.Stream<A, HelixFailure> => {
-      const first = ep.pageSize === undefined
-        ? undefined
-        : Math.max(1, Math.min(ep.pageSize, pageOptions?.pageSize ?? ep.pageSize))
-      return Stream.paginateChunkEffect(undefined as string | undefined, (cursor) => {
-        const extra: Array<readonly [string, string]> = []
-        if (first !== undefined) extra.push(["first", String(first)])
-        if (cursor !== undefined) extra.push(["after", cursor])
-        return Effect.map(execute(ep, input, extra), (page) => {
-          const next = page.pagination?.cursor
-          return [
-            Chunk.unsafeFromArray(page.data.slice()),
-            next !== undefined && next !== null && next !== "" && page.data.length > 0 && next !== cursor
-              ? Option.some(next)
-              : Option.none()
-          ] as const
-        })
-      })
-    }
-
-    const batched = <A>(
-      items: ReadonlyArray<readonly [string, string]>,
-      run: (batch: ReadonlyArray<readonly [string, string]>) => Effect.Effect<ReadonlyArray<A>, HelixFailure>
-    ): Effect.Effect<ReadonlyArray<A>, HelixFailure> =>
-      items.length === 0
-        ? Effect.succeed([])
-        : Effect.map(
-          Effect.forEach(chunksOf(items, 100), run, { concurrency: 4 }),
-          (results) => results.flat()
-        )
+    ): Stream.Stream<A, HelixFailure> => paginateWith(execute, ep, input, pageOptions)
 
     const getUsers = Effect.fn("Helix.getUsers")(function*(query: {
       readonly ids?: Iterable<string> | undefined
