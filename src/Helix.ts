@@ -1251,11 +1251,10 @@ interface Runtime {
   readonly tokens: AccessTokens.Service
   readonly baseUrl: string
   readonly baseHeaders: Readonly<Record<string, string>>
-  readonly send: <E>(
-    key: string,
-    prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
-    ids: Ids
-  ) => Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError>
+  readonly client: HttpClient.HttpClient
+  readonly limiter: RateLimiter.RateLimiter
+  readonly timeouts: Timeouts.Timeouts
+  readonly timeoutMillis: number
   readonly maxRetries: number
   readonly retrySchedule: Schedule.Schedule<unknown>
   readonly maxRateLimitRetries: number
@@ -1311,6 +1310,66 @@ const resetDelay = (response: RawResponse, now: number): number =>
     : MIN_RATE_LIMIT_WAIT
 
 const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
+
+/** A permit of the key's bucket; a queue that has not moved for the request timeout is a `HelixTimeout`. */
+const acquire = (
+  rt: Runtime,
+  key: string,
+  ids: Ids
+): Effect.Effect<RateLimiter.Permit, HelixTimeout> =>
+  Effect.catchTag(
+    rt.limiter.acquire(key),
+    "QueueTimeout",
+    () => Effect.fail(new HelixTimeout({ ...ids, timeoutMillis: rt.timeoutMillis, waitedForRateLimit: true }))
+  )
+
+/** Sends the request and reads the whole answer within the request timeout. */
+const exchange = (
+  rt: Runtime,
+  request: HttpClientRequest.HttpClientRequest,
+  ids: Ids
+): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
+  rt.timeouts.run(
+    Effect.flatMap(rt.client.execute(request), (response) =>
+      Effect.map(response.text, (text): RawResponse => ({
+        status: response.status,
+        rateLimit: rt.limiter.read(response.headers),
+        text
+      }))),
+    () => new HelixTimeout({ ...ids, timeoutMillis: rt.timeoutMillis })
+  ).pipe(
+    Effect.catchTags({
+      RequestError: (e: HttpClientError.RequestError) =>
+        Effect.fail(
+          new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "request failed"}` })
+        ),
+      ResponseError: (e: HttpClientError.ResponseError) =>
+        Effect.fail(
+          new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` })
+        )
+    })
+  )
+
+/**
+ * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
+ * which may fail: the unused permit is then given back), sends it and feeds the answer to the limiter.
+ */
+const send = <E>(
+  rt: Runtime,
+  key: string,
+  prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
+  ids: Ids
+): Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(acquire(rt, key, ids)), (permit) =>
+      Effect.flatMap(
+        Effect.onExit(restore(prepare), (exit) => Exit.isFailure(exit) ? rt.limiter.cancel(permit) : Effect.void),
+        (request) =>
+          restore(exchange(rt, request, ids)).pipe(
+            Effect.onExit((exit) => rt.limiter.release(permit, outcomeOf(exit)))
+          )
+      ))
+  )
 
 /** The request without its token: made once, when the first permit is granted. */
 const buildRequest = <I, A>(
@@ -1438,7 +1497,7 @@ const executeWith = <I, A>(
 
     const attempt = () => {
       const once = Effect.flatMap(
-        rt.send(key, prepare, ids),
+        send(rt, key, prepare, ids),
         (response): Effect.Effect<RawResponse, ServerFailure> =>
           response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
       )
@@ -1580,69 +1639,15 @@ export const make = (
             })
           ))
 
-    /** A permit of the key's bucket; a queue that has not moved for the request timeout is a `HelixTimeout`. */
-    const acquire = (
-      key: string,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RateLimiter.Permit, HelixTimeout> =>
-      Effect.catchTag(
-        limiter.acquire(key),
-        "QueueTimeout",
-        () => Effect.fail(new HelixTimeout({ ...ids, timeoutMillis, waitedForRateLimit: true }))
-      )
-
-    /** Sends the request and reads the whole answer within the request timeout. */
-    const exchange = (
-      request: HttpClientRequest.HttpClientRequest,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
-      timeouts.run(
-        Effect.flatMap(client.execute(request), (response) =>
-          Effect.map(response.text, (text): RawResponse => ({
-            status: response.status,
-            rateLimit: limiter.read(response.headers),
-            text
-          }))),
-        () => new HelixTimeout({ ...ids, timeoutMillis })
-      ).pipe(
-        Effect.catchTags({
-          RequestError: (e: HttpClientError.RequestError) =>
-            Effect.fail(
-              new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "request failed"}` })
-            ),
-          ResponseError: (e: HttpClientError.ResponseError) =>
-            Effect.fail(
-              new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` })
-            )
-        })
-      )
-
-    /**
-     * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
-     * which may fail: the unused permit is then given back), sends it and feeds the answer to the limiter.
-     */
-    const send = <E>(
-      key: string,
-      prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(acquire(key, ids)), (permit) =>
-          Effect.flatMap(
-            Effect.onExit(restore(prepare), (exit) => Exit.isFailure(exit) ? limiter.cancel(permit) : Effect.void),
-            (request) =>
-              restore(exchange(request, ids)).pipe(
-                Effect.onExit((exit) => limiter.release(permit, outcomeOf(exit)))
-              )
-          ))
-      )
-
     const rt: Runtime = {
       resolve,
       tokens,
       baseUrl,
       baseHeaders,
-      send,
+      client,
+      limiter,
+      timeouts,
+      timeoutMillis,
       maxRetries,
       retrySchedule,
       maxRateLimitRetries,
