@@ -1586,6 +1586,212 @@ const batched = <A>(
       (results) => results.flat()
     )
 
+/** The service's methods, over one service's `execute` and acting principal. */
+const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Service => {
+  const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
+
+  const userIdFor = (
+    given: string | undefined,
+    ep: Endpoint<never, unknown>,
+    what: string
+  ): Effect.Effect<string, HelixUserRequired> =>
+    given !== undefined ?
+      Effect.succeed(given) :
+      Effect.flatMap(resolve, (r) =>
+        r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
+          new HelixUserRequired({
+            method: ep.name,
+            endpoint: `${ep.method} ${ep.path}`,
+            description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
+          })
+        ))
+
+  const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
+    Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
+  const paginate = <I, A>(
+    ep: Endpoint<I, PageLike<A>>,
+    input: I,
+    pageOptions?: { readonly pageSize?: number | undefined }
+  ): Stream.Stream<A, HelixFailure> => paginateWith(execute, ep, input, pageOptions)
+
+  const getUsers = Effect.fn("Helix.getUsers")(function*(query: {
+    readonly ids?: Iterable<string> | undefined
+    readonly logins?: Iterable<string> | undefined
+  }) {
+    const items: Array<readonly [string, string]> = [
+      ...Array.from(query.ids ?? [], (id) => ["id", id] as const),
+      ...Array.from(query.logins ?? [], (login) => ["login", login] as const)
+    ]
+    return yield* batched(items, (batch) =>
+      Effect.map(
+        execute(getUsersEndpoint, {
+          ids: batch.filter(([k]) => k === "id").map(([, v]) => v),
+          logins: batch.filter(([k]) => k === "login").map(([, v]) => v)
+        }),
+        (page) => page.data
+      ))
+  })
+
+  const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
+    const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
+    return yield* batched(
+      items,
+      (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
+    )
+  })
+
+  const service: Helix.Service = {
+    request,
+    paginate,
+    actingUserId,
+    getUsers,
+    getUserById: Effect.fn("Helix.getUserById")(function*(id: string) {
+      const page = yield* execute(getUsersEndpoint, { ids: [id], logins: [] })
+      return Option.fromNullable(page.data.find((user) => user.id === id) ?? page.data[0])
+    }),
+    getUserByLogin: Effect.fn("Helix.getUserByLogin")(function*(login: string) {
+      const page = yield* execute(getUsersEndpoint, { ids: [], logins: [login] })
+      const wanted = login.toLowerCase()
+      return Option.fromNullable(page.data.find((user) => user.login.toLowerCase() === wanted) ?? page.data[0])
+    }),
+    getChannels,
+    getChannelInfo: Effect.fn("Helix.getChannelInfo")(function*(broadcasterId: string) {
+      const page = yield* execute(getChannelsEndpoint, [broadcasterId])
+      return Option.fromNullable(page.data[0])
+    }),
+    modifyChannelInfo: Effect.fn("Helix.modifyChannelInfo")(function*(broadcasterId: string, update) {
+      yield* execute(modifyChannelEndpoint, { broadcasterId, update })
+    }),
+    followers: (broadcasterId, options) =>
+      paginate(followersEndpoint, { broadcasterId, userId: options?.userId }).pipe(
+        Stream.withSpan("Helix.followers")
+      ),
+    followerCount: Effect.fn("Helix.followerCount")(function*(broadcasterId: string) {
+      const page = yield* execute(followersEndpoint, { broadcasterId }, [["first", "1"]])
+      return page.total
+    }),
+    sendChatMessage: Effect.fn("Helix.sendChatMessage")(function*(input) {
+      const senderId = yield* userIdFor(input.senderId, sendChatMessageEndpoint, "sender")
+      const page = yield* execute(sendChatMessageEndpoint, {
+        broadcasterId: input.broadcasterId,
+        senderId,
+        message: input.message,
+        replyTo: input.replyTo
+      })
+      const sent = page.data[0]
+      if (sent === undefined) {
+        return yield* new HelixDecodeError({
+          method: sendChatMessageEndpoint.name,
+          endpoint: "POST /chat/messages",
+          status: 200,
+          path: "data[0]",
+          description: "is missing"
+        })
+      }
+      if (!sent.isSent) {
+        return yield* new ChatMessageDropped({
+          method: sendChatMessageEndpoint.name,
+          endpoint: "POST /chat/messages",
+          broadcasterId: input.broadcasterId,
+          messageId: sent.messageId,
+          code: sent.dropReason?.code ?? "unknown",
+          reason: sent.dropReason?.message ?? "no reason given"
+        })
+      }
+      return sent
+    }),
+    sendAnnouncement: Effect.fn("Helix.sendAnnouncement")(function*(input) {
+      const moderatorId = yield* userIdFor(input.moderatorId, sendAnnouncementEndpoint, "moderator")
+      yield* execute(sendAnnouncementEndpoint, {
+        broadcasterId: input.broadcasterId,
+        moderatorId,
+        message: input.message,
+        color: input.color
+      })
+    }),
+    chatters: (broadcasterId, options) =>
+      Stream.unwrap(
+        Effect.map(
+          userIdFor(options?.moderatorId, chattersEndpoint, "moderator"),
+          (moderatorId) => paginate(chattersEndpoint, { broadcasterId, moderatorId })
+        )
+      ).pipe(Stream.withSpan("Helix.chatters")),
+    getChatSettings: Effect.fn("Helix.getChatSettings")(function*(broadcasterId: string, options) {
+      const page = yield* execute(getChatSettingsEndpoint, { broadcasterId, moderatorId: options?.moderatorId })
+      const settings = page.data[0]
+      if (settings === undefined) {
+        return yield* new HelixNotFound({
+          method: getChatSettingsEndpoint.name,
+          endpoint: "GET /chat/settings",
+          status: 200,
+          twitchMessage: `no chat settings for ${broadcasterId}`
+        })
+      }
+      return settings
+    }),
+    updateChatSettings: Effect.fn("Helix.updateChatSettings")(function*(broadcasterId: string, update, options) {
+      const moderatorId = yield* userIdFor(options?.moderatorId, updateChatSettingsEndpoint, "moderator")
+      const page = yield* execute(updateChatSettingsEndpoint, { broadcasterId, moderatorId, update })
+      const settings = page.data[0]
+      if (settings === undefined) {
+        return yield* new HelixDecodeError({
+          method: updateChatSettingsEndpoint.name,
+          endpoint: "PATCH /chat/settings",
+          status: 200,
+          path: "data[0]",
+          description: "is missing"
+        })
+      }
+      return settings
+    }),
+    sendWhisper: Effect.fn("Helix.sendWhisper")(function*(toUserId: string, message: string, options) {
+      const fromUserId = yield* userIdFor(options?.fromUserId, sendWhisperEndpoint, "sender")
+      yield* execute(sendWhisperEndpoint, { fromUserId, toUserId, message })
+    }),
+    getStreams: Effect.fn("Helix.getStreams")(function*(filter?: StreamsFilter) {
+      const page = yield* execute(streamsEndpoint, filter ?? {}, [["first", "100"]])
+      return page.data
+    }),
+    streams: (filter) => paginate(streamsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.streams")),
+    createEventSubSubscription: Effect.fn("Helix.createEventSubSubscription")(
+      function*(subscription: CreateEventSubSubscription) {
+        return yield* execute(createEventSubEndpoint, subscription)
+      }
+    ),
+    eventSubSubscriptions: (filter) =>
+      paginate(eventSubSubscriptionsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.eventSubSubscriptions")),
+    deleteEventSubSubscription: Effect.fn("Helix.deleteEventSubSubscription")(function*(id: string) {
+      yield* execute(deleteEventSubEndpoint, id)
+    }),
+    banUser: Effect.fn("Helix.banUser")(function*(input) {
+      const moderatorId = yield* userIdFor(input.moderatorId, banEndpoint, "moderator")
+      const page = yield* execute(banEndpoint, {
+        broadcasterId: input.broadcasterId,
+        moderatorId,
+        userId: input.userId,
+        duration: input.duration,
+        reason: input.reason
+      })
+      const ban = page.data[0]
+      if (ban === undefined) {
+        return yield* new HelixDecodeError({
+          method: banEndpoint.name,
+          endpoint: "POST /moderation/bans",
+          status: 200,
+          path: "data[0]",
+          description: "is missing"
+        })
+      }
+      return ban
+    }),
+    unbanUser: Effect.fn("Helix.unbanUser")(function*(input) {
+      const moderatorId = yield* userIdFor(input.moderatorId, unbanEndpoint, "moderator")
+      yield* execute(unbanEndpoint, { broadcasterId: input.broadcasterId, moderatorId, userId: input.userId })
+    })
+  }
+  return service
+}
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -1621,24 +1827,6 @@ export const make = (
           : principal
     )
 
-    const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
-
-    const userIdFor = (
-      given: string | undefined,
-      ep: Endpoint<never, unknown>,
-      what: string
-    ): Effect.Effect<string, HelixUserRequired> =>
-      given !== undefined ?
-        Effect.succeed(given) :
-        Effect.flatMap(resolve, (r) =>
-          r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
-            new HelixUserRequired({
-              method: ep.name,
-              endpoint: `${ep.method} ${ep.path}`,
-              description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
-            })
-          ))
-
     const rt: Runtime = {
       resolve,
       tokens,
@@ -1654,191 +1842,7 @@ export const make = (
       maxRateLimitWait
     }
     const execute: Execute = (ep, input, extraQuery) => executeWith(rt, ep, input, extraQuery)
-
-    const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
-      Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
-    const paginate = <I, A>(
-      ep: Endpoint<I, PageLike<A>>,
-      input: I,
-      pageOptions?: { readonly pageSize?: number | undefined }
-    ): Stream.Stream<A, HelixFailure> => paginateWith(execute, ep, input, pageOptions)
-
-    const getUsers = Effect.fn("Helix.getUsers")(function*(query: {
-      readonly ids?: Iterable<string> | undefined
-      readonly logins?: Iterable<string> | undefined
-    }) {
-      const items: Array<readonly [string, string]> = [
-        ...Array.from(query.ids ?? [], (id) => ["id", id] as const),
-        ...Array.from(query.logins ?? [], (login) => ["login", login] as const)
-      ]
-      return yield* batched(items, (batch) =>
-        Effect.map(
-          execute(getUsersEndpoint, {
-            ids: batch.filter(([k]) => k === "id").map(([, v]) => v),
-            logins: batch.filter(([k]) => k === "login").map(([, v]) => v)
-          }),
-          (page) => page.data
-        ))
-    })
-
-    const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
-      const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
-      return yield* batched(
-        items,
-        (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
-      )
-    })
-
-    const service: Helix.Service = {
-      request,
-      paginate,
-      actingUserId,
-      getUsers,
-      getUserById: Effect.fn("Helix.getUserById")(function*(id: string) {
-        const page = yield* execute(getUsersEndpoint, { ids: [id], logins: [] })
-        return Option.fromNullable(page.data.find((user) => user.id === id) ?? page.data[0])
-      }),
-      getUserByLogin: Effect.fn("Helix.getUserByLogin")(function*(login: string) {
-        const page = yield* execute(getUsersEndpoint, { ids: [], logins: [login] })
-        const wanted = login.toLowerCase()
-        return Option.fromNullable(page.data.find((user) => user.login.toLowerCase() === wanted) ?? page.data[0])
-      }),
-      getChannels,
-      getChannelInfo: Effect.fn("Helix.getChannelInfo")(function*(broadcasterId: string) {
-        const page = yield* execute(getChannelsEndpoint, [broadcasterId])
-        return Option.fromNullable(page.data[0])
-      }),
-      modifyChannelInfo: Effect.fn("Helix.modifyChannelInfo")(function*(broadcasterId: string, update) {
-        yield* execute(modifyChannelEndpoint, { broadcasterId, update })
-      }),
-      followers: (broadcasterId, options) =>
-        paginate(followersEndpoint, { broadcasterId, userId: options?.userId }).pipe(
-          Stream.withSpan("Helix.followers")
-        ),
-      followerCount: Effect.fn("Helix.followerCount")(function*(broadcasterId: string) {
-        const page = yield* execute(followersEndpoint, { broadcasterId }, [["first", "1"]])
-        return page.total
-      }),
-      sendChatMessage: Effect.fn("Helix.sendChatMessage")(function*(input) {
-        const senderId = yield* userIdFor(input.senderId, sendChatMessageEndpoint, "sender")
-        const page = yield* execute(sendChatMessageEndpoint, {
-          broadcasterId: input.broadcasterId,
-          senderId,
-          message: input.message,
-          replyTo: input.replyTo
-        })
-        const sent = page.data[0]
-        if (sent === undefined) {
-          return yield* new HelixDecodeError({
-            method: sendChatMessageEndpoint.name,
-            endpoint: "POST /chat/messages",
-            status: 200,
-            path: "data[0]",
-            description: "is missing"
-          })
-        }
-        if (!sent.isSent) {
-          return yield* new ChatMessageDropped({
-            method: sendChatMessageEndpoint.name,
-            endpoint: "POST /chat/messages",
-            broadcasterId: input.broadcasterId,
-            messageId: sent.messageId,
-            code: sent.dropReason?.code ?? "unknown",
-            reason: sent.dropReason?.message ?? "no reason given"
-          })
-        }
-        return sent
-      }),
-      sendAnnouncement: Effect.fn("Helix.sendAnnouncement")(function*(input) {
-        const moderatorId = yield* userIdFor(input.moderatorId, sendAnnouncementEndpoint, "moderator")
-        yield* execute(sendAnnouncementEndpoint, {
-          broadcasterId: input.broadcasterId,
-          moderatorId,
-          message: input.message,
-          color: input.color
-        })
-      }),
-      chatters: (broadcasterId, options) =>
-        Stream.unwrap(
-          Effect.map(
-            userIdFor(options?.moderatorId, chattersEndpoint, "moderator"),
-            (moderatorId) => paginate(chattersEndpoint, { broadcasterId, moderatorId })
-          )
-        ).pipe(Stream.withSpan("Helix.chatters")),
-      getChatSettings: Effect.fn("Helix.getChatSettings")(function*(broadcasterId: string, options) {
-        const page = yield* execute(getChatSettingsEndpoint, { broadcasterId, moderatorId: options?.moderatorId })
-        const settings = page.data[0]
-        if (settings === undefined) {
-          return yield* new HelixNotFound({
-            method: getChatSettingsEndpoint.name,
-            endpoint: "GET /chat/settings",
-            status: 200,
-            twitchMessage: `no chat settings for ${broadcasterId}`
-          })
-        }
-        return settings
-      }),
-      updateChatSettings: Effect.fn("Helix.updateChatSettings")(function*(broadcasterId: string, update, options) {
-        const moderatorId = yield* userIdFor(options?.moderatorId, updateChatSettingsEndpoint, "moderator")
-        const page = yield* execute(updateChatSettingsEndpoint, { broadcasterId, moderatorId, update })
-        const settings = page.data[0]
-        if (settings === undefined) {
-          return yield* new HelixDecodeError({
-            method: updateChatSettingsEndpoint.name,
-            endpoint: "PATCH /chat/settings",
-            status: 200,
-            path: "data[0]",
-            description: "is missing"
-          })
-        }
-        return settings
-      }),
-      sendWhisper: Effect.fn("Helix.sendWhisper")(function*(toUserId: string, message: string, options) {
-        const fromUserId = yield* userIdFor(options?.fromUserId, sendWhisperEndpoint, "sender")
-        yield* execute(sendWhisperEndpoint, { fromUserId, toUserId, message })
-      }),
-      getStreams: Effect.fn("Helix.getStreams")(function*(filter?: StreamsFilter) {
-        const page = yield* execute(streamsEndpoint, filter ?? {}, [["first", "100"]])
-        return page.data
-      }),
-      streams: (filter) => paginate(streamsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.streams")),
-      createEventSubSubscription: Effect.fn("Helix.createEventSubSubscription")(
-        function*(subscription: CreateEventSubSubscription) {
-          return yield* execute(createEventSubEndpoint, subscription)
-        }
-      ),
-      eventSubSubscriptions: (filter) =>
-        paginate(eventSubSubscriptionsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.eventSubSubscriptions")),
-      deleteEventSubSubscription: Effect.fn("Helix.deleteEventSubSubscription")(function*(id: string) {
-        yield* execute(deleteEventSubEndpoint, id)
-      }),
-      banUser: Effect.fn("Helix.banUser")(function*(input) {
-        const moderatorId = yield* userIdFor(input.moderatorId, banEndpoint, "moderator")
-        const page = yield* execute(banEndpoint, {
-          broadcasterId: input.broadcasterId,
-          moderatorId,
-          userId: input.userId,
-          duration: input.duration,
-          reason: input.reason
-        })
-        const ban = page.data[0]
-        if (ban === undefined) {
-          return yield* new HelixDecodeError({
-            method: banEndpoint.name,
-            endpoint: "POST /moderation/bans",
-            status: 200,
-            path: "data[0]",
-            description: "is missing"
-          })
-        }
-        return ban
-      }),
-      unbanUser: Effect.fn("Helix.unbanUser")(function*(input) {
-        const moderatorId = yield* userIdFor(input.moderatorId, unbanEndpoint, "moderator")
-        yield* execute(unbanEndpoint, { broadcasterId: input.broadcasterId, moderatorId, userId: input.userId })
-      })
-    }
-    return service
+    return serviceOf(execute, resolve)
   })
 
 const decodeErrorMessage = (text: string): string =>
