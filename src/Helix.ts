@@ -1586,6 +1586,10 @@ const batched = <A>(
       (results) => results.flat()
     )
 
+/** An answer without the item it must carry. */
+const missingFirst = (ep: Endpoint<never, unknown>, endpoint: string): HelixDecodeError =>
+  new HelixDecodeError({ method: ep.name, endpoint, status: 200, path: "data[0]", description: "is missing" })
+
 /** The service's methods, over one service's `execute` and acting principal. */
 const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Service => {
   const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
@@ -1680,13 +1684,7 @@ const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Se
       })
       const sent = page.data[0]
       if (sent === undefined) {
-        return yield* new HelixDecodeError({
-          method: sendChatMessageEndpoint.name,
-          endpoint: "POST /chat/messages",
-          status: 200,
-          path: "data[0]",
-          description: "is missing"
-        })
+        return yield* missingFirst(sendChatMessageEndpoint, "POST /chat/messages")
       }
       if (!sent.isSent) {
         return yield* new ChatMessageDropped({
@@ -1734,13 +1732,7 @@ const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Se
       const page = yield* execute(updateChatSettingsEndpoint, { broadcasterId, moderatorId, update })
       const settings = page.data[0]
       if (settings === undefined) {
-        return yield* new HelixDecodeError({
-          method: updateChatSettingsEndpoint.name,
-          endpoint: "PATCH /chat/settings",
-          status: 200,
-          path: "data[0]",
-          description: "is missing"
-        })
+        return yield* missingFirst(updateChatSettingsEndpoint, "PATCH /chat/settings")
       }
       return settings
     }),
@@ -1774,13 +1766,7 @@ const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Se
       })
       const ban = page.data[0]
       if (ban === undefined) {
-        return yield* new HelixDecodeError({
-          method: banEndpoint.name,
-          endpoint: "POST /moderation/bans",
-          status: 200,
-          path: "data[0]",
-          description: "is missing"
-        })
+        return yield* missingFirst(banEndpoint, "POST /moderation/bans")
       }
       return ban
     }),
