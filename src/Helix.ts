@@ -1245,6 +1245,539 @@ const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray
   return out
 }
 
+/** What one Helix service's requests share: set up once by `make`. */
+interface Runtime {
+  readonly resolve: Effect.Effect<Resolved>
+  readonly tokens: AccessTokens.Service
+  readonly baseUrl: string
+  readonly baseHeaders: Readonly<Record<string, string>>
+  readonly client: HttpClient.HttpClient
+  readonly limiter: RateLimiter.RateLimiter
+  readonly timeouts: Timeouts.Timeouts
+  readonly timeoutMillis: number
+  readonly maxRetries: number
+  readonly retrySchedule: Schedule.Schedule<unknown>
+  readonly maxRateLimitRetries: number
+  readonly maxRateLimitWait: number
+}
+
+type Ids = { readonly method: string; readonly endpoint: string }
+
+const failure = (
+  response: RawResponse,
+  ids: { readonly method: string; readonly endpoint: string }
+): HelixError => {
+  const body = Option.getOrElse(decodeErrorBody(response.text), () => ({
+    error: undefined,
+    status: undefined,
+    message: undefined
+  }))
+  const fields = {
+    ...ids,
+    status: response.status,
+    ...(body.error !== undefined ? { error: body.error } : {}),
+    ...(body.message !== undefined ? { twitchMessage: body.message } : {})
+  }
+  const message = body.message ?? ""
+  switch (response.status) {
+    case 401:
+      return mentionsScope(message)
+        ? new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
+        : new HelixUnauthorized(fields)
+    case 403:
+      return new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
+    case 404:
+      return new HelixNotFound(fields)
+    case 409:
+      return new HelixConflict(fields)
+    case 429: {
+      const reset = response.rateLimit
+      return new HelixRateLimited({
+        ...fields,
+        ...(reset !== undefined && reset.resetKnown ? { resetAt: reset.resetAt } : {})
+      })
+    }
+    default:
+      return response.status >= 500 ? new HelixServerError(fields) : new HelixBadRequest(fields)
+  }
+}
+
+// Until the reset (read on the server's clock), and never less than a second: without a plausible
+// reset, a second and then the limiter's pace
+const resetDelay = (response: RawResponse, now: number): number =>
+  response.rateLimit !== undefined && response.rateLimit.resetKnown
+    ? Math.max(MIN_RATE_LIMIT_WAIT, response.rateLimit.resetAt - now)
+    : MIN_RATE_LIMIT_WAIT
+
+const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
+
+/** A permit of the key's bucket; a queue that has not moved for the request timeout is a `HelixTimeout`. */
+const acquire = (
+  rt: Runtime,
+  key: string,
+  ids: Ids
+): Effect.Effect<RateLimiter.Permit, HelixTimeout> =>
+  Effect.catchTag(
+    rt.limiter.acquire(key),
+    "QueueTimeout",
+    () => Effect.fail(new HelixTimeout({ ...ids, timeoutMillis: rt.timeoutMillis, waitedForRateLimit: true }))
+  )
+
+/** Sends the request and reads the whole answer within the request timeout. */
+const exchange = (
+  rt: Runtime,
+  request: HttpClientRequest.HttpClientRequest,
+  ids: Ids
+): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
+  rt.timeouts.run(
+    Effect.flatMap(rt.client.execute(request), (response) =>
+      Effect.map(response.text, (text): RawResponse => ({
+        status: response.status,
+        rateLimit: rt.limiter.read(response.headers),
+        text
+      }))),
+    () => new HelixTimeout({ ...ids, timeoutMillis: rt.timeoutMillis })
+  ).pipe(
+    Effect.catchTags({
+      RequestError: (e: HttpClientError.RequestError) =>
+        Effect.fail(
+          new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "request failed"}` })
+        ),
+      ResponseError: (e: HttpClientError.ResponseError) =>
+        Effect.fail(
+          new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` })
+        )
+    })
+  )
+
+/**
+ * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
+ * which may fail: the unused permit is then given back), sends it and feeds the answer to the limiter.
+ */
+const send = <E>(
+  rt: Runtime,
+  key: string,
+  prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
+  ids: Ids
+): Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(restore(acquire(rt, key, ids)), (permit) =>
+      Effect.flatMap(
+        Effect.onExit(restore(prepare), (exit) => Exit.isFailure(exit) ? rt.limiter.cancel(permit) : Effect.void),
+        (request) =>
+          restore(exchange(rt, request, ids)).pipe(
+            Effect.onExit((exit) => rt.limiter.release(permit, outcomeOf(exit)))
+          )
+      ))
+  )
+
+/** The request without its token: made once, when the first permit is granted. */
+const buildRequest = <I, A>(
+  rt: Runtime,
+  ep: Endpoint<I, A>,
+  input: I,
+  extraQuery: ReadonlyArray<readonly [string, string]>
+): HttpClientRequest.HttpClientRequest => {
+  const query = UrlParams.fromInput(ep.query(input))
+  const built = HttpClientRequest.make(ep.method)(
+    ep.path.startsWith("/") ? rt.baseUrl + ep.path : `${rt.baseUrl}/${ep.path}`,
+    {
+      urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
+      headers: rt.baseHeaders
+    }
+  )
+  return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
+}
+
+/** The user's token, failing with `HelixForbidden` when it lacks a scope the endpoint needs. */
+const userToken = <I, A>(
+  tokens: AccessTokens.Service,
+  ep: Endpoint<I, A>,
+  userId: string,
+  ids: Ids
+): Effect.Effect<UserToken, HelixFailure> =>
+  Effect.flatMap(tokens.forUser(userId), (user) => {
+    if (ep.scopes.length > 0) {
+      const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
+      if (missing.length > 0) {
+        return Effect.fail(
+          new HelixForbidden({
+            ...ids,
+            status: 0,
+            twitchMessage: `the token of user ${userId} lacks ${missing.join(", ")}`,
+            missingScopes: missing
+          })
+        )
+      }
+    }
+    return Effect.succeed(user)
+  })
+
+/** Retries `once` on the retry schedule after its first failure `first`, while `retryable`. */
+const retryAfter = <E extends ServerFailure | HelixFailure>(
+  rt: Runtime,
+  first: E,
+  once: Effect.Effect<RawResponse, E>,
+  retryable: (e: E) => boolean
+): Effect.Effect<RawResponse, E> => {
+  if (!retryable(first)) return Effect.fail(first)
+  let replay = true
+  return Effect.retry(
+    // the schedule sees the first failure, then each retry
+    Effect.suspend(() => {
+      if (replay) {
+        replay = false
+        return Effect.fail(first)
+      }
+      return once
+    }),
+    { schedule: rt.retrySchedule, times: Math.max(rt.maxRetries, 1), while: retryable }
+  )
+}
+
+/** Decodes a 2xx answer; a body that does not fit is a `HelixDecodeError` naming the path. */
+const decodeSuccess = <A>(
+  decode: (text: string) => Effect.Effect<A, ParseResult.ParseError>,
+  response: RawResponse,
+  ids: Ids
+): Effect.Effect<A, HelixDecodeError> =>
+  decode(response.text).pipe(
+    Effect.mapError((error) => {
+      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+      return new HelixDecodeError({
+        ...ids,
+        status: response.status,
+        path: issue === undefined ? "" : formatPath(issue.path),
+        description: issue === undefined ? "invalid body" : issue.message
+      })
+    })
+  )
+
+/**
+ * Makes one call: the token and request once a permit is granted, transport and 5xx retries, one
+ * refresh-and-retry on a 401, waits after a 429, then decodes the answer.
+ */
+const executeWith = <I, A>(
+  rt: Runtime,
+  ep: Endpoint<I, A>,
+  input: I,
+  extraQuery: ReadonlyArray<readonly [string, string]> = []
+): Effect.Effect<A, HelixFailure> =>
+  Effect.gen(function*() {
+    const ids = { method: ep.name, endpoint: `${ep.method} ${ep.path}` }
+    const principal = yield* rt.resolve
+    const key = principal._tag === "User" ? `user:${principal.userId}` : "app"
+    // The token and the request are made once the rate limiter lets the call go (see `send`): a burst
+    // of thousands of calls then costs next to nothing up front, and the work follows the permits.
+    const state: {
+      token: UserToken | AppToken | undefined
+      request: HttpClientRequest.HttpClientRequest | undefined
+    } = { token: undefined, request: undefined }
+    const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
+      state.request ??= buildRequest(rt, ep, input, extraQuery)
+      return HttpClientRequest.bearerToken(state.request, current.accessToken)
+    }
+    const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
+      ? userToken(rt.tokens, ep, principal.userId, ids)
+      : rt.tokens.app
+    const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
+      state.token !== undefined
+        ? Effect.succeed(withToken(state.token))
+        : Effect.map(fetchToken, (fetched) => {
+          state.token = fetched
+          return withToken(fetched)
+        })
+    )
+    const retryTransport = IDEMPOTENT.has(ep.method)
+    const retryable = (e: ServerFailure | HelixFailure): boolean =>
+      e._tag === "ServerFailure"
+        // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
+        ? rt.maxRetries > 0 || e.response.status === 503
+        : e._tag === "HelixTransportError" && retryTransport && rt.maxRetries > 0
+
+    const attempt = () => {
+      const once = Effect.flatMap(
+        send(rt, key, prepare, ids),
+        (response): Effect.Effect<RawResponse, ServerFailure> =>
+          response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
+      )
+      return once.pipe(
+        // the retry schedule is only set up once the first attempt failed: most calls never need it
+        Effect.catchAll((first) => retryAfter(rt, first, once, retryable)),
+        Effect.catchTag("ServerFailure", (e) => Effect.succeed(e.response))
+      )
+    }
+
+    let refreshed = false
+    let rateLimited = 0
+    while (true) {
+      const response = yield* attempt()
+      if (response.status >= 200 && response.status < 300) {
+        if (ep.decode === undefined) return undefined as A
+        return yield* decodeSuccess(ep.decode, response, ids)
+      }
+      const rejected = state.token
+      if (
+        response.status === 401 && !refreshed && rejected !== undefined &&
+        !mentionsScope(decodeErrorMessage(response.text))
+      ) {
+        refreshed = true
+        state.token = principal._tag === "User"
+          ? yield* rt.tokens.refreshAfterUnauthorized(principal.userId, rejected.accessToken)
+          : yield* rt.tokens.appAfterUnauthorized(rejected.accessToken)
+        continue
+      }
+      // a 429 with points left in the bucket is not the rate limiter's (Twitch also answers 429 for
+      // EventSub subscription limits): waiting would not help
+      if (response.status === 429 && rateLimited < rt.maxRateLimitRetries && !pointsLeft(response)) {
+        const delay = resetDelay(response, yield* Clock.currentTimeMillis)
+        if (delay <= rt.maxRateLimitWait) {
+          rateLimited += 1
+          yield* Effect.sleep(Duration.millis(delay))
+          continue
+        }
+      }
+      return yield* Effect.fail(failure(response, ids))
+    }
+  })
+
+/** `executeWith` bound to one service's runtime. */
+type Execute = <I, A>(
+  ep: Endpoint<I, A>,
+  input: I,
+  extraQuery?: ReadonlyArray<readonly [string, string]>
+) => Effect.Effect<A, HelixFailure>
+
+/** Every item of every page, following the cursor until it is missing, empty or repeats, or a page is empty. */
+const paginateWith = <I, A>(
+  execute: Execute,
+  ep: Endpoint<I, PageLike<A>>,
+  input: I,
+  pageOptions?: { readonly pageSize?: number | undefined }
+): Stream.Stream<A, HelixFailure> => {
+  const first = ep.pageSize === undefined
+    ? undefined
+    : Math.max(1, Math.min(ep.pageSize, pageOptions?.pageSize ?? ep.pageSize))
+  return Stream.paginateChunkEffect(undefined as string | undefined, (cursor) => {
+    const extra: Array<readonly [string, string]> = []
+    if (first !== undefined) extra.push(["first", String(first)])
+    if (cursor !== undefined) extra.push(["after", cursor])
+    return Effect.map(execute(ep, input, extra), (page) => {
+      const next = page.pagination?.cursor
+      return [
+        Chunk.unsafeFromArray(page.data.slice()),
+        next !== undefined && next !== null && next !== "" && page.data.length > 0 && next !== cursor
+          ? Option.some(next)
+          : Option.none()
+      ] as const
+    })
+  })
+}
+
+/** Runs `run` on batches of 100 items, four at a time, and joins the results in order. */
+const batched = <A>(
+  items: ReadonlyArray<readonly [string, string]>,
+  run: (batch: ReadonlyArray<readonly [string, string]>) => Effect.Effect<ReadonlyArray<A>, HelixFailure>
+): Effect.Effect<ReadonlyArray<A>, HelixFailure> =>
+  items.length === 0
+    ? Effect.succeed([])
+    : Effect.map(
+      Effect.forEach(chunksOf(items, 100), run, { concurrency: 4 }),
+      (results) => results.flat()
+    )
+
+/** An answer without the item it must carry. */
+const missingFirst = (ep: Endpoint<never, unknown>, endpoint: string): HelixDecodeError =>
+  new HelixDecodeError({ method: ep.name, endpoint, status: 200, path: "data[0]", description: "is missing" })
+
+/** The service's methods, over one service's `execute` and acting principal. */
+const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Service => {
+  const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
+
+  const userIdFor = (
+    given: string | undefined,
+    ep: Endpoint<never, unknown>,
+    what: string
+  ): Effect.Effect<string, HelixUserRequired> =>
+    given !== undefined ?
+      Effect.succeed(given) :
+      Effect.flatMap(resolve, (r) =>
+        r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
+          new HelixUserRequired({
+            method: ep.name,
+            endpoint: `${ep.method} ${ep.path}`,
+            description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
+          })
+        ))
+
+  const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
+    Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
+  const paginate = <I, A>(
+    ep: Endpoint<I, PageLike<A>>,
+    input: I,
+    pageOptions?: { readonly pageSize?: number | undefined }
+  ): Stream.Stream<A, HelixFailure> => paginateWith(execute, ep, input, pageOptions)
+
+  const getUsers = Effect.fn("Helix.getUsers")(function*(query: {
+    readonly ids?: Iterable<string> | undefined
+    readonly logins?: Iterable<string> | undefined
+  }) {
+    const items: Array<readonly [string, string]> = [
+      ...Array.from(query.ids ?? [], (id) => ["id", id] as const),
+      ...Array.from(query.logins ?? [], (login) => ["login", login] as const)
+    ]
+    return yield* batched(items, (batch) =>
+      Effect.map(
+        execute(getUsersEndpoint, {
+          ids: batch.filter(([k]) => k === "id").map(([, v]) => v),
+          logins: batch.filter(([k]) => k === "login").map(([, v]) => v)
+        }),
+        (page) => page.data
+      ))
+  })
+
+  const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
+    const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
+    return yield* batched(
+      items,
+      (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
+    )
+  })
+
+  const service: Helix.Service = {
+    request,
+    paginate,
+    actingUserId,
+    getUsers,
+    getUserById: Effect.fn("Helix.getUserById")(function*(id: string) {
+      const page = yield* execute(getUsersEndpoint, { ids: [id], logins: [] })
+      return Option.fromNullable(page.data.find((user) => user.id === id) ?? page.data[0])
+    }),
+    getUserByLogin: Effect.fn("Helix.getUserByLogin")(function*(login: string) {
+      const page = yield* execute(getUsersEndpoint, { ids: [], logins: [login] })
+      const wanted = login.toLowerCase()
+      return Option.fromNullable(page.data.find((user) => user.login.toLowerCase() === wanted) ?? page.data[0])
+    }),
+    getChannels,
+    getChannelInfo: Effect.fn("Helix.getChannelInfo")(function*(broadcasterId: string) {
+      const page = yield* execute(getChannelsEndpoint, [broadcasterId])
+      return Option.fromNullable(page.data[0])
+    }),
+    modifyChannelInfo: Effect.fn("Helix.modifyChannelInfo")(function*(broadcasterId: string, update) {
+      yield* execute(modifyChannelEndpoint, { broadcasterId, update })
+    }),
+    followers: (broadcasterId, options) =>
+      paginate(followersEndpoint, { broadcasterId, userId: options?.userId }).pipe(
+        Stream.withSpan("Helix.followers")
+      ),
+    followerCount: Effect.fn("Helix.followerCount")(function*(broadcasterId: string) {
+      const page = yield* execute(followersEndpoint, { broadcasterId }, [["first", "1"]])
+      return page.total
+    }),
+    sendChatMessage: Effect.fn("Helix.sendChatMessage")(function*(input) {
+      const senderId = yield* userIdFor(input.senderId, sendChatMessageEndpoint, "sender")
+      const page = yield* execute(sendChatMessageEndpoint, {
+        broadcasterId: input.broadcasterId,
+        senderId,
+        message: input.message,
+        replyTo: input.replyTo
+      })
+      const sent = page.data[0]
+      if (sent === undefined) {
+        return yield* missingFirst(sendChatMessageEndpoint, "POST /chat/messages")
+      }
+      if (!sent.isSent) {
+        return yield* new ChatMessageDropped({
+          method: sendChatMessageEndpoint.name,
+          endpoint: "POST /chat/messages",
+          broadcasterId: input.broadcasterId,
+          messageId: sent.messageId,
+          code: sent.dropReason?.code ?? "unknown",
+          reason: sent.dropReason?.message ?? "no reason given"
+        })
+      }
+      return sent
+    }),
+    sendAnnouncement: Effect.fn("Helix.sendAnnouncement")(function*(input) {
+      const moderatorId = yield* userIdFor(input.moderatorId, sendAnnouncementEndpoint, "moderator")
+      yield* execute(sendAnnouncementEndpoint, {
+        broadcasterId: input.broadcasterId,
+        moderatorId,
+        message: input.message,
+        color: input.color
+      })
+    }),
+    chatters: (broadcasterId, options) =>
+      Stream.unwrap(
+        Effect.map(
+          userIdFor(options?.moderatorId, chattersEndpoint, "moderator"),
+          (moderatorId) => paginate(chattersEndpoint, { broadcasterId, moderatorId })
+        )
+      ).pipe(Stream.withSpan("Helix.chatters")),
+    getChatSettings: Effect.fn("Helix.getChatSettings")(function*(broadcasterId: string, options) {
+      const page = yield* execute(getChatSettingsEndpoint, { broadcasterId, moderatorId: options?.moderatorId })
+      const settings = page.data[0]
+      if (settings === undefined) {
+        return yield* new HelixNotFound({
+          method: getChatSettingsEndpoint.name,
+          endpoint: "GET /chat/settings",
+          status: 200,
+          twitchMessage: `no chat settings for ${broadcasterId}`
+        })
+      }
+      return settings
+    }),
+    updateChatSettings: Effect.fn("Helix.updateChatSettings")(function*(broadcasterId: string, update, options) {
+      const moderatorId = yield* userIdFor(options?.moderatorId, updateChatSettingsEndpoint, "moderator")
+      const page = yield* execute(updateChatSettingsEndpoint, { broadcasterId, moderatorId, update })
+      const settings = page.data[0]
+      if (settings === undefined) {
+        return yield* missingFirst(updateChatSettingsEndpoint, "PATCH /chat/settings")
+      }
+      return settings
+    }),
+    sendWhisper: Effect.fn("Helix.sendWhisper")(function*(toUserId: string, message: string, options) {
+      const fromUserId = yield* userIdFor(options?.fromUserId, sendWhisperEndpoint, "sender")
+      yield* execute(sendWhisperEndpoint, { fromUserId, toUserId, message })
+    }),
+    getStreams: Effect.fn("Helix.getStreams")(function*(filter?: StreamsFilter) {
+      const page = yield* execute(streamsEndpoint, filter ?? {}, [["first", "100"]])
+      return page.data
+    }),
+    streams: (filter) => paginate(streamsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.streams")),
+    createEventSubSubscription: Effect.fn("Helix.createEventSubSubscription")(
+      function*(subscription: CreateEventSubSubscription) {
+        return yield* execute(createEventSubEndpoint, subscription)
+      }
+    ),
+    eventSubSubscriptions: (filter) =>
+      paginate(eventSubSubscriptionsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.eventSubSubscriptions")),
+    deleteEventSubSubscription: Effect.fn("Helix.deleteEventSubSubscription")(function*(id: string) {
+      yield* execute(deleteEventSubEndpoint, id)
+    }),
+    banUser: Effect.fn("Helix.banUser")(function*(input) {
+      const moderatorId = yield* userIdFor(input.moderatorId, banEndpoint, "moderator")
+      const page = yield* execute(banEndpoint, {
+        broadcasterId: input.broadcasterId,
+        moderatorId,
+        userId: input.userId,
+        duration: input.duration,
+        reason: input.reason
+      })
+      const ban = page.data[0]
+      if (ban === undefined) {
+        return yield* missingFirst(banEndpoint, "POST /moderation/bans")
+      }
+      return ban
+    }),
+    unbanUser: Effect.fn("Helix.unbanUser")(function*(input) {
+      const moderatorId = yield* userIdFor(input.moderatorId, unbanEndpoint, "moderator")
+      yield* execute(unbanEndpoint, { broadcasterId: input.broadcasterId, moderatorId, userId: input.userId })
+    })
+  }
+  return service
+}
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -1280,476 +1813,22 @@ export const make = (
           : principal
     )
 
-    const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
-
-    const userIdFor = (
-      given: string | undefined,
-      ep: Endpoint<never, unknown>,
-      what: string
-    ): Effect.Effect<string, HelixUserRequired> =>
-      given !== undefined ?
-        Effect.succeed(given) :
-        Effect.flatMap(resolve, (r) =>
-          r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
-            new HelixUserRequired({
-              method: ep.name,
-              endpoint: `${ep.method} ${ep.path}`,
-              description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
-            })
-          ))
-
-    /** A permit of the key's bucket; a queue that has not moved for the request timeout is a `HelixTimeout`. */
-    const acquire = (
-      key: string,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RateLimiter.Permit, HelixTimeout> =>
-      Effect.catchTag(
-        limiter.acquire(key),
-        "QueueTimeout",
-        () => Effect.fail(new HelixTimeout({ ...ids, timeoutMillis, waitedForRateLimit: true }))
-      )
-
-    /** Sends the request and reads the whole answer within the request timeout. */
-    const exchange = (
-      request: HttpClientRequest.HttpClientRequest,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RawResponse, HelixTimeout | HelixTransportError> =>
-      timeouts.run(
-        Effect.flatMap(client.execute(request), (response) =>
-          Effect.map(response.text, (text): RawResponse => ({
-            status: response.status,
-            rateLimit: limiter.read(response.headers),
-            text
-          }))),
-        () => new HelixTimeout({ ...ids, timeoutMillis })
-      ).pipe(
-        Effect.catchTags({
-          RequestError: (e: HttpClientError.RequestError) =>
-            Effect.fail(
-              new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "request failed"}` })
-            ),
-          ResponseError: (e: HttpClientError.ResponseError) =>
-            Effect.fail(
-              new HelixTransportError({ ...ids, description: `${e.reason}: ${e.description ?? "response failed"}` })
-            )
-        })
-      )
-
-    /**
-     * Waits for a permit of the key's bucket, then makes the request (`prepare`: token and request,
-     * which may fail: the unused permit is then given back), sends it and feeds the answer to the limiter.
-     */
-    const send = <E>(
-      key: string,
-      prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, E>,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): Effect.Effect<RawResponse, E | HelixTimeout | HelixTransportError> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(acquire(key, ids)), (permit) =>
-          Effect.flatMap(
-            Effect.onExit(restore(prepare), (exit) => Exit.isFailure(exit) ? limiter.cancel(permit) : Effect.void),
-            (request) =>
-              restore(exchange(request, ids)).pipe(
-                Effect.onExit((exit) => limiter.release(permit, outcomeOf(exit)))
-              )
-          ))
-      )
-
-    const failure = (
-      response: RawResponse,
-      ids: { readonly method: string; readonly endpoint: string }
-    ): HelixError => {
-      const body = Option.getOrElse(decodeErrorBody(response.text), () => ({
-        error: undefined,
-        status: undefined,
-        message: undefined
-      }))
-      const fields = {
-        ...ids,
-        status: response.status,
-        ...(body.error !== undefined ? { error: body.error } : {}),
-        ...(body.message !== undefined ? { twitchMessage: body.message } : {})
-      }
-      const message = body.message ?? ""
-      switch (response.status) {
-        case 401:
-          return mentionsScope(message)
-            ? new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
-            : new HelixUnauthorized(fields)
-        case 403:
-          return new HelixForbidden({ ...fields, missingScopes: scopesIn(message) })
-        case 404:
-          return new HelixNotFound(fields)
-        case 409:
-          return new HelixConflict(fields)
-        case 429: {
-          const reset = response.rateLimit
-          return new HelixRateLimited({
-            ...fields,
-            ...(reset !== undefined && reset.resetKnown ? { resetAt: reset.resetAt } : {})
-          })
-        }
-        default:
-          return response.status >= 500 ? new HelixServerError(fields) : new HelixBadRequest(fields)
-      }
+    const rt: Runtime = {
+      resolve,
+      tokens,
+      baseUrl,
+      baseHeaders,
+      client,
+      limiter,
+      timeouts,
+      timeoutMillis,
+      maxRetries,
+      retrySchedule,
+      maxRateLimitRetries,
+      maxRateLimitWait
     }
-
-    // Until the reset (read on the server's clock), and never less than a second: without a plausible
-    // reset, a second and then the limiter's pace
-    const resetDelay = (response: RawResponse, now: number): number =>
-      response.rateLimit !== undefined && response.rateLimit.resetKnown
-        ? Math.max(MIN_RATE_LIMIT_WAIT, response.rateLimit.resetAt - now)
-        : MIN_RATE_LIMIT_WAIT
-
-    const pointsLeft = (response: RawResponse): boolean => (response.rateLimit?.remaining ?? 0) > 0
-
-    const execute = <I, A>(
-      ep: Endpoint<I, A>,
-      input: I,
-      extraQuery: ReadonlyArray<readonly [string, string]> = []
-    ): Effect.Effect<A, HelixFailure> =>
-      Effect.gen(function*() {
-        const ids = { method: ep.name, endpoint: `${ep.method} ${ep.path}` }
-        const principal = yield* resolve
-        const key = principal._tag === "User" ? `user:${principal.userId}` : "app"
-        // The token and the request are made once the rate limiter lets the call go (see `send`): a burst
-        // of thousands of calls then costs next to nothing up front, and the work follows the permits.
-        const state: {
-          token: UserToken | AppToken | undefined
-          request: HttpClientRequest.HttpClientRequest | undefined
-        } = { token: undefined, request: undefined }
-        const build = (): HttpClientRequest.HttpClientRequest => {
-          const query = UrlParams.fromInput(ep.query(input))
-          const built = HttpClientRequest.make(ep.method)(
-            ep.path.startsWith("/") ? baseUrl + ep.path : `${baseUrl}/${ep.path}`,
-            {
-              urlParams: extraQuery.length === 0 ? query : UrlParams.appendAll(query, extraQuery),
-              headers: baseHeaders
-            }
-          )
-          return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
-        }
-        const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
-          state.request ??= build()
-          return HttpClientRequest.bearerToken(state.request, current.accessToken)
-        }
-        const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
-          ? Effect.flatMap(tokens.forUser(principal.userId), (user) => {
-            if (ep.scopes.length > 0) {
-              const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
-              if (missing.length > 0) {
-                return Effect.fail(
-                  new HelixForbidden({
-                    ...ids,
-                    status: 0,
-                    twitchMessage: `the token of user ${principal.userId} lacks ${missing.join(", ")}`,
-                    missingScopes: missing
-                  })
-                )
-              }
-            }
-            return Effect.succeed(user)
-          })
-          : tokens.app
-        const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
-          state.token !== undefined
-            ? Effect.succeed(withToken(state.token))
-            : Effect.map(fetchToken, (fetched) => {
-              state.token = fetched
-              return withToken(fetched)
-            })
-        )
-        const retryTransport = IDEMPOTENT.has(ep.method)
-        const retryable = (e: ServerFailure | HelixFailure): boolean =>
-          e._tag === "ServerFailure"
-            // a 503 is retried at least once, as Twitch asks, even with maxRetries = 0
-            ? maxRetries > 0 || e.response.status === 503
-            : e._tag === "HelixTransportError" && retryTransport && maxRetries > 0
-
-        const attempt = () => {
-          const once = Effect.flatMap(
-            send(key, prepare, ids),
-            (response): Effect.Effect<RawResponse, ServerFailure> =>
-              response.status >= 500 ? Effect.fail(new ServerFailure(response)) : Effect.succeed(response)
-          )
-          return once.pipe(
-            // the retry schedule is only set up once the first attempt failed: most calls never need it
-            Effect.catchAll((first) => {
-              if (!retryable(first)) return Effect.fail(first)
-              let replay = true
-              return Effect.retry(
-                // the schedule sees the first failure, then each retry
-                Effect.suspend(() => {
-                  if (replay) {
-                    replay = false
-                    return Effect.fail(first)
-                  }
-                  return once
-                }),
-                { schedule: retrySchedule, times: Math.max(maxRetries, 1), while: retryable }
-              )
-            }),
-            Effect.catchTag("ServerFailure", (e) => Effect.succeed(e.response))
-          )
-        }
-
-        let refreshed = false
-        let rateLimited = 0
-        while (true) {
-          const response = yield* attempt()
-          if (response.status >= 200 && response.status < 300) {
-            if (ep.decode === undefined) return undefined as A
-            return yield* ep.decode(response.text).pipe(
-              Effect.mapError((error) => {
-                const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-                return new HelixDecodeError({
-                  ...ids,
-                  status: response.status,
-                  path: issue === undefined ? "" : formatPath(issue.path),
-                  description: issue === undefined ? "invalid body" : issue.message
-                })
-              })
-            )
-          }
-          const rejected = state.token
-          if (
-            response.status === 401 && !refreshed && rejected !== undefined &&
-            !mentionsScope(decodeErrorMessage(response.text))
-          ) {
-            refreshed = true
-            state.token = principal._tag === "User"
-              ? yield* tokens.refreshAfterUnauthorized(principal.userId, rejected.accessToken)
-              : yield* tokens.appAfterUnauthorized(rejected.accessToken)
-            continue
-          }
-          // a 429 with points left in the bucket is not the rate limiter's (Twitch also answers 429 for
-          // EventSub subscription limits): waiting would not help
-          if (response.status === 429 && rateLimited < maxRateLimitRetries && !pointsLeft(response)) {
-            const delay = resetDelay(response, yield* Clock.currentTimeMillis)
-            if (delay <= maxRateLimitWait) {
-              rateLimited += 1
-              yield* Effect.sleep(Duration.millis(delay))
-              continue
-            }
-          }
-          return yield* Effect.fail(failure(response, ids))
-        }
-      })
-
-    const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
-      Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
-
-    const paginate = <I, A>(
-      ep: Endpoint<I, PageLike<A>>,
-      input: I,
-      pageOptions?: { readonly pageSize?: number | undefined }
-    ): Stream.Stream<A, HelixFailure> => {
-      const first = ep.pageSize === undefined
-        ? undefined
-        : Math.max(1, Math.min(ep.pageSize, pageOptions?.pageSize ?? ep.pageSize))
-      return Stream.paginateChunkEffect(undefined as string | undefined, (cursor) => {
-        const extra: Array<readonly [string, string]> = []
-        if (first !== undefined) extra.push(["first", String(first)])
-        if (cursor !== undefined) extra.push(["after", cursor])
-        return Effect.map(execute(ep, input, extra), (page) => {
-          const next = page.pagination?.cursor
-          return [
-            Chunk.unsafeFromArray(page.data.slice()),
-            next !== undefined && next !== null && next !== "" && page.data.length > 0 && next !== cursor
-              ? Option.some(next)
-              : Option.none()
-          ] as const
-        })
-      })
-    }
-
-    const batched = <A>(
-      items: ReadonlyArray<readonly [string, string]>,
-      run: (batch: ReadonlyArray<readonly [string, string]>) => Effect.Effect<ReadonlyArray<A>, HelixFailure>
-    ): Effect.Effect<ReadonlyArray<A>, HelixFailure> =>
-      items.length === 0
-        ? Effect.succeed([])
-        : Effect.map(
-          Effect.forEach(chunksOf(items, 100), run, { concurrency: 4 }),
-          (results) => results.flat()
-        )
-
-    const getUsers = Effect.fn("Helix.getUsers")(function*(query: {
-      readonly ids?: Iterable<string> | undefined
-      readonly logins?: Iterable<string> | undefined
-    }) {
-      const items: Array<readonly [string, string]> = [
-        ...Array.from(query.ids ?? [], (id) => ["id", id] as const),
-        ...Array.from(query.logins ?? [], (login) => ["login", login] as const)
-      ]
-      return yield* batched(items, (batch) =>
-        Effect.map(
-          execute(getUsersEndpoint, {
-            ids: batch.filter(([k]) => k === "id").map(([, v]) => v),
-            logins: batch.filter(([k]) => k === "login").map(([, v]) => v)
-          }),
-          (page) => page.data
-        ))
-    })
-
-    const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
-      const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
-      return yield* batched(
-        items,
-        (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
-      )
-    })
-
-    const service: Helix.Service = {
-      request,
-      paginate,
-      actingUserId,
-      getUsers,
-      getUserById: Effect.fn("Helix.getUserById")(function*(id: string) {
-        const page = yield* execute(getUsersEndpoint, { ids: [id], logins: [] })
-        return Option.fromNullable(page.data.find((user) => user.id === id) ?? page.data[0])
-      }),
-      getUserByLogin: Effect.fn("Helix.getUserByLogin")(function*(login: string) {
-        const page = yield* execute(getUsersEndpoint, { ids: [], logins: [login] })
-        const wanted = login.toLowerCase()
-        return Option.fromNullable(page.data.find((user) => user.login.toLowerCase() === wanted) ?? page.data[0])
-      }),
-      getChannels,
-      getChannelInfo: Effect.fn("Helix.getChannelInfo")(function*(broadcasterId: string) {
-        const page = yield* execute(getChannelsEndpoint, [broadcasterId])
-        return Option.fromNullable(page.data[0])
-      }),
-      modifyChannelInfo: Effect.fn("Helix.modifyChannelInfo")(function*(broadcasterId: string, update) {
-        yield* execute(modifyChannelEndpoint, { broadcasterId, update })
-      }),
-      followers: (broadcasterId, options) =>
-        paginate(followersEndpoint, { broadcasterId, userId: options?.userId }).pipe(
-          Stream.withSpan("Helix.followers")
-        ),
-      followerCount: Effect.fn("Helix.followerCount")(function*(broadcasterId: string) {
-        const page = yield* execute(followersEndpoint, { broadcasterId }, [["first", "1"]])
-        return page.total
-      }),
-      sendChatMessage: Effect.fn("Helix.sendChatMessage")(function*(input) {
-        const senderId = yield* userIdFor(input.senderId, sendChatMessageEndpoint, "sender")
-        const page = yield* execute(sendChatMessageEndpoint, {
-          broadcasterId: input.broadcasterId,
-          senderId,
-          message: input.message,
-          replyTo: input.replyTo
-        })
-        const sent = page.data[0]
-        if (sent === undefined) {
-          return yield* new HelixDecodeError({
-            method: sendChatMessageEndpoint.name,
-            endpoint: "POST /chat/messages",
-            status: 200,
-            path: "data[0]",
-            description: "is missing"
-          })
-        }
-        if (!sent.isSent) {
-          return yield* new ChatMessageDropped({
-            method: sendChatMessageEndpoint.name,
-            endpoint: "POST /chat/messages",
-            broadcasterId: input.broadcasterId,
-            messageId: sent.messageId,
-            code: sent.dropReason?.code ?? "unknown",
-            reason: sent.dropReason?.message ?? "no reason given"
-          })
-        }
-        return sent
-      }),
-      sendAnnouncement: Effect.fn("Helix.sendAnnouncement")(function*(input) {
-        const moderatorId = yield* userIdFor(input.moderatorId, sendAnnouncementEndpoint, "moderator")
-        yield* execute(sendAnnouncementEndpoint, {
-          broadcasterId: input.broadcasterId,
-          moderatorId,
-          message: input.message,
-          color: input.color
-        })
-      }),
-      chatters: (broadcasterId, options) =>
-        Stream.unwrap(
-          Effect.map(
-            userIdFor(options?.moderatorId, chattersEndpoint, "moderator"),
-            (moderatorId) => paginate(chattersEndpoint, { broadcasterId, moderatorId })
-          )
-        ).pipe(Stream.withSpan("Helix.chatters")),
-      getChatSettings: Effect.fn("Helix.getChatSettings")(function*(broadcasterId: string, options) {
-        const page = yield* execute(getChatSettingsEndpoint, { broadcasterId, moderatorId: options?.moderatorId })
-        const settings = page.data[0]
-        if (settings === undefined) {
-          return yield* new HelixNotFound({
-            method: getChatSettingsEndpoint.name,
-            endpoint: "GET /chat/settings",
-            status: 200,
-            twitchMessage: `no chat settings for ${broadcasterId}`
-          })
-        }
-        return settings
-      }),
-      updateChatSettings: Effect.fn("Helix.updateChatSettings")(function*(broadcasterId: string, update, options) {
-        const moderatorId = yield* userIdFor(options?.moderatorId, updateChatSettingsEndpoint, "moderator")
-        const page = yield* execute(updateChatSettingsEndpoint, { broadcasterId, moderatorId, update })
-        const settings = page.data[0]
-        if (settings === undefined) {
-          return yield* new HelixDecodeError({
-            method: updateChatSettingsEndpoint.name,
-            endpoint: "PATCH /chat/settings",
-            status: 200,
-            path: "data[0]",
-            description: "is missing"
-          })
-        }
-        return settings
-      }),
-      sendWhisper: Effect.fn("Helix.sendWhisper")(function*(toUserId: string, message: string, options) {
-        const fromUserId = yield* userIdFor(options?.fromUserId, sendWhisperEndpoint, "sender")
-        yield* execute(sendWhisperEndpoint, { fromUserId, toUserId, message })
-      }),
-      getStreams: Effect.fn("Helix.getStreams")(function*(filter?: StreamsFilter) {
-        const page = yield* execute(streamsEndpoint, filter ?? {}, [["first", "100"]])
-        return page.data
-      }),
-      streams: (filter) => paginate(streamsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.streams")),
-      createEventSubSubscription: Effect.fn("Helix.createEventSubSubscription")(
-        function*(subscription: CreateEventSubSubscription) {
-          return yield* execute(createEventSubEndpoint, subscription)
-        }
-      ),
-      eventSubSubscriptions: (filter) =>
-        paginate(eventSubSubscriptionsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.eventSubSubscriptions")),
-      deleteEventSubSubscription: Effect.fn("Helix.deleteEventSubSubscription")(function*(id: string) {
-        yield* execute(deleteEventSubEndpoint, id)
-      }),
-      banUser: Effect.fn("Helix.banUser")(function*(input) {
-        const moderatorId = yield* userIdFor(input.moderatorId, banEndpoint, "moderator")
-        const page = yield* execute(banEndpoint, {
-          broadcasterId: input.broadcasterId,
-          moderatorId,
-          userId: input.userId,
-          duration: input.duration,
-          reason: input.reason
-        })
-        const ban = page.data[0]
-        if (ban === undefined) {
-          return yield* new HelixDecodeError({
-            method: banEndpoint.name,
-            endpoint: "POST /moderation/bans",
-            status: 200,
-            path: "data[0]",
-            description: "is missing"
-          })
-        }
-        return ban
-      }),
-      unbanUser: Effect.fn("Helix.unbanUser")(function*(input) {
-        const moderatorId = yield* userIdFor(input.moderatorId, unbanEndpoint, "moderator")
-        yield* execute(unbanEndpoint, { broadcasterId: input.broadcasterId, moderatorId, userId: input.userId })
-      })
-    }
-    return service
+    const execute: Execute = (ep, input, extraQuery) => executeWith(rt, ep, input, extraQuery)
+    return serviceOf(execute, resolve)
   })
 
 const decodeErrorMessage = (text: string): string =>
