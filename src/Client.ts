@@ -45,6 +45,10 @@ import type * as DeviceAuth from "./DeviceAuth.js"
 import * as EventSub from "./EventSub.js"
 import type * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
+import * as Channels from "./Helix/Channels.js"
+import * as Chat from "./Helix/Chat.js"
+import * as Users from "./Helix/Users.js"
+import * as Whispers from "./Helix/Whispers.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
 import { layerApis, layerAuth } from "./internal/layers.js"
 import type * as OAuth from "./OAuth.js"
@@ -155,15 +159,15 @@ export declare namespace Client {
     readonly sendMessage: (
       text: string,
       options?: { readonly replyTo?: string | undefined; readonly channel?: string | undefined }
-    ) => Effect.Effect<Helix.SentChatMessage, Helix.HelixFailure | MissingScopes>
+    ) => Effect.Effect<Chat.SendChatMessageItem, Helix.HelixFailure | MissingScopes>
     /** Whispers `text` from the user to `toUserId`. Needs `user:manage:whispers`. */
     readonly whisper: (toUserId: string, text: string) => Effect.Effect<void, Helix.HelixFailure | MissingScopes>
-    readonly getUserById: (id: string) => Effect.Effect<Option.Option<Helix.User>, Helix.HelixFailure>
-    readonly getUserByLogin: (login: string) => Effect.Effect<Option.Option<Helix.User>, Helix.HelixFailure>
+    readonly getUserById: (id: string) => Effect.Effect<Option.Option<Users.User>, Helix.HelixFailure>
+    readonly getUserByLogin: (login: string) => Effect.Effect<Option.Option<Users.User>, Helix.HelixFailure>
     /** The channel's information (default: the user's own channel). */
     readonly channelInfo: (
       broadcasterId?: string
-    ) => Effect.Effect<Option.Option<Helix.ChannelInformation>, Helix.HelixFailure>
+    ) => Effect.Effect<Option.Option<Channels.ChannelInformation>, Helix.HelixFailure>
     /**
      * Every follow of the channel (default: the user's own) from now on. The user must be the
      * broadcaster or a moderator there, with `moderator:read:followers`.
@@ -204,6 +208,38 @@ export interface Options extends UserOptions {
   /** `defaultUser` is the client's user. */
   readonly eventSub?: Omit<EventSub.Options, "defaultUser"> | undefined
 }
+
+const firstOf = <A, E>(
+  answer: Effect.Effect<{ readonly data: ReadonlyArray<A> }, E>
+): Effect.Effect<Option.Option<A>, E> => Effect.map(answer, (body) => Option.fromNullable(body.data[0]))
+
+/** Twitch answers 200 with `is_sent: false` when it drops a message (AutoMod, a ban, a slow mode …). */
+const sentOrDropped = (
+  sent: Chat.SendChatMessageItem | undefined,
+  broadcasterId: string
+): Effect.Effect<Chat.SendChatMessageItem, Helix.HelixFailure> =>
+  sent === undefined
+    ? Effect.fail(
+      new Helix.HelixDecodeError({
+        method: "sendChatMessage",
+        endpoint: "POST /chat/messages",
+        status: 200,
+        path: "data[0]",
+        description: "is missing"
+      })
+    )
+    : sent.is_sent
+    ? Effect.succeed(sent)
+    : Effect.fail(
+      new Helix.ChatMessageDropped({
+        method: "sendChatMessage",
+        endpoint: "POST /chat/messages",
+        broadcasterId,
+        messageId: sent.message_id,
+        code: sent.drop_reason?.code ?? "",
+        reason: sent.drop_reason?.message ?? ""
+      })
+    )
 
 const SCOPES = {
   sendMessage: ["user:write:chat"],
@@ -277,22 +313,30 @@ const makeService = (
       sendMessage: (text, options) =>
         Effect.zipRight(
           needs("sendMessage", SCOPES.sendMessage),
-          helix.sendChatMessage({
-            broadcasterId: options?.channel ?? user.id,
-            message: text,
-            replyTo: options?.replyTo,
-            senderId: user.id
-          }).pipe(asUser)
+          Effect.flatMap(
+            helix.request(Chat.sendChatMessage, {
+              broadcaster_id: options?.channel ?? user.id,
+              message: text,
+              reply_parent_message_id: options?.replyTo,
+              sender_id: user.id
+            }),
+            (answer) =>
+              sentOrDropped(answer.data[0], options?.channel ?? user.id)
+          ).pipe(asUser)
         ).pipe(Effect.withSpan("Client.sendMessage")),
       whisper: (toUserId, text) =>
         Effect.zipRight(
           needs("whisper", SCOPES.whisper),
-          helix.sendWhisper(toUserId, text, { fromUserId: user.id }).pipe(asUser)
+          helix.request(Whispers.sendWhisper, { from_user_id: user.id, to_user_id: toUserId, message: text }).pipe(
+            asUser
+          )
         ).pipe(Effect.withSpan("Client.whisper")),
-      getUserById: (id) =>
-        helix.getUserById(id).pipe(asUser),
-      getUserByLogin: (login) => helix.getUserByLogin(login).pipe(asUser),
-      channelInfo: (broadcasterId) => helix.getChannelInfo(broadcasterId ?? user.id).pipe(asUser),
+      getUserById: (id) => firstOf(helix.request(Users.getUsers, { id: [id] })).pipe(asUser),
+      getUserByLogin: (login) => firstOf(helix.request(Users.getUsers, { login: [login] })).pipe(asUser),
+      channelInfo: (broadcasterId) =>
+        firstOf(helix.request(Channels.getChannelInformation, { broadcaster_id: [broadcasterId ?? user.id] })).pipe(
+          asUser
+        ),
       follows: (broadcasterId) =>
         Stream.unwrap(Effect.as(
           needs("follows", SCOPES.follows),

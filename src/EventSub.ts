@@ -85,6 +85,7 @@ import * as Stream from "effect/Stream"
 import { type EventSubError, EventSubLimitExceeded, EventSubNoUser, EventSubSubscribeError } from "./EventSubError.js"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
+import * as EventSubApi from "./Helix/EventSub.js"
 import { describeParseError } from "./internal/errors.js"
 import * as Engine from "./internal/eventsubEngine.js"
 import { TwitchConfig } from "./TwitchConfig.js"
@@ -343,26 +344,37 @@ export const make = (
 
     const api: Engine.SubscriptionApi = {
       create: ({ condition, sessionId, type, userId, version }) =>
-        helix.createEventSubSubscription({
+        helix.request(EventSubApi.createEventsubSubscription, {
           type,
           version,
-          // Twitch conditions are string-valued
-          condition: condition as Readonly<Record<string, string>>,
-          transport: { method: "websocket", sessionId }
+          condition,
+          transport: { method: "websocket", session_id: sessionId }
         }).pipe(
           Helix.withUser(userId),
-          Effect.map((created) => ({ id: created.subscription.id })),
+          Effect.flatMap((created) =>
+            created.data[0] === undefined
+              ? Effect.fail(
+                new Helix.HelixDecodeError({
+                  method: "createEventsubSubscription",
+                  endpoint: "POST /eventsub/subscriptions",
+                  status: 202,
+                  path: "data[0]",
+                  description: "is missing"
+                })
+              )
+              : Effect.succeed({ id: created.data[0].id })
+          ),
           Effect.mapError((error) => createFailure(userId, type, version, error))
         ),
       list: (userId, type) =>
-        helix.eventSubSubscriptions({ type }).pipe(
+        helix.paginate(EventSubApi.getEventsubSubscriptions, { type }).pipe(
           Stream.filter((subscription) => subscription.transport.method === "websocket"),
           Stream.map((subscription): Engine.ListedSubscription => ({
             id: subscription.id,
             status: subscription.status,
             version: subscription.version,
             condition: subscription.condition,
-            sessionId: subscription.transport.sessionId
+            sessionId: subscription.transport.session_id
           })),
           Stream.runCollect,
           Effect.map(Chunk.toReadonlyArray),
@@ -378,7 +390,7 @@ export const make = (
           )
         ),
       delete: (userId, id) =>
-        helix.deleteEventSubSubscription(id).pipe(
+        helix.request(EventSubApi.deleteEventsubSubscription, { id }).pipe(
           Helix.withUser(userId),
           Effect.catchAll((error) =>
             error._tag === "HelixNotFound"

@@ -31,6 +31,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -43,7 +44,7 @@ import type { RateLimitHeaders } from "./internal/helixRateLimitHeaders.js"
 import { mentionsScope, scopesIn } from "./internal/helixScopes.js"
 import * as Timeouts from "./internal/helixTimeouts.js"
 import { parseJsonWith } from "./internal/json.js"
-import type { AppToken, UserToken } from "./Token.js"
+import type { UserToken } from "./Token.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 // -----------------------------------------------------------------------------
@@ -417,9 +418,19 @@ export const withApp: WithPrincipal = withPrincipal({ _tag: "App" })
 // -----------------------------------------------------------------------------
 
 /**
- * One Helix operation: method, path, how the input becomes query and body, which scopes a user token
- * needs, and the schema of the answer (`undefined` for 204 No Content). Build with {@link endpoint};
- * run with `Helix.request` / `Helix.paginate`.
+ * Which token an operation takes: a user's, the app's, either (the acting principal's), or an
+ * Extension's JWT (`extension_jwt` in the input).
+ *
+ * @since 0.2.0
+ * @category endpoints
+ */
+export type TokenKind = "user" | "app" | "either" | "jwt"
+
+/**
+ * One Helix operation: method, path, which token, how the input becomes query and body, which scopes a
+ * user token needs, and the schema of the answer (`undefined` for 204 No Content). Every generated
+ * operation (`HelixApi`) is one; declare your own with {@link endpoint}; run with `Helix.request` /
+ * `Helix.paginate`.
  *
  * @since 0.1.0
  * @category endpoints
@@ -428,10 +439,16 @@ export interface Endpoint<in I, out A> {
   readonly name: string
   readonly method: HttpMethod.HttpMethod
   readonly path: string
-  /** All required when the call runs with a user token (checked before sending). */
+  /** Which token the call takes (default `either`: the acting principal's). */
+  readonly token: TokenKind
+  /** A user token needs any one of them (checked before sending); empty: none. */
   readonly scopes: ReadonlyArray<string>
   /** Largest `first` the endpoint accepts when paginated; `undefined`: it takes no `first`. */
   readonly pageSize: number | undefined
+  /** The input field that names the token's user; filled in from the acting user when left out. */
+  readonly actingUser: string | undefined
+  /** Array input fields sent in requests of at most 100 values in all, the `data` answers merged. */
+  readonly batch: ReadonlyArray<string> | undefined
   readonly query: (input: I) => UrlParams.Input
   readonly body: ((input: I) => unknown) | undefined
   readonly decode: ((text: string) => Effect.Effect<A, ParseResult.ParseError>) | undefined
@@ -445,8 +462,11 @@ export interface EndpointOptions<I> {
   readonly name: string
   readonly method: HttpMethod.HttpMethod
   readonly path: string
+  readonly token?: TokenKind | undefined
   readonly scopes?: ReadonlyArray<string> | undefined
   readonly pageSize?: number | undefined
+  readonly actingUser?: string | undefined
+  readonly batch?: ReadonlyArray<string> | undefined
   readonly query?: ((input: I) => UrlParams.Input) | undefined
   readonly body?: ((input: I) => unknown) | undefined
 }
@@ -466,8 +486,11 @@ export const endpoint: {
   name: options.name,
   method: options.method,
   path: options.path,
+  token: options.token ?? "either",
   scopes: options.scopes ?? [],
   pageSize: options.pageSize,
+  actingUser: options.actingUser,
+  batch: options.batch,
   query: options.query ?? (() => []),
   body: options.body,
   decode: options.response === undefined
@@ -484,13 +507,9 @@ export const endpoint: {
  */
 export interface PageLike<A> {
   readonly data: ReadonlyArray<A>
-  readonly pagination?: { readonly cursor?: string | null | undefined } | null | undefined
+  /** `{ cursor }`; Get Extension Live Channels answers the cursor itself, as a string. */
+  readonly pagination?: { readonly cursor?: string | null | undefined } | string | null | undefined
 }
-
-const field = <S extends Schema.Schema.All>(key: string, schema: S) =>
-  Schema.propertySignature(schema).pipe(Schema.fromKey(key))
-const optionalField = <S extends Schema.Schema.All>(key: string, schema: S) =>
-  Schema.optional(schema).pipe(Schema.fromKey(key))
 
 /**
  * `pagination: { cursor }`; absent, `{}` or an empty cursor means no more pages.
@@ -499,568 +518,6 @@ const optionalField = <S extends Schema.Schema.All>(key: string, schema: S) =>
  * @category models
  */
 export const Pagination = Schema.Struct({ cursor: Schema.optional(Schema.NullOr(Schema.String)) })
-
-const pageOf = <A, IA>(item: Schema.Schema<A, IA>) =>
-  Schema.Struct({ data: Schema.Array(item), pagination: Schema.optional(Schema.NullOr(Pagination)) })
-
-const dataOf = <A, IA>(item: Schema.Schema<A, IA>) => Schema.Struct({ data: Schema.Array(item) })
-
-// --- users -------------------------------------------------------------------
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class User extends Schema.Class<User>("effect-twitch/Helix/User")({
-  id: Schema.String,
-  login: Schema.String,
-  displayName: field("display_name", Schema.String),
-  /** `admin`, `global_mod`, `staff` or `""`. */
-  type: Schema.String,
-  /** `affiliate`, `partner` or `""`. */
-  broadcasterType: field("broadcaster_type", Schema.String),
-  description: Schema.String,
-  profileImageUrl: field("profile_image_url", Schema.String),
-  offlineImageUrl: field("offline_image_url", Schema.String),
-  /** Deprecated by Twitch. */
-  viewCount: optionalField("view_count", Schema.Number),
-  /** Only with the `user:read:email` scope, for the token's own user. */
-  email: Schema.optional(Schema.String),
-  createdAt: field("created_at", Schema.DateTimeUtc)
-}) {}
-
-const getUsersEndpoint = endpoint({
-  name: "getUsers",
-  method: "GET",
-  path: "/users",
-  query: (input: { readonly ids: ReadonlyArray<string>; readonly logins: ReadonlyArray<string> }) => ({
-    id: input.ids,
-    login: input.logins
-  }),
-  response: dataOf(User)
-})
-
-// --- channels ----------------------------------------------------------------
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class ChannelInformation extends Schema.Class<ChannelInformation>("effect-twitch/Helix/ChannelInformation")({
-  broadcasterId: field("broadcaster_id", Schema.String),
-  broadcasterLogin: field("broadcaster_login", Schema.String),
-  broadcasterName: field("broadcaster_name", Schema.String),
-  broadcasterLanguage: field("broadcaster_language", Schema.String),
-  gameName: field("game_name", Schema.String),
-  gameId: field("game_id", Schema.String),
-  title: Schema.String,
-  delay: Schema.Number,
-  tags: Schema.Array(Schema.String),
-  contentClassificationLabels: optionalField("content_classification_labels", Schema.Array(Schema.String)),
-  isBrandedContent: optionalField("is_branded_content", Schema.Boolean)
-}) {}
-
-const getChannelsEndpoint = endpoint({
-  name: "getChannelInformation",
-  method: "GET",
-  path: "/channels",
-  query: (ids: ReadonlyArray<string>) => ({ broadcaster_id: ids }),
-  response: dataOf(ChannelInformation)
-})
-
-/**
- * What `modifyChannelInfo` changes; absent fields stay as they are.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ChannelInformationUpdate {
-  readonly gameId?: string | undefined
-  readonly broadcasterLanguage?: string | undefined
-  readonly title?: string | undefined
-  readonly delay?: number | undefined
-  readonly tags?: ReadonlyArray<string> | undefined
-  readonly contentClassificationLabels?:
-    | ReadonlyArray<{ readonly id: string; readonly isEnabled: boolean }>
-    | undefined
-  readonly isBrandedContent?: boolean | undefined
-}
-
-const modifyChannelEndpoint = endpoint({
-  name: "modifyChannelInformation",
-  method: "PATCH",
-  path: "/channels",
-  scopes: ["channel:manage:broadcast"],
-  query: (input: { readonly broadcasterId: string; readonly update: ChannelInformationUpdate }) => ({
-    broadcaster_id: input.broadcasterId
-  }),
-  body: ({ update }) =>
-    compact({
-      game_id: update.gameId,
-      broadcaster_language: update.broadcasterLanguage,
-      title: update.title,
-      delay: update.delay,
-      tags: update.tags,
-      content_classification_labels: update.contentClassificationLabels?.map((label) => ({
-        id: label.id,
-        is_enabled: label.isEnabled
-      })),
-      is_branded_content: update.isBrandedContent
-    })
-})
-
-// --- followers ---------------------------------------------------------------
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class Follower extends Schema.Class<Follower>("effect-twitch/Helix/Follower")({
-  followedAt: field("followed_at", Schema.DateTimeUtc),
-  userId: field("user_id", Schema.String),
-  userLogin: field("user_login", Schema.String),
-  userName: field("user_name", Schema.String)
-}) {}
-
-const FollowersPage = Schema.Struct({ ...pageOf(Follower).fields, total: Schema.Number })
-
-const followersEndpoint = endpoint({
-  name: "getChannelFollowers",
-  method: "GET",
-  path: "/channels/followers",
-  pageSize: 100,
-  query: (input: { readonly broadcasterId: string; readonly userId?: string | undefined }) => ({
-    broadcaster_id: input.broadcasterId,
-    user_id: input.userId
-  }),
-  response: FollowersPage
-})
-
-// --- chat --------------------------------------------------------------------
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class DropReason extends Schema.Class<DropReason>("effect-twitch/Helix/DropReason")({
-  code: Schema.String,
-  message: Schema.String
-}) {}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class SentChatMessage extends Schema.Class<SentChatMessage>("effect-twitch/Helix/SentChatMessage")({
-  messageId: field("message_id", Schema.String),
-  isSent: field("is_sent", Schema.Boolean),
-  dropReason: optionalField("drop_reason", Schema.NullOr(DropReason))
-}) {}
-
-const sendChatMessageEndpoint = endpoint({
-  name: "sendChatMessage",
-  method: "POST",
-  path: "/chat/messages",
-  scopes: ["user:write:chat"],
-  body: (input: {
-    readonly broadcasterId: string
-    readonly senderId: string
-    readonly message: string
-    readonly replyTo?: string | undefined
-  }) =>
-    compact({
-      broadcaster_id: input.broadcasterId,
-      sender_id: input.senderId,
-      message: input.message,
-      reply_parent_message_id: input.replyTo
-    }),
-  response: dataOf(SentChatMessage)
-})
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type AnnouncementColor = "blue" | "green" | "orange" | "purple" | "primary"
-
-const sendAnnouncementEndpoint = endpoint({
-  name: "sendChatAnnouncement",
-  method: "POST",
-  path: "/chat/announcements",
-  scopes: ["moderator:manage:announcements"],
-  query: (input: {
-    readonly broadcasterId: string
-    readonly moderatorId: string
-    readonly message: string
-    readonly color?: AnnouncementColor | undefined
-  }) => ({ broadcaster_id: input.broadcasterId, moderator_id: input.moderatorId }),
-  body: (input) => compact({ message: input.message, color: input.color })
-})
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class Chatter extends Schema.Class<Chatter>("effect-twitch/Helix/Chatter")({
-  userId: field("user_id", Schema.String),
-  userLogin: field("user_login", Schema.String),
-  userName: field("user_name", Schema.String)
-}) {}
-
-const chattersEndpoint = endpoint({
-  name: "getChatters",
-  method: "GET",
-  path: "/chat/chatters",
-  scopes: ["moderator:read:chatters"],
-  pageSize: 1000,
-  query: (input: { readonly broadcasterId: string; readonly moderatorId: string }) => ({
-    broadcaster_id: input.broadcasterId,
-    moderator_id: input.moderatorId
-  }),
-  response: Schema.Struct({ ...pageOf(Chatter).fields, total: Schema.optional(Schema.Number) })
-})
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class ChatSettings extends Schema.Class<ChatSettings>("effect-twitch/Helix/ChatSettings")({
-  broadcasterId: field("broadcaster_id", Schema.String),
-  emoteMode: field("emote_mode", Schema.Boolean),
-  followerMode: field("follower_mode", Schema.Boolean),
-  followerModeDuration: field("follower_mode_duration", Schema.NullOr(Schema.Number)),
-  moderatorId: optionalField("moderator_id", Schema.String),
-  /** Only when read with a moderator's token. */
-  nonModeratorChatDelay: optionalField("non_moderator_chat_delay", Schema.Boolean),
-  nonModeratorChatDelayDuration: optionalField("non_moderator_chat_delay_duration", Schema.NullOr(Schema.Number)),
-  slowMode: field("slow_mode", Schema.Boolean),
-  slowModeWaitTime: field("slow_mode_wait_time", Schema.NullOr(Schema.Number)),
-  subscriberMode: field("subscriber_mode", Schema.Boolean),
-  uniqueChatMode: field("unique_chat_mode", Schema.Boolean)
-}) {}
-
-const getChatSettingsEndpoint = endpoint({
-  name: "getChatSettings",
-  method: "GET",
-  path: "/chat/settings",
-  query: (input: { readonly broadcasterId: string; readonly moderatorId?: string | undefined }) => ({
-    broadcaster_id: input.broadcasterId,
-    moderator_id: input.moderatorId
-  }),
-  response: dataOf(ChatSettings)
-})
-
-/**
- * What `updateChatSettings` changes; absent fields stay as they are.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ChatSettingsUpdate {
-  readonly emoteMode?: boolean | undefined
-  readonly followerMode?: boolean | undefined
-  readonly followerModeDuration?: number | undefined
-  readonly nonModeratorChatDelay?: boolean | undefined
-  readonly nonModeratorChatDelayDuration?: 2 | 4 | 6 | undefined
-  readonly slowMode?: boolean | undefined
-  readonly slowModeWaitTime?: number | undefined
-  readonly subscriberMode?: boolean | undefined
-  readonly uniqueChatMode?: boolean | undefined
-}
-
-const updateChatSettingsEndpoint = endpoint({
-  name: "updateChatSettings",
-  method: "PATCH",
-  path: "/chat/settings",
-  scopes: ["moderator:manage:chat_settings"],
-  query: (
-    input: { readonly broadcasterId: string; readonly moderatorId: string; readonly update: ChatSettingsUpdate }
-  ) => ({
-    broadcaster_id: input.broadcasterId,
-    moderator_id: input.moderatorId
-  }),
-  body: ({ update }) =>
-    compact({
-      emote_mode: update.emoteMode,
-      follower_mode: update.followerMode,
-      follower_mode_duration: update.followerModeDuration,
-      non_moderator_chat_delay: update.nonModeratorChatDelay,
-      non_moderator_chat_delay_duration: update.nonModeratorChatDelayDuration,
-      slow_mode: update.slowMode,
-      slow_mode_wait_time: update.slowModeWaitTime,
-      subscriber_mode: update.subscriberMode,
-      unique_chat_mode: update.uniqueChatMode
-    }),
-  response: dataOf(ChatSettings)
-})
-
-// --- whispers ----------------------------------------------------------------
-
-const sendWhisperEndpoint = endpoint({
-  name: "sendWhisper",
-  method: "POST",
-  path: "/whispers",
-  scopes: ["user:manage:whispers"],
-  query: (input: { readonly fromUserId: string; readonly toUserId: string; readonly message: string }) => ({
-    from_user_id: input.fromUserId,
-    to_user_id: input.toUserId
-  }),
-  body: (input) => ({ message: input.message })
-})
-
-// --- streams -----------------------------------------------------------------
-
-/**
- * A live stream (Get Streams). Named so as not to clash with `effect/Stream`.
- *
- * @since 0.1.0
- * @category models
- */
-export class LiveStream extends Schema.Class<LiveStream>("effect-twitch/Helix/LiveStream")({
-  id: Schema.String,
-  userId: field("user_id", Schema.String),
-  userLogin: field("user_login", Schema.String),
-  userName: field("user_name", Schema.String),
-  gameId: field("game_id", Schema.String),
-  gameName: field("game_name", Schema.String),
-  /** `live`, or `""` on error. */
-  type: Schema.String,
-  title: Schema.String,
-  viewerCount: field("viewer_count", Schema.Number),
-  startedAt: field("started_at", Schema.DateTimeUtc),
-  language: Schema.String,
-  thumbnailUrl: field("thumbnail_url", Schema.String),
-  tags: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => [] }),
-  isMature: optionalField("is_mature", Schema.Boolean)
-}) {}
-
-/**
- * Filters of Get Streams (each list up to 100 entries).
- *
- * @since 0.1.0
- * @category models
- */
-export interface StreamsFilter {
-  readonly userIds?: ReadonlyArray<string> | undefined
-  readonly userLogins?: ReadonlyArray<string> | undefined
-  readonly gameIds?: ReadonlyArray<string> | undefined
-  readonly type?: "all" | "live" | undefined
-  readonly languages?: ReadonlyArray<string> | undefined
-}
-
-const streamsEndpoint = endpoint({
-  name: "getStreams",
-  method: "GET",
-  path: "/streams",
-  pageSize: 100,
-  query: (filter: StreamsFilter) => ({
-    user_id: filter.userIds,
-    user_login: filter.userLogins,
-    game_id: filter.gameIds,
-    type: filter.type,
-    language: filter.languages
-  }),
-  response: pageOf(LiveStream)
-})
-
-// --- EventSub subscriptions ----------------------------------------------------
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class EventSubTransport extends Schema.Class<EventSubTransport>("effect-twitch/Helix/EventSubTransport")({
-  /** `webhook`, `websocket` or `conduit`. */
-  method: Schema.String,
-  callback: Schema.optional(Schema.String),
-  sessionId: optionalField("session_id", Schema.String),
-  conduitId: optionalField("conduit_id", Schema.String),
-  connectedAt: optionalField("connected_at", Schema.String),
-  disconnectedAt: optionalField("disconnected_at", Schema.String)
-}) {}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class EventSubSubscription extends Schema.Class<EventSubSubscription>(
-  "effect-twitch/Helix/EventSubSubscription"
-)({
-  id: Schema.String,
-  /** `enabled`, `webhook_callback_verification_pending`, `authorization_revoked`, … */
-  status: Schema.String,
-  type: Schema.String,
-  version: Schema.String,
-  condition: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
-  createdAt: field("created_at", Schema.DateTimeUtc),
-  transport: EventSubTransport,
-  cost: Schema.Number
-}) {}
-
-const SubscriptionTotals = {
-  total: Schema.Number,
-  totalCost: field("total_cost", Schema.Number),
-  maxTotalCost: field("max_total_cost", Schema.Number)
-}
-
-/**
- * The answer to Create EventSub Subscription: the subscription and the client's totals.
- *
- * @since 0.1.0
- * @category models
- */
-export class CreatedEventSubSubscription extends Schema.Class<CreatedEventSubSubscription>(
-  "effect-twitch/Helix/CreatedEventSubSubscription"
-)({
-  data: Schema.NonEmptyArray(EventSubSubscription),
-  ...SubscriptionTotals
-}) {
-  /** @since 0.1.0 */
-  get subscription(): EventSubSubscription {
-    return this.data[0]
-  }
-}
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface CreateEventSubSubscription {
-  readonly type: string
-  readonly version: string
-  readonly condition: Readonly<Record<string, string>>
-  readonly transport:
-    | { readonly method: "websocket"; readonly sessionId: string }
-    | { readonly method: "webhook"; readonly callback: string; readonly secret: string }
-    | { readonly method: "conduit"; readonly conduitId: string }
-}
-
-const createEventSubEndpoint = endpoint({
-  name: "createEventSubSubscription",
-  method: "POST",
-  path: "/eventsub/subscriptions",
-  body: (input: CreateEventSubSubscription) => ({
-    type: input.type,
-    version: input.version,
-    condition: input.condition,
-    transport: input.transport.method === "websocket"
-      ? { method: "websocket", session_id: input.transport.sessionId }
-      : input.transport.method === "webhook"
-      ? { method: "webhook", callback: input.transport.callback, secret: input.transport.secret }
-      : { method: "conduit", conduit_id: input.transport.conduitId }
-  }),
-  response: CreatedEventSubSubscription
-})
-
-/**
- * Filter of Get EventSub Subscriptions (Twitch accepts at most one).
- *
- * @since 0.1.0
- * @category models
- */
-export type EventSubSubscriptionsFilter =
-  | {}
-  | { readonly status: string }
-  | { readonly type: string }
-  | { readonly userId: string }
-  | { readonly subscriptionId: string }
-
-const eventSubSubscriptionsEndpoint = endpoint({
-  name: "getEventSubSubscriptions",
-  method: "GET",
-  path: "/eventsub/subscriptions",
-  pageSize: undefined,
-  query: (filter: EventSubSubscriptionsFilter) => ({
-    status: "status" in filter ? filter.status : undefined,
-    type: "type" in filter ? filter.type : undefined,
-    user_id: "userId" in filter ? filter.userId : undefined,
-    subscription_id: "subscriptionId" in filter ? filter.subscriptionId : undefined
-  }),
-  response: Schema.Struct({ ...pageOf(EventSubSubscription).fields, ...SubscriptionTotals })
-})
-
-const deleteEventSubEndpoint = endpoint({
-  name: "deleteEventSubSubscription",
-  method: "DELETE",
-  path: "/eventsub/subscriptions",
-  query: (id: string) => ({ id })
-})
-
-// --- moderation --------------------------------------------------------------
-
-/**
- * @since 0.1.0
- * @category models
- */
-export class Ban extends Schema.Class<Ban>("effect-twitch/Helix/Ban")({
-  broadcasterId: field("broadcaster_id", Schema.String),
-  moderatorId: field("moderator_id", Schema.String),
-  userId: field("user_id", Schema.String),
-  createdAt: field("created_at", Schema.DateTimeUtc),
-  /** `null` for a permanent ban. */
-  endTime: field("end_time", Schema.NullOr(Schema.DateTimeUtc))
-}) {}
-
-const banEndpoint = endpoint({
-  name: "banUser",
-  method: "POST",
-  path: "/moderation/bans",
-  scopes: ["moderator:manage:banned_users"],
-  query: (input: {
-    readonly broadcasterId: string
-    readonly moderatorId: string
-    readonly userId: string
-    readonly duration?: number | undefined
-    readonly reason?: string | undefined
-  }) => ({ broadcaster_id: input.broadcasterId, moderator_id: input.moderatorId }),
-  body: (input) => ({ data: compact({ user_id: input.userId, duration: input.duration, reason: input.reason }) }),
-  response: dataOf(Ban)
-})
-
-const unbanEndpoint = endpoint({
-  name: "unbanUser",
-  method: "DELETE",
-  path: "/moderation/bans",
-  scopes: ["moderator:manage:banned_users"],
-  query: (input: { readonly broadcasterId: string; readonly moderatorId: string; readonly userId: string }) => ({
-    broadcaster_id: input.broadcasterId,
-    moderator_id: input.moderatorId,
-    user_id: input.userId
-  })
-})
-
-/**
- * The endpoint descriptors behind the service's methods, for `Helix.request` / `Helix.paginate`.
- *
- * @since 0.1.0
- * @category endpoints
- */
-export const endpoints = {
-  getUsers: getUsersEndpoint,
-  getChannelInformation: getChannelsEndpoint,
-  modifyChannelInformation: modifyChannelEndpoint,
-  getChannelFollowers: followersEndpoint,
-  sendChatMessage: sendChatMessageEndpoint,
-  sendChatAnnouncement: sendAnnouncementEndpoint,
-  getChatters: chattersEndpoint,
-  getChatSettings: getChatSettingsEndpoint,
-  updateChatSettings: updateChatSettingsEndpoint,
-  sendWhisper: sendWhisperEndpoint,
-  getStreams: streamsEndpoint,
-  createEventSubSubscription: createEventSubEndpoint,
-  getEventSubSubscriptions: eventSubSubscriptionsEndpoint,
-  deleteEventSubSubscription: deleteEventSubEndpoint,
-  banUser: banEndpoint,
-  unbanUser: unbanEndpoint
-} as const
-
-function compact<T extends Record<string, unknown>>(record: T): Partial<T> {
-  const out: Record<string, unknown> = {}
-  for (const key in record) {
-    if (record[key] !== undefined) out[key] = record[key]
-  }
-  return out as Partial<T>
-}
 
 // -----------------------------------------------------------------------------
 // service
@@ -1081,7 +538,7 @@ export declare namespace Helix {
    * @category models
    */
   export interface Service {
-    /** Runs any endpoint (see {@link endpoints}, or declare one with {@link endpoint}). */
+    /** Runs any endpoint (every operation of `HelixApi` is one, or declare one with {@link endpoint}). */
     readonly request: <I, A>(endpoint: Endpoint<I, A>, input: I) => Effect.Effect<A, HelixFailure>
     /** All items of a paginated endpoint, fetched page by page as the stream is pulled. */
     readonly paginate: <I, A>(
@@ -1091,95 +548,6 @@ export declare namespace Helix {
     ) => Stream.Stream<A, HelixFailure>
     /** The user the current context acts as, `defaultUser` included (`None`: the app token). */
     readonly actingUserId: Effect.Effect<Option.Option<string>>
-
-    /** Users by id and/or login, any number (sent in batches of 100). */
-    readonly getUsers: (query: {
-      readonly ids?: Iterable<string> | undefined
-      readonly logins?: Iterable<string> | undefined
-    }) => Effect.Effect<ReadonlyArray<User>, HelixFailure>
-    readonly getUserById: (id: string) => Effect.Effect<Option.Option<User>, HelixFailure>
-    readonly getUserByLogin: (login: string) => Effect.Effect<Option.Option<User>, HelixFailure>
-
-    /** Channel information by broadcaster ids, any number (sent in batches of 100). */
-    readonly getChannels: (
-      broadcasterIds: Iterable<string>
-    ) => Effect.Effect<ReadonlyArray<ChannelInformation>, HelixFailure>
-    readonly getChannelInfo: (broadcasterId: string) => Effect.Effect<Option.Option<ChannelInformation>, HelixFailure>
-    /** Needs `channel:manage:broadcast`; runs as the broadcaster. */
-    readonly modifyChannelInfo: (
-      broadcasterId: string,
-      update: ChannelInformationUpdate
-    ) => Effect.Effect<void, HelixFailure>
-
-    /** Followers, newest first (needs `moderator:read:followers` as the broadcaster or a moderator). */
-    readonly followers: (
-      broadcasterId: string,
-      options?: { readonly userId?: string | undefined }
-    ) => Stream.Stream<Follower, HelixFailure>
-    /** The follower total (no scope needed). */
-    readonly followerCount: (broadcasterId: string) => Effect.Effect<number, HelixFailure>
-
-    /** Sends a chat message; the sender is the current user unless given. Dropped → `ChatMessageDropped`. */
-    readonly sendChatMessage: (message: {
-      readonly broadcasterId: string
-      readonly message: string
-      readonly replyTo?: string | undefined
-      readonly senderId?: string | undefined
-    }) => Effect.Effect<SentChatMessage, HelixFailure>
-    readonly sendAnnouncement: (announcement: {
-      readonly broadcasterId: string
-      readonly message: string
-      readonly color?: AnnouncementColor | undefined
-      readonly moderatorId?: string | undefined
-    }) => Effect.Effect<void, HelixFailure>
-    /** Users in the chat (needs `moderator:read:chatters`; the moderator is the current user unless given). */
-    readonly chatters: (
-      broadcasterId: string,
-      options?: { readonly moderatorId?: string | undefined }
-    ) => Stream.Stream<Chatter, HelixFailure>
-    readonly getChatSettings: (
-      broadcasterId: string,
-      options?: { readonly moderatorId?: string | undefined }
-    ) => Effect.Effect<ChatSettings, HelixFailure>
-    readonly updateChatSettings: (
-      broadcasterId: string,
-      update: ChatSettingsUpdate,
-      options?: { readonly moderatorId?: string | undefined }
-    ) => Effect.Effect<ChatSettings, HelixFailure>
-
-    /** Sends a whisper from the current user (or `fromUserId`). */
-    readonly sendWhisper: (
-      toUserId: string,
-      message: string,
-      options?: { readonly fromUserId?: string | undefined }
-    ) => Effect.Effect<void, HelixFailure>
-
-    /** The first page (up to 100) of live streams matching the filter. */
-    readonly getStreams: (filter?: StreamsFilter) => Effect.Effect<ReadonlyArray<LiveStream>, HelixFailure>
-    /** Every live stream matching the filter, page by page. */
-    readonly streams: (filter?: StreamsFilter) => Stream.Stream<LiveStream, HelixFailure>
-
-    readonly createEventSubSubscription: (
-      subscription: CreateEventSubSubscription
-    ) => Effect.Effect<CreatedEventSubSubscription, HelixFailure>
-    readonly eventSubSubscriptions: (
-      filter?: EventSubSubscriptionsFilter
-    ) => Stream.Stream<EventSubSubscription, HelixFailure>
-    readonly deleteEventSubSubscription: (id: string) => Effect.Effect<void, HelixFailure>
-
-    /** Bans (or times out, with `duration` in seconds) a user; the moderator is the current user unless given. */
-    readonly banUser: (ban: {
-      readonly broadcasterId: string
-      readonly userId: string
-      readonly duration?: number | undefined
-      readonly reason?: string | undefined
-      readonly moderatorId?: string | undefined
-    }) => Effect.Effect<Ban, HelixFailure>
-    readonly unbanUser: (unban: {
-      readonly broadcasterId: string
-      readonly userId: string
-      readonly moderatorId?: string | undefined
-    }) => Effect.Effect<void, HelixFailure>
   }
 }
 
@@ -1207,6 +575,9 @@ export interface Options {
 }
 
 type Resolved = { readonly _tag: "User"; readonly userId: string } | { readonly _tag: "App" }
+
+/** Whose token one call runs with: a user's, the app's, or an Extension's JWT. */
+type CallPrincipal = Resolved | { readonly _tag: "Jwt"; readonly token: Redacted.Redacted }
 
 interface RawResponse {
   readonly status: number
@@ -1389,29 +760,46 @@ const buildRequest = <I, A>(
   return ep.body === undefined ? built : HttpClientRequest.bodyUnsafeJson(built, ep.body(input))
 }
 
-/** The user's token, failing with `HelixForbidden` when it lacks a scope the endpoint needs. */
+/** The user's token, failing with `HelixForbidden` when it has none of the scopes the endpoint takes. */
 const userToken = <I, A>(
   tokens: AccessTokens.Service,
   ep: Endpoint<I, A>,
   userId: string,
   ids: Ids
 ): Effect.Effect<UserToken, HelixFailure> =>
-  Effect.flatMap(tokens.forUser(userId), (user) => {
-    if (ep.scopes.length > 0) {
-      const missing = ep.scopes.filter((scope) => !user.scopes.includes(scope))
-      if (missing.length > 0) {
-        return Effect.fail(
+  Effect.flatMap(
+    tokens.forUser(userId),
+    (user) =>
+      ep.scopes.length > 0 && !ep.scopes.some((scope) => user.scopes.includes(scope))
+        ? Effect.fail(
           new HelixForbidden({
             ...ids,
             status: 0,
-            twitchMessage: `the token of user ${userId} lacks ${missing.join(", ")}`,
-            missingScopes: missing
+            twitchMessage: `the token of user ${userId} lacks ${ep.scopes.length === 1 ? "" : "any of "}${
+              ep.scopes.join(", ")
+            }`,
+            missingScopes: ep.scopes
           })
         )
-      }
-    }
-    return Effect.succeed(user)
-  })
+        : Effect.succeed(user)
+  )
+
+/** The token the principal calls with. */
+const tokenFor = <I, A>(
+  rt: Runtime,
+  ep: Endpoint<I, A>,
+  principal: CallPrincipal,
+  ids: Ids
+): Effect.Effect<{ readonly accessToken: Redacted.Redacted }, HelixFailure> => {
+  switch (principal._tag) {
+    case "User":
+      return userToken(rt.tokens, ep, principal.userId, ids)
+    case "App":
+      return rt.tokens.app
+    case "Jwt":
+      return Effect.succeed({ accessToken: principal.token })
+  }
+}
 
 /** Retries `once` on the retry schedule after its first failure `first`, while `retryable`. */
 const retryAfter = <E extends ServerFailure | HelixFailure>(
@@ -1460,26 +848,24 @@ const decodeSuccess = <A>(
 const executeWith = <I, A>(
   rt: Runtime,
   ep: Endpoint<I, A>,
+  principal: CallPrincipal,
   input: I,
-  extraQuery: ReadonlyArray<readonly [string, string]> = []
+  extraQuery: ReadonlyArray<readonly [string, string]>
 ): Effect.Effect<A, HelixFailure> =>
   Effect.gen(function*() {
     const ids = { method: ep.name, endpoint: `${ep.method} ${ep.path}` }
-    const principal = yield* rt.resolve
-    const key = principal._tag === "User" ? `user:${principal.userId}` : "app"
+    const key = principal._tag === "User" ? `user:${principal.userId}` : principal._tag === "App" ? "app" : "extension"
     // The token and the request are made once the rate limiter lets the call go (see `send`): a burst
     // of thousands of calls then costs next to nothing up front, and the work follows the permits.
     const state: {
-      token: UserToken | AppToken | undefined
+      token: { readonly accessToken: Redacted.Redacted } | undefined
       request: HttpClientRequest.HttpClientRequest | undefined
     } = { token: undefined, request: undefined }
-    const withToken = (current: UserToken | AppToken): HttpClientRequest.HttpClientRequest => {
+    const withToken = (current: { readonly accessToken: Redacted.Redacted }): HttpClientRequest.HttpClientRequest => {
       state.request ??= buildRequest(rt, ep, input, extraQuery)
       return HttpClientRequest.bearerToken(state.request, current.accessToken)
     }
-    const fetchToken: Effect.Effect<UserToken | AppToken, HelixFailure> = principal._tag === "User"
-      ? userToken(rt.tokens, ep, principal.userId, ids)
-      : rt.tokens.app
+    const fetchToken = tokenFor(rt, ep, principal, ids)
     const prepare: Effect.Effect<HttpClientRequest.HttpClientRequest, HelixFailure> = Effect.suspend(() =>
       state.token !== undefined
         ? Effect.succeed(withToken(state.token))
@@ -1518,7 +904,7 @@ const executeWith = <I, A>(
       }
       const rejected = state.token
       if (
-        response.status === 401 && !refreshed && rejected !== undefined &&
+        response.status === 401 && !refreshed && rejected !== undefined && principal._tag !== "Jwt" &&
         !mentionsScope(decodeErrorMessage(response.text))
       ) {
         refreshed = true
@@ -1563,7 +949,7 @@ const paginateWith = <I, A>(
     if (first !== undefined) extra.push(["first", String(first)])
     if (cursor !== undefined) extra.push(["after", cursor])
     return Effect.map(execute(ep, input, extra), (page) => {
-      const next = page.pagination?.cursor
+      const next = typeof page.pagination === "string" ? page.pagination : page.pagination?.cursor
       return [
         Chunk.unsafeFromArray(page.data.slice()),
         next !== undefined && next !== null && next !== "" && page.data.length > 0 && next !== cursor
@@ -1574,208 +960,90 @@ const paginateWith = <I, A>(
   })
 }
 
-/** Runs `run` on batches of 100 items, four at a time, and joins the results in order. */
-const batched = <A>(
-  items: ReadonlyArray<readonly [string, string]>,
-  run: (batch: ReadonlyArray<readonly [string, string]>) => Effect.Effect<ReadonlyArray<A>, HelixFailure>
-): Effect.Effect<ReadonlyArray<A>, HelixFailure> =>
-  items.length === 0
-    ? Effect.succeed([])
-    : Effect.map(
-      Effect.forEach(chunksOf(items, 100), run, { concurrency: 4 }),
-      (results) => results.flat()
-    )
-
-/** An answer without the item it must carry. */
-const missingFirst = (ep: Endpoint<never, unknown>, endpoint: string): HelixDecodeError =>
-  new HelixDecodeError({ method: ep.name, endpoint, status: 200, path: "data[0]", description: "is missing" })
-
-/** The service's methods, over one service's `execute` and acting principal. */
-const serviceOf = (execute: Execute, resolve: Effect.Effect<Resolved>): Helix.Service => {
-  const actingUserId = Effect.map(resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
-
-  const userIdFor = (
-    given: string | undefined,
-    ep: Endpoint<never, unknown>,
-    what: string
-  ): Effect.Effect<string, HelixUserRequired> =>
-    given !== undefined ?
-      Effect.succeed(given) :
-      Effect.flatMap(resolve, (r) =>
-        r._tag === "User" ? Effect.succeed(r.userId) : Effect.fail(
-          new HelixUserRequired({
-            method: ep.name,
-            endpoint: `${ep.method} ${ep.path}`,
-            description: `no ${what} given and running with the app token: use Helix.withUser(userId) or pass it`
-          })
-        ))
-
-  const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> =>
-    Effect.withSpan(execute(ep, input), `Helix.request ${ep.name}`)
-  const paginate = <I, A>(
-    ep: Endpoint<I, PageLike<A>>,
-    input: I,
-    pageOptions?: { readonly pageSize?: number | undefined }
-  ): Stream.Stream<A, HelixFailure> => paginateWith(execute, ep, input, pageOptions)
-
-  const getUsers = Effect.fn("Helix.getUsers")(function*(query: {
-    readonly ids?: Iterable<string> | undefined
-    readonly logins?: Iterable<string> | undefined
-  }) {
-    const items: Array<readonly [string, string]> = [
-      ...Array.from(query.ids ?? [], (id) => ["id", id] as const),
-      ...Array.from(query.logins ?? [], (login) => ["login", login] as const)
-    ]
-    return yield* batched(items, (batch) =>
-      Effect.map(
-        execute(getUsersEndpoint, {
-          ids: batch.filter(([k]) => k === "id").map(([, v]) => v),
-          logins: batch.filter(([k]) => k === "login").map(([, v]) => v)
-        }),
-        (page) => page.data
-      ))
-  })
-
-  const getChannels = Effect.fn("Helix.getChannels")(function*(broadcasterIds: Iterable<string>) {
-    const items = Array.from(broadcasterIds, (id) => ["broadcaster_id", id] as const)
-    return yield* batched(
-      items,
-      (batch) => Effect.map(execute(getChannelsEndpoint, batch.map(([, v]) => v)), (page) => page.data)
-    )
-  })
-
-  const service: Helix.Service = {
-    request,
-    paginate,
-    actingUserId,
-    getUsers,
-    getUserById: Effect.fn("Helix.getUserById")(function*(id: string) {
-      const page = yield* execute(getUsersEndpoint, { ids: [id], logins: [] })
-      return Option.fromNullable(page.data.find((user) => user.id === id) ?? page.data[0])
-    }),
-    getUserByLogin: Effect.fn("Helix.getUserByLogin")(function*(login: string) {
-      const page = yield* execute(getUsersEndpoint, { ids: [], logins: [login] })
-      const wanted = login.toLowerCase()
-      return Option.fromNullable(page.data.find((user) => user.login.toLowerCase() === wanted) ?? page.data[0])
-    }),
-    getChannels,
-    getChannelInfo: Effect.fn("Helix.getChannelInfo")(function*(broadcasterId: string) {
-      const page = yield* execute(getChannelsEndpoint, [broadcasterId])
-      return Option.fromNullable(page.data[0])
-    }),
-    modifyChannelInfo: Effect.fn("Helix.modifyChannelInfo")(function*(broadcasterId: string, update) {
-      yield* execute(modifyChannelEndpoint, { broadcasterId, update })
-    }),
-    followers: (broadcasterId, options) =>
-      paginate(followersEndpoint, { broadcasterId, userId: options?.userId }).pipe(
-        Stream.withSpan("Helix.followers")
-      ),
-    followerCount: Effect.fn("Helix.followerCount")(function*(broadcasterId: string) {
-      const page = yield* execute(followersEndpoint, { broadcasterId }, [["first", "1"]])
-      return page.total
-    }),
-    sendChatMessage: Effect.fn("Helix.sendChatMessage")(function*(input) {
-      const senderId = yield* userIdFor(input.senderId, sendChatMessageEndpoint, "sender")
-      const page = yield* execute(sendChatMessageEndpoint, {
-        broadcasterId: input.broadcasterId,
-        senderId,
-        message: input.message,
-        replyTo: input.replyTo
-      })
-      const sent = page.data[0]
-      if (sent === undefined) {
-        return yield* missingFirst(sendChatMessageEndpoint, "POST /chat/messages")
-      }
-      if (!sent.isSent) {
-        return yield* new ChatMessageDropped({
-          method: sendChatMessageEndpoint.name,
-          endpoint: "POST /chat/messages",
-          broadcasterId: input.broadcasterId,
-          messageId: sent.messageId,
-          code: sent.dropReason?.code ?? "unknown",
-          reason: sent.dropReason?.message ?? "no reason given"
-        })
-      }
-      return sent
-    }),
-    sendAnnouncement: Effect.fn("Helix.sendAnnouncement")(function*(input) {
-      const moderatorId = yield* userIdFor(input.moderatorId, sendAnnouncementEndpoint, "moderator")
-      yield* execute(sendAnnouncementEndpoint, {
-        broadcasterId: input.broadcasterId,
-        moderatorId,
-        message: input.message,
-        color: input.color
-      })
-    }),
-    chatters: (broadcasterId, options) =>
-      Stream.unwrap(
-        Effect.map(
-          userIdFor(options?.moderatorId, chattersEndpoint, "moderator"),
-          (moderatorId) => paginate(chattersEndpoint, { broadcasterId, moderatorId })
-        )
-      ).pipe(Stream.withSpan("Helix.chatters")),
-    getChatSettings: Effect.fn("Helix.getChatSettings")(function*(broadcasterId: string, options) {
-      const page = yield* execute(getChatSettingsEndpoint, { broadcasterId, moderatorId: options?.moderatorId })
-      const settings = page.data[0]
-      if (settings === undefined) {
-        return yield* new HelixNotFound({
-          method: getChatSettingsEndpoint.name,
-          endpoint: "GET /chat/settings",
-          status: 200,
-          twitchMessage: `no chat settings for ${broadcasterId}`
-        })
-      }
-      return settings
-    }),
-    updateChatSettings: Effect.fn("Helix.updateChatSettings")(function*(broadcasterId: string, update, options) {
-      const moderatorId = yield* userIdFor(options?.moderatorId, updateChatSettingsEndpoint, "moderator")
-      const page = yield* execute(updateChatSettingsEndpoint, { broadcasterId, moderatorId, update })
-      const settings = page.data[0]
-      if (settings === undefined) {
-        return yield* missingFirst(updateChatSettingsEndpoint, "PATCH /chat/settings")
-      }
-      return settings
-    }),
-    sendWhisper: Effect.fn("Helix.sendWhisper")(function*(toUserId: string, message: string, options) {
-      const fromUserId = yield* userIdFor(options?.fromUserId, sendWhisperEndpoint, "sender")
-      yield* execute(sendWhisperEndpoint, { fromUserId, toUserId, message })
-    }),
-    getStreams: Effect.fn("Helix.getStreams")(function*(filter?: StreamsFilter) {
-      const page = yield* execute(streamsEndpoint, filter ?? {}, [["first", "100"]])
-      return page.data
-    }),
-    streams: (filter) => paginate(streamsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.streams")),
-    createEventSubSubscription: Effect.fn("Helix.createEventSubSubscription")(
-      function*(subscription: CreateEventSubSubscription) {
-        return yield* execute(createEventSubEndpoint, subscription)
-      }
-    ),
-    eventSubSubscriptions: (filter) =>
-      paginate(eventSubSubscriptionsEndpoint, filter ?? {}).pipe(Stream.withSpan("Helix.eventSubSubscriptions")),
-    deleteEventSubSubscription: Effect.fn("Helix.deleteEventSubSubscription")(function*(id: string) {
-      yield* execute(deleteEventSubEndpoint, id)
-    }),
-    banUser: Effect.fn("Helix.banUser")(function*(input) {
-      const moderatorId = yield* userIdFor(input.moderatorId, banEndpoint, "moderator")
-      const page = yield* execute(banEndpoint, {
-        broadcasterId: input.broadcasterId,
-        moderatorId,
-        userId: input.userId,
-        duration: input.duration,
-        reason: input.reason
-      })
-      const ban = page.data[0]
-      if (ban === undefined) {
-        return yield* missingFirst(banEndpoint, "POST /moderation/bans")
-      }
-      return ban
-    }),
-    unbanUser: Effect.fn("Helix.unbanUser")(function*(input) {
-      const moderatorId = yield* userIdFor(input.moderatorId, unbanEndpoint, "moderator")
-      yield* execute(unbanEndpoint, { broadcasterId: input.broadcasterId, moderatorId, userId: input.userId })
-    })
+/** The principal a call runs as, and its input with the acting user filled in where it was left out. */
+const principalFor = <I, A>(
+  ep: Endpoint<I, A>,
+  context: Resolved,
+  input: I
+): Effect.Effect<readonly [CallPrincipal, I], HelixUserRequired> => {
+  const record = (input ?? {}) as Readonly<Record<string, unknown>>
+  if (ep.token === "app") return Effect.succeed([{ _tag: "App" }, input])
+  if (ep.token === "jwt") {
+    const { extension_jwt, ...rest } = record
+    return Redacted.isRedacted(extension_jwt)
+      ? Effect.succeed([{ _tag: "Jwt", token: extension_jwt as Redacted.Redacted<string> }, rest as I])
+      : Effect.fail(userRequired(ep, "it needs the Extension's JWT: pass extension_jwt (a Redacted)"))
   }
-  return service
+  const acting = ep.actingUser
+  const given = acting === undefined ? undefined : record[acting]
+  if (context._tag === "User") {
+    return Effect.succeed([
+      context,
+      acting === undefined || given !== undefined ? input : { ...record, [acting]: context.userId } as I
+    ])
+  }
+  if (ep.token === "user") {
+    return typeof given === "string"
+      ? Effect.succeed([{ _tag: "User", userId: given }, input])
+      : Effect.fail(userRequired(
+        ep,
+        `it needs a user token and runs with the app token: use Helix.withUser(userId)${
+          acting === undefined ? "" : ` or pass ${acting}`
+        }`
+      ))
+  }
+  return Effect.succeed([context, input])
+}
+
+const userRequired = <I, A>(ep: Endpoint<I, A>, description: string): HelixUserRequired =>
+  new HelixUserRequired({ method: ep.name, endpoint: `${ep.method} ${ep.path}`, description })
+
+/** The input split so that no request carries more than 100 values of the batched fields in all. */
+const batchesOf = <I>(fields: ReadonlyArray<string>, input: I): ReadonlyArray<I> | undefined => {
+  const record = (input ?? {}) as Readonly<Record<string, unknown>>
+  const pairs = fields.flatMap((field) => {
+    const values = record[field]
+    return Array.isArray(values) ? values.map((value: unknown) => [field, value] as const) : []
+  })
+  if (pairs.length <= 100) return undefined
+  return chunksOf(pairs, 100).map((chunk) => {
+    const batch: Record<string, unknown> = { ...record }
+    for (const field of fields) batch[field] = chunk.filter(([f]) => f === field).map(([, v]) => v)
+    return batch as I
+  })
+}
+
+/** Runs every batch, four at a time, and answers the first answer with every batch's `data`, in order. */
+const batched = <I, A>(
+  batches: ReadonlyArray<I>,
+  run: (input: I) => Effect.Effect<A, HelixFailure>
+): Effect.Effect<A, HelixFailure> =>
+  Effect.map(Effect.forEach(batches, run, { concurrency: 4 }), (answers) => {
+    const pages = answers as ReadonlyArray<PageLike<unknown>>
+    return { ...pages[0], data: pages.flatMap((page) => page.data) } as A
+  })
+
+/** The service, over one service's runtime. */
+const serviceOf = (rt: Runtime): Helix.Service => {
+  const execute: Execute = (ep, input, extraQuery = []) =>
+    Effect.flatMap(rt.resolve, (context) =>
+      Effect.flatMap(
+        principalFor(ep, context, input),
+        ([principal, filled]) => executeWith(rt, ep, principal, filled, extraQuery)
+      ))
+  const request = <I, A>(ep: Endpoint<I, A>, input: I): Effect.Effect<A, HelixFailure> => {
+    const batches = ep.batch === undefined ? undefined : batchesOf(ep.batch, input)
+    return Effect.withSpan(
+      batches === undefined ? execute(ep, input) : batched(batches, (batch) => execute(ep, batch)),
+      `Helix.${ep.name}`
+    )
+  }
+  return {
+    request,
+    paginate: (ep, input, pageOptions) =>
+      paginateWith(execute, ep, input, pageOptions).pipe(Stream.withSpan(`Helix.${ep.name}`)),
+    actingUserId: Effect.map(rt.resolve, (r) => r._tag === "User" ? Option.some(r.userId) : Option.none())
+  }
 }
 
 /**
@@ -1827,8 +1095,7 @@ export const make = (
       maxRateLimitRetries,
       maxRateLimitWait
     }
-    const execute: Execute = (ep, input, extraQuery) => executeWith(rt, ep, input, extraQuery)
-    return serviceOf(execute, resolve)
+    return serviceOf(rt)
   })
 
 const decodeErrorMessage = (text: string): string =>

@@ -29,6 +29,20 @@ export * as EventSubTypes from "./EventSubTypes.js"
  * @since 0.1.0
  */
 export * as Helix from "./Helix.js"
+
+/**
+ * Every Helix operation, one module per area of Twitch's reference (generated).
+ *
+ * @since 0.2.0
+ */
+export * as HelixApi from "./HelixApi.js"
+
+/**
+ * What a Helix operation is, and how to declare one.
+ *
+ * @since 0.2.0
+ */
+export * as HelixOperation from "./HelixOperation.js"
 /**
  * @since 0.1.0
  */
