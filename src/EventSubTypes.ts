@@ -45,8 +45,17 @@ export {
 } from "./EventSubDefinition.js"
 
 /**
+ * The schemas the definitions share (the `channel.raid` condition, chat fragments, chat notices,
+ * `channel.moderate` actions, ...), from `EventSubShared`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export * from "./EventSubShared.js"
+
+/**
  * The generated definitions, one per subscription type + version (documented in
- * `generated/EventSubDefinitions.ts`).
+ * `generated/EventSubDefinitions.ts`, written by `npm run codegen`).
  *
  * @since 0.1.0
  * @category definitions

@@ -187,7 +187,7 @@ const RFC3339_NANOS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/
 
 describe("simulator EventSub", () => {
   it("ships every documented type and version", () => {
-    // test/fixtures/eventsub-examples.json is a verbatim derivative of shared/twitch/eventsub-types.json
+    // test/fixtures/eventsub-examples.json is a verbatim derivative of codegen/inputs/eventsub-types.json
     const shared = JSON.parse(
       readFileSync(new URL("./fixtures/eventsub-examples.json", import.meta.url), "utf8")
     ) as Array<{ type: string; version: string }>

@@ -79,7 +79,7 @@ export class SimEventSubControlError extends Schema.TaggedError<SimEventSubContr
 ) {}
 
 // ---------------------------------------------------------------------------------------------
-// Type catalogue (generated from ../shared/twitch/eventsub-types.json, shipped next to this file)
+// Type catalogue (written by npm run codegen from codegen/inputs/eventsub-types.json, shipped next to this file)
 // ---------------------------------------------------------------------------------------------
 
 const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
