@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process"
 import * as Path from "node:path"
 import { makeContext } from "./emit.js"
 import { generateEventSub } from "./eventsub.js"
+import { generateHelix } from "./helix/index.js"
 import { generateScopes } from "./scopes.js"
 
 const root = Path.resolve(import.meta.dirname, "..", "..")
@@ -12,6 +13,7 @@ const ctx = makeContext(root)
 
 generateScopes(ctx)
 generateEventSub(ctx)
+generateHelix(ctx)
 
 // As `npm run lint-fix`: two runs, dprint last (see eslint.config.mjs).
 const written = ctx.written.filter((file) => file.endsWith(".ts"))

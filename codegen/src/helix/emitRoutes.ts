@@ -1,6 +1,8 @@
 /**
  * The simulator's route table: every operation as plain data (`src/testing/internal/helixRoutes.json`).
  */
+import { generatedHeader } from "../emit.js"
+import { helixInputsText } from "./inputs.js"
 import type { Model, Operation } from "./ir.js"
 import type { JsonSchema } from "./spec.js"
 import { inline, resolve } from "./spec.js"
@@ -50,4 +52,5 @@ export const routesOf = (model: Model) =>
     errors: op.errors.map((e) => ({ status: e.status, description: e.description.split("\n")[0] ?? "" }))
   }))
 
-export const emitRoutes = (model: Model): string => JSON.stringify({ operations: routesOf(model) }, null, 1) + "\n"
+export const emitRoutes = (model: Model): string =>
+  JSON.stringify({ _comment: generatedHeader(helixInputsText), operations: routesOf(model) }, null, 1) + "\n"

@@ -1,20 +1,14 @@
-/**
- * The Helix generator: the typed client modules and the simulator's route table.
- */
-import { join } from "node:path"
+// The Helix generator: the typed client modules (src/Helix/<Area>.ts, src/HelixApi.ts) and the simulator's
+// route table (src/testing/internal/helixRoutes.json), from the pinned spec and the reviewed overrides.
+import type { Context } from "../emit.js"
 import { emitClient } from "./emitClient.js"
 import { emitRoutes } from "./emitRoutes.js"
 import { modelOf } from "./ir.js"
-import { readOverrides } from "./overrides.js"
-import { readSpec } from "./spec.js"
+import type { Overrides } from "./overrides.js"
+import type { Spec } from "./spec.js"
 
-/** Every file the Helix generator writes, by path relative to the repository root. */
-export const helixFiles = (root: string): Map<string, string> => {
-  const model = modelOf(
-    readSpec(join(root, "codegen/inputs/helix-openapi.json")),
-    readOverrides(join(root, "codegen/overrides/helix.json"))
-  )
-  const files = emitClient(model)
-  files.set("src/testing/internal/helixRoutes.json", emitRoutes(model))
-  return files
+export const generateHelix = (ctx: Context): void => {
+  const model = modelOf(ctx.readInput("helix-openapi.json") as Spec, ctx.readOverrides("helix.json") as Overrides)
+  for (const [path, text] of emitClient(model)) ctx.writeGenerated(path, text)
+  ctx.writeGenerated("src/testing/internal/helixRoutes.json", emitRoutes(model))
 }

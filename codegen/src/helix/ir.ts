@@ -75,7 +75,15 @@ const tokenOf = (op: SpecOperation): TokenKind => {
 
 /** The parameter the docs say must match the user in the access token (`… must match the user ID in the …`). */
 const ACTING = /must match|same as|ID in the (?:user )?(?:access|OAuth) token/i
-const PREFERRED = ["moderator_id", "sender_id", "from_user_id", "editor_id", "from_broadcaster_id", "user_id", "broadcaster_id"]
+const PREFERRED = [
+  "moderator_id",
+  "sender_id",
+  "from_user_id",
+  "editor_id",
+  "from_broadcaster_id",
+  "user_id",
+  "broadcaster_id"
+]
 
 const actingUserOf = (described: ReadonlyArray<readonly [string, string]>): string | undefined => {
   const matches = described.filter(([, text]) => ACTING.test(text.replace(/\\_/g, "_"))).map(([name]) => name)
@@ -89,15 +97,24 @@ const pageSizeOf = (op: SpecOperation): number | undefined => {
   return sizes.length === 0 ? undefined : Math.max(...sizes)
 }
 
-const jsonContent = (content: Record<string, { schema?: JsonSchema; examples?: Record<string, { value?: unknown }> }> | undefined) =>
-  content?.["application/json"]
+const jsonContent = (
+  content: Record<string, { schema?: JsonSchema; examples?: Record<string, { value?: unknown }> }> | undefined
+) => content?.["application/json"]
 
 const firstExample = (examples: Record<string, { value?: unknown }> | undefined): unknown =>
   examples === undefined ? undefined : Object.values(examples)[0]?.value
 
-const build = (spec: Spec, path: string, method: (typeof METHODS)[number], op: SpecOperation, override: OperationOverride | undefined): Operation => {
+const build = (
+  spec: Spec,
+  path: string,
+  method: (typeof METHODS)[number],
+  op: SpecOperation,
+  override: OperationOverride | undefined
+): Operation => {
   const params = (op.parameters ?? []).filter((p) => p.in === "query")
-  if ((op.parameters ?? []).some((p) => p.in !== "query")) throw new Error(`${op.operationId}: only query parameters are supported`)
+  if ((op.parameters ?? []).some((p) => p.in !== "query")) {
+    throw new Error(`${op.operationId}: only query parameters are supported`)
+  }
   const successCode = Object.keys(op.responses).find((code) => code.startsWith("2"))
   if (successCode === undefined) throw new Error(`${op.operationId}: no 2xx response`)
   const success = op.responses[successCode]!
@@ -110,12 +127,12 @@ const build = (spec: Spec, path: string, method: (typeof METHODS)[number], op: S
     (params.some((p) => p.name === "after") && "pagination" in responseProps && "data" in responseProps)
   const query = paginated ? params.filter((p) => !PAGINATION.has(p.name)) : params
   const bodyProps = body === undefined ? {} : resolve(spec, body).properties ?? {}
-  const bodyNames = Object.keys(bodyProps)
   const onlyData = Object.keys(responseProps).every((k) => k === "data" || (paginated && k === "pagination")) &&
     "data" in responseProps && resolve(spec, responseProps.data!).type === "array"
   const arrays = query.filter((p) => resolve(spec, p.schema).type === "array").map((p) => p.name)
   const token = override?.token ?? tokenOf(op)
-  const actingUser = override?.actingUser === null ? undefined :
+  const actingUser = override?.actingUser === null ?
+    undefined :
     override?.actingUser ?? (token === "app" ? undefined : actingUserOf([
       ...query.map((p) => [p.name, p.description ?? ""] as const),
       ...Object.entries(bodyProps).map(([name, s]) => [name, s.description ?? ""] as const)

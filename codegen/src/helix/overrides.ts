@@ -2,7 +2,6 @@
  * Reviewed corrections to Twitch's (unofficial) Helix description: `codegen/overrides/helix.json`.
  * Every entry carries the reason it exists.
  */
-import { readFileSync } from "node:fs"
 import type { Spec } from "./spec.js"
 
 /** A change to the spec itself, at a JSON pointer (`#/paths/~1users/get/...`). */
@@ -36,8 +35,6 @@ export interface Overrides {
   readonly patches: ReadonlyArray<Patch>
   readonly operations: Readonly<Record<string, OperationOverride>>
 }
-
-export const readOverrides = (file: string): Overrides => JSON.parse(readFileSync(file, "utf8")) as Overrides
 
 const unescape = (token: string): string => token.replace(/~1/g, "/").replace(/~0/g, "~")
 

@@ -1,7 +1,6 @@
 /**
  * The subset of OpenAPI 3.0 that Twitch's Helix description uses, and reading it.
  */
-import { readFileSync } from "node:fs"
 
 export interface JsonSchema {
   readonly type?: "string" | "integer" | "number" | "boolean" | "array" | "object"
@@ -39,7 +38,9 @@ export interface SpecOperation {
   readonly externalDocs?: { readonly url: string }
   readonly parameters?: ReadonlyArray<Parameter>
   readonly requestBody?: { readonly content: Readonly<Record<string, MediaType>> }
-  readonly responses: Readonly<Record<string, { readonly description?: string; readonly content?: Record<string, MediaType> }>>
+  readonly responses: Readonly<
+    Record<string, { readonly description?: string; readonly content?: Record<string, MediaType> }>
+  >
   readonly security?: ReadonlyArray<Readonly<Record<string, ReadonlyArray<string>>>>
 }
 
@@ -49,8 +50,6 @@ export interface Spec {
     readonly schemas: Readonly<Record<string, JsonSchema>>
   }
 }
-
-export const readSpec = (file: string): Spec => JSON.parse(readFileSync(file, "utf8")) as Spec
 
 /** The component name a `$ref` points at. */
 export const refName = (ref: string): string => ref.slice(ref.lastIndexOf("/") + 1)
