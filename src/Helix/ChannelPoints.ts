@@ -35,7 +35,7 @@ export interface CustomReward {
     readonly url_2x: string
     /** The URL to a large version of the image. */
     readonly url_4x: string
-  }
+  } | null
   /** A set of default images for the reward. */
   readonly default_image: {
     /** The URL to a small version of the image. */
@@ -92,7 +92,7 @@ const CustomRewardSchema = Schema.Struct({
   title: Schema.String,
   prompt: Schema.String,
   cost: Schema.Number,
-  image: Schema.Struct({ url_1x: Schema.String, url_2x: Schema.String, url_4x: Schema.String }),
+  image: Schema.NullOr(Schema.Struct({ url_1x: Schema.String, url_2x: Schema.String, url_4x: Schema.String })),
   default_image: Schema.Struct({ url_1x: Schema.String, url_2x: Schema.String, url_4x: Schema.String }),
   background_color: Schema.String,
   is_enabled: Schema.Boolean,

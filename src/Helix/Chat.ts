@@ -304,9 +304,9 @@ export interface ChatBadge {
     /** The description of the badge. */
     readonly description: string
     /** The action to take when clicking on the badge. Set to `null` if no action is specified. */
-    readonly click_action: string
+    readonly click_action: string | null
     /** The URL to navigate to when clicking on the badge. Set to `null` if no URL is specified. */
-    readonly click_url: string
+    readonly click_url: string | null
   }>
 }
 
@@ -320,8 +320,8 @@ const ChatBadgeSchema = Schema.Struct({
       image_url_4x: Schema.String,
       title: Schema.String,
       description: Schema.String,
-      click_action: Schema.String,
-      click_url: Schema.String
+      click_action: Schema.NullOr(Schema.String),
+      click_url: Schema.NullOr(Schema.String)
     })
   )
 })

@@ -152,15 +152,15 @@ export interface GetClipsDownloadItem {
   /** An ID that uniquely identifies the clip. */
   readonly clip_id: string
   /** The landscape URL to download the clip. This field is `null` if the URL is not available. */
-  readonly landscape_download_url: string
+  readonly landscape_download_url: string | null
   /** The portrait URL to download the clip. This field is `null` if the URL is not available. */
-  readonly portrait_download_url: string
+  readonly portrait_download_url: string | null
 }
 
 const GetClipsDownloadItemSchema = Schema.Struct({
   clip_id: Schema.String,
-  landscape_download_url: Schema.String,
-  portrait_download_url: Schema.String
+  landscape_download_url: Schema.NullOr(Schema.String),
+  portrait_download_url: Schema.NullOr(Schema.String)
 })
 
 /**

@@ -239,28 +239,28 @@ export interface Extension {
   /** Describes all views-related information such as how the extension is displayed on mobile devices. */
   readonly views: {
     /** Describes how the extension is displayed on mobile devices. */
-    readonly mobile: {
+    readonly mobile?: {
       /** The HTML file that is shown to viewers on mobile devices. This page is presented to viewers as a panel behind the chat area of the mobile app. */
       readonly viewer_url: string
-    }
+    } | undefined
     /** Describes how the extension is rendered if the extension may be activated as a panel extension. */
-    readonly panel: {
+    readonly panel?: {
       /** The HTML file that is shown to viewers on the channel page when the extension is activated in a Panel slot. */
       readonly viewer_url: string
       /** The height, in pixels, of the panel component that the extension is rendered in. */
       readonly height: number
       /** A Boolean value that determines whether the extension can link to non-Twitch domains. */
       readonly can_link_external_content: boolean
-    }
+    } | undefined
     /** Describes how the extension is rendered if the extension may be activated as a video-overlay extension. */
-    readonly video_overlay: {
+    readonly video_overlay?: {
       /** The HTML file that is shown to viewers on the channel page when the extension is activated on the Video - Overlay slot. */
       readonly viewer_url: string
       /** A Boolean value that determines whether the extension can link to non-Twitch domains. */
       readonly can_link_external_content: boolean
-    }
+    } | undefined
     /** Describes how the extension is rendered if the extension may be activated as a video-component extension. */
-    readonly component: {
+    readonly component?: {
       /** The HTML file that is shown to viewers on the channel page when the extension is activated in a Video - Component slot. */
       readonly viewer_url: string
       /** The width value of the ratio (width : height) which determines the extension’s width, and how the extension’s iframe will resize in different video player environments. */
@@ -275,14 +275,14 @@ export interface Extension {
       readonly target_height: number
       /** A Boolean value that determines whether the extension can link to non-Twitch domains. */
       readonly can_link_external_content: boolean
-    }
+    } | undefined
     /** Describes the view that is shown to broadcasters while they are configuring your extension within the Extension Manager. */
-    readonly config: {
+    readonly config?: {
       /** The HTML file shown to broadcasters while they are configuring your extension within the Extension Manager. */
       readonly viewer_url: string
       /** A Boolean value that determines whether the extension can link to non-Twitch domains. */
       readonly can_link_external_content: boolean
-    }
+    } | undefined
   }
   /** Allowlisted configuration URLs for displaying the extension (the allowlist is configured on Twitch’s [developer site](https://dev.twitch.tv/console/extensions) under the **Extensions** -> **Extension** -> **Version** -> **Capabilities**). */
   readonly allowlisted_config_urls: ReadonlyArray<string>
@@ -312,23 +312,25 @@ const ExtensionSchema = Schema.Struct({
   version: Schema.String,
   viewer_summary: Schema.String,
   views: Schema.Struct({
-    mobile: Schema.Struct({ viewer_url: Schema.String }),
-    panel: Schema.Struct({
-      viewer_url: Schema.String,
-      height: Schema.Number,
-      can_link_external_content: Schema.Boolean
-    }),
-    video_overlay: Schema.Struct({ viewer_url: Schema.String, can_link_external_content: Schema.Boolean }),
-    component: Schema.Struct({
-      viewer_url: Schema.String,
-      aspect_ratio_x: Schema.Number,
-      aspect_ratio_y: Schema.Number,
-      autoscale: Schema.Boolean,
-      scale_pixels: Schema.Number,
-      target_height: Schema.Number,
-      can_link_external_content: Schema.Boolean
-    }),
-    config: Schema.Struct({ viewer_url: Schema.String, can_link_external_content: Schema.Boolean })
+    mobile: Schema.optional(Schema.Struct({ viewer_url: Schema.String })),
+    panel: Schema.optional(
+      Schema.Struct({ viewer_url: Schema.String, height: Schema.Number, can_link_external_content: Schema.Boolean })
+    ),
+    video_overlay: Schema.optional(
+      Schema.Struct({ viewer_url: Schema.String, can_link_external_content: Schema.Boolean })
+    ),
+    component: Schema.optional(
+      Schema.Struct({
+        viewer_url: Schema.String,
+        aspect_ratio_x: Schema.Number,
+        aspect_ratio_y: Schema.Number,
+        autoscale: Schema.Boolean,
+        scale_pixels: Schema.Number,
+        target_height: Schema.Number,
+        can_link_external_content: Schema.Boolean
+      })
+    ),
+    config: Schema.optional(Schema.Struct({ viewer_url: Schema.String, can_link_external_content: Schema.Boolean }))
   }),
   allowlisted_config_urls: Schema.Array(Schema.String),
   allowlisted_panel_urls: Schema.Array(Schema.String)

@@ -51,7 +51,7 @@ export interface Guest {
    * * Screen Share is represented as a special guest with the ID "SCREENSHARE"
    * * The identifier here matches the ID referenced in browser source links used in broadcasting software.
    */
-  readonly slot_id: string
+  readonly slot_id?: string | undefined
   /** Flag determining whether or not the guest is visible in the browser source in the host’s streaming software. */
   readonly is_live: boolean
   /** User ID of the guest assigned to this slot. */
@@ -85,7 +85,7 @@ export interface Guest {
 }
 
 const GuestSchema = Schema.Struct({
-  slot_id: Schema.String,
+  slot_id: Schema.optional(Schema.String),
   is_live: Schema.Boolean,
   user_id: Schema.String,
   user_display_name: Schema.String,

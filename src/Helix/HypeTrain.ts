@@ -39,20 +39,14 @@ export interface GetHypeTrainStatusItem {
       readonly user_login: string
       /** The user’s display name. */
       readonly user_name: string
-      /**
-       * The type of the Hype Train. Possible values are:
-       *
-       * * **treasure**
-       * * **golden_kappa**
-       * * **regular**
-       *
-       * [Learn More](https://help.twitch.tv/s/article/hype-train-guide#special)
-       */
-      readonly type: Op.Open<"treasure" | "golden_kappa" | "regular">
+      /** The contribution's type: bits, subscription or other. */
+      readonly type: Op.Open<"bits" | "subscription" | "other">
       /** The total number of points contributed for the type. */
       readonly total: number
-      /** A list containing the broadcasters participating in the shared Hype Train. Null if the Hype Train is not shared. */
-      readonly shared_train_participants: ReadonlyArray<{
+    }>
+    /** A list containing the broadcasters participating in the shared Hype Train. Null if the Hype Train is not shared. */
+    readonly shared_train_participants?:
+      | ReadonlyArray<{
         /** The broadcaster ID. */
         readonly broadcaster_user_id: string
         /** The broadcaster login. */
@@ -60,14 +54,42 @@ export interface GetHypeTrainStatusItem {
         /** The broadcaster display name. */
         readonly broadcaster_user_name: string
       }>
-      /** The time when the Hype Train started. */
-      readonly started_at: string
-      /** The time when the Hype Train expires. The expiration is extended when the Hype Train reaches a new level. */
-      readonly expires_at: string
-      /** Indicates if the Hype Train is shared. When true, shared_train_participants will contain the list of broadcasters the train is shared with. */
-      readonly is_shared_train: boolean
-    }>
+      | undefined
+    /** The time when the Hype Train started. */
+    readonly started_at: string
+    /** The time when the Hype Train expires. The expiration is extended when the Hype Train reaches a new level. */
+    readonly expires_at: string
+    /** Indicates if the Hype Train is shared. When true, shared_train_participants will contain the list of broadcasters the train is shared with. */
+    readonly is_shared_train?: boolean | undefined
+    /**
+     * The type of the Hype Train. Possible values are:
+     *
+     * * **treasure**
+     * * **golden_kappa**
+     * * **regular**
+     *
+     * [Learn More](https://help.twitch.tv/s/article/hype-train-guide#special)
+     */
+    readonly type: Op.Open<"treasure" | "golden_kappa" | "regular">
   }
+  /** An object with information about the channel’s Hype Train records. Null if a Hype Train has not occurred. */
+  readonly all_time_high?: {
+    /** The level of the record Hype Train. */
+    readonly level: number
+    /** Total points contributed to the record Hype Train. */
+    readonly total: number
+    /** The time when the record was achieved. */
+    readonly achieved_at: string
+  } | undefined
+  /** An object with information about the channel’s shared Hype Train records. Null if a Hype Train has not occurred. */
+  readonly shared_all_time_high?: {
+    /** The level of the record Hype Train. */
+    readonly level: number
+    /** Total points contributed to the record Hype Train. */
+    readonly total: number
+    /** The time when the record was achieved. */
+    readonly achieved_at: string
+  } | undefined
 }
 
 const GetHypeTrainStatusItemSchema = Schema.Struct({
@@ -80,24 +102,35 @@ const GetHypeTrainStatusItemSchema = Schema.Struct({
     total: Schema.Number,
     progress: Schema.Number,
     goal: Schema.Number,
-    top_contributions: Schema.Array(Schema.Struct({
-      user_id: Schema.String,
-      user_login: Schema.String,
-      user_name: Schema.String,
-      type: Schema.String,
-      total: Schema.Number,
-      shared_train_participants: Schema.Array(
+    top_contributions: Schema.Array(
+      Schema.Struct({
+        user_id: Schema.String,
+        user_login: Schema.String,
+        user_name: Schema.String,
+        type: Schema.String,
+        total: Schema.Number
+      })
+    ),
+    shared_train_participants: Schema.optional(
+      Schema.Array(
         Schema.Struct({
           broadcaster_user_id: Schema.String,
           broadcaster_user_login: Schema.String,
           broadcaster_user_name: Schema.String
         })
-      ),
-      started_at: Schema.String,
-      expires_at: Schema.String,
-      is_shared_train: Schema.Boolean
-    }))
-  })
+      )
+    ),
+    started_at: Schema.String,
+    expires_at: Schema.String,
+    is_shared_train: Schema.optional(Schema.Boolean),
+    type: Schema.String
+  }),
+  all_time_high: Schema.optional(
+    Schema.Struct({ level: Schema.Number, total: Schema.Number, achieved_at: Schema.String })
+  ),
+  shared_all_time_high: Schema.optional(
+    Schema.Struct({ level: Schema.Number, total: Schema.Number, achieved_at: Schema.String })
+  )
 })
 
 /**
@@ -107,31 +140,9 @@ const GetHypeTrainStatusItemSchema = Schema.Struct({
 export interface GetHypeTrainStatusResponse {
   /** A list that contains information related to the channel’s Hype Train. */
   readonly data: ReadonlyArray<GetHypeTrainStatusItem>
-  /** An object with information about the channel’s Hype Train records. Null if a Hype Train has not occurred. */
-  readonly all_time_high: {
-    /** The level of the record Hype Train. */
-    readonly level: number
-    /** Total points contributed to the record Hype Train. */
-    readonly total: number
-    /** The time when the record was achieved. */
-    readonly achieved_at: string
-  }
-  /** An object with information about the channel’s shared Hype Train records. Null if a Hype Train has not occurred. */
-  readonly shared_all_time_high: {
-    /** The level of the record Hype Train. */
-    readonly level: number
-    /** Total points contributed to the record Hype Train. */
-    readonly total: number
-    /** The time when the record was achieved. */
-    readonly achieved_at: string
-  }
 }
 
-const GetHypeTrainStatusResponseSchema = Schema.Struct({
-  data: Schema.Array(GetHypeTrainStatusItemSchema),
-  all_time_high: Schema.Struct({ level: Schema.Number, total: Schema.Number, achieved_at: Schema.String }),
-  shared_all_time_high: Schema.Struct({ level: Schema.Number, total: Schema.Number, achieved_at: Schema.String })
-})
+const GetHypeTrainStatusResponseSchema = Schema.Struct({ data: Schema.Array(GetHypeTrainStatusItemSchema) })
 
 /**
  * The parameters of {@link getHypeTrainStatus}.
@@ -153,7 +164,7 @@ export interface GetHypeTrainStatusParams {
  * @since 0.2.0
  * @category operations
  */
-export const getHypeTrainStatus: Op.BodyOperation<GetHypeTrainStatusParams, GetHypeTrainStatusResponse> = Op.body({
+export const getHypeTrainStatus: Op.DataOperation<GetHypeTrainStatusParams, GetHypeTrainStatusResponse> = Op.data({
   name: "getHypeTrainStatus",
   method: "GET",
   path: "/hypetrain/status",

@@ -203,11 +203,11 @@ export interface GetUnbanRequestsItem {
   /** The broadcaster's login name. */
   readonly broadcaster_login: string
   /** User ID of moderator who approved/denied the request. */
-  readonly moderator_id: string
+  readonly moderator_id: string | null
   /** The moderator's login name. */
-  readonly moderator_login: string
+  readonly moderator_login: string | null
   /** The moderator's display name. */
-  readonly moderator_name: string
+  readonly moderator_name: string | null
   /** User ID of the requestor who is asking for an unban. */
   readonly user_id: string
   /** The user's login name. */
@@ -229,9 +229,9 @@ export interface GetUnbanRequestsItem {
   /** Timestamp of when the unban request was created. */
   readonly created_at: string
   /** Timestamp of when moderator/broadcaster approved or denied the request. */
-  readonly resolved_at: string
+  readonly resolved_at: string | null
   /** Text input by the resolver (moderator) of the unban. request */
-  readonly resolution_text: string
+  readonly resolution_text: string | null
 }
 
 const GetUnbanRequestsItemSchema = Schema.Struct({
@@ -239,17 +239,17 @@ const GetUnbanRequestsItemSchema = Schema.Struct({
   broadcaster_id: Schema.String,
   broadcaster_name: Schema.String,
   broadcaster_login: Schema.String,
-  moderator_id: Schema.String,
-  moderator_login: Schema.String,
-  moderator_name: Schema.String,
+  moderator_id: Schema.NullOr(Schema.String),
+  moderator_login: Schema.NullOr(Schema.String),
+  moderator_name: Schema.NullOr(Schema.String),
   user_id: Schema.String,
   user_login: Schema.String,
   user_name: Schema.String,
   text: Schema.String,
   status: Schema.String,
   created_at: Schema.String,
-  resolved_at: Schema.String,
-  resolution_text: Schema.String
+  resolved_at: Schema.NullOr(Schema.String),
+  resolution_text: Schema.NullOr(Schema.String)
 })
 
 /**
@@ -285,11 +285,11 @@ export interface ResolveUnbanRequestsItem {
   /** The broadcaster’s display name. */
   readonly broadcaster_name: string
   /** User ID of moderator who approved/denied the request. */
-  readonly moderator_id: string
+  readonly moderator_id: string | null
   /** The moderator’s login name. */
-  readonly moderator_login: string
+  readonly moderator_login: string | null
   /** The moderator’s display name. */
-  readonly moderator_name: string
+  readonly moderator_name: string | null
   /** User ID of the requestor who is asking for an unban. */
   readonly user_id: string
   /** The user’s login name. */
@@ -308,9 +308,9 @@ export interface ResolveUnbanRequestsItem {
   /** Timestamp of when the unban request was created. */
   readonly created_at: string
   /** Timestamp of when moderator/broadcaster approved or denied the request. */
-  readonly resolved_at: string
+  readonly resolved_at: string | null
   /** Text input by the resolver (moderator) of the unban request. */
-  readonly resolution_text: string
+  readonly resolution_text: string | null
 }
 
 const ResolveUnbanRequestsItemSchema = Schema.Struct({
@@ -318,17 +318,17 @@ const ResolveUnbanRequestsItemSchema = Schema.Struct({
   broadcaster_id: Schema.String,
   broadcaster_login: Schema.String,
   broadcaster_name: Schema.String,
-  moderator_id: Schema.String,
-  moderator_login: Schema.String,
-  moderator_name: Schema.String,
+  moderator_id: Schema.NullOr(Schema.String),
+  moderator_login: Schema.NullOr(Schema.String),
+  moderator_name: Schema.NullOr(Schema.String),
   user_id: Schema.String,
   user_login: Schema.String,
   user_name: Schema.String,
   text: Schema.String,
   status: Schema.String,
   created_at: Schema.String,
-  resolved_at: Schema.String,
-  resolution_text: Schema.String
+  resolved_at: Schema.NullOr(Schema.String),
+  resolution_text: Schema.NullOr(Schema.String)
 })
 
 /**

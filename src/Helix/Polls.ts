@@ -60,7 +60,7 @@ export interface Poll {
   /** The UTC date and time (in RFC3339 format) of when the poll began. */
   readonly started_at: string
   /** The UTC date and time (in RFC3339 format) of when the poll ended. If `status` is ACTIVE, this field is set to **null**. */
-  readonly ended_at: string | null
+  readonly ended_at?: string | null | undefined
 }
 
 const PollSchema = Schema.Struct({
@@ -85,7 +85,7 @@ const PollSchema = Schema.Struct({
   status: Schema.String,
   duration: Schema.Number,
   started_at: Schema.String,
-  ended_at: Schema.NullOr(Schema.String)
+  ended_at: Schema.optional(Schema.NullOr(Schema.String))
 })
 
 /**

@@ -65,7 +65,7 @@ export interface GetChannelStreamScheduleResponse {
       readonly start_time: string
       /** The UTC date and time (in RFC3339 format) of when the broadcaster’s vacation ends. */
       readonly end_time: string
-    }
+    } | null
     /** The information used to page through a list of results. The object is empty if there are no more pages left to page through. [Read more](https://dev.twitch.tv/docs/api/guide#pagination). */
     readonly pagination?: {
       /** The cursor used to get the next page of results. Set the request’s _after_ query parameter to this value. */
@@ -80,7 +80,7 @@ const GetChannelStreamScheduleResponseSchema = Schema.Struct({
     broadcaster_id: Schema.String,
     broadcaster_name: Schema.String,
     broadcaster_login: Schema.String,
-    vacation: Schema.Struct({ start_time: Schema.String, end_time: Schema.String }),
+    vacation: Schema.NullOr(Schema.Struct({ start_time: Schema.String, end_time: Schema.String })),
     pagination: Schema.optional(Schema.Struct({ cursor: Schema.optional(Schema.String) }))
   })
 })
@@ -106,7 +106,7 @@ export interface CreateChannelStreamScheduleSegmentResponse {
       readonly start_time: string
       /** The UTC date and time (in RFC3339 format) of when the broadcaster’s vacation ends. */
       readonly end_time: string
-    }
+    } | null
   }
 }
 
@@ -116,7 +116,7 @@ const CreateChannelStreamScheduleSegmentResponseSchema = Schema.Struct({
     broadcaster_id: Schema.String,
     broadcaster_name: Schema.String,
     broadcaster_login: Schema.String,
-    vacation: Schema.Struct({ start_time: Schema.String, end_time: Schema.String })
+    vacation: Schema.NullOr(Schema.Struct({ start_time: Schema.String, end_time: Schema.String }))
   })
 })
 
@@ -141,7 +141,7 @@ export interface UpdateChannelStreamScheduleSegmentResponse {
       readonly start_time: string
       /** The UTC date and time (in RFC3339 format) of when the broadcaster’s vacation ends. */
       readonly end_time: string
-    }
+    } | null
   }
 }
 
@@ -151,7 +151,7 @@ const UpdateChannelStreamScheduleSegmentResponseSchema = Schema.Struct({
     broadcaster_id: Schema.String,
     broadcaster_name: Schema.String,
     broadcaster_login: Schema.String,
-    vacation: Schema.Struct({ start_time: Schema.String, end_time: Schema.String })
+    vacation: Schema.NullOr(Schema.Struct({ start_time: Schema.String, end_time: Schema.String }))
   })
 })
 

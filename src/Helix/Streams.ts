@@ -163,7 +163,7 @@ export interface StreamMarkers {
       /** The relative offset (in seconds) of the marker from the beginning of the stream. */
       readonly position_seconds: number
       /** A URL that opens the video in Twitch Highlighter. */
-      readonly url: string
+      readonly url?: string | undefined
     }>
   }>
 }
@@ -181,7 +181,7 @@ const StreamMarkersSchema = Schema.Struct({
           created_at: Schema.String,
           description: Schema.String,
           position_seconds: Schema.Number,
-          url: Schema.String
+          url: Schema.optional(Schema.String)
         })
       )
     })

@@ -20,9 +20,9 @@ export interface ChannelTeam {
   /** The broadcaster’s display name. */
   readonly broadcaster_name: string
   /** A URL to the team’s background image. */
-  readonly background_image_url: string
+  readonly background_image_url: string | null
   /** A URL to the team’s banner. */
-  readonly banner: string
+  readonly banner: string | null
   /** The UTC date and time (in RFC3339 format) of when the team was created. */
   readonly created_at: string
   /** The UTC date and time (in RFC3339 format) of the last time the team was updated. */
@@ -43,8 +43,8 @@ const ChannelTeamSchema = Schema.Struct({
   broadcaster_id: Schema.String,
   broadcaster_login: Schema.String,
   broadcaster_name: Schema.String,
-  background_image_url: Schema.String,
-  banner: Schema.String,
+  background_image_url: Schema.NullOr(Schema.String),
+  banner: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   updated_at: Schema.String,
   info: Schema.String,
@@ -80,9 +80,9 @@ export interface Team {
     readonly user_name: string
   }>
   /** A URL to the team’s background image. */
-  readonly background_image_url: string
+  readonly background_image_url: string | null
   /** A URL to the team’s banner. */
-  readonly banner: string
+  readonly banner: string | null
   /** The UTC date and time (in RFC3339 format) of when the team was created. */
   readonly created_at: string
   /** The UTC date and time (in RFC3339 format) of the last time the team was updated. */
@@ -101,8 +101,8 @@ export interface Team {
 
 const TeamSchema = Schema.Struct({
   users: Schema.Array(Schema.Struct({ user_id: Schema.String, user_login: Schema.String, user_name: Schema.String })),
-  background_image_url: Schema.String,
-  banner: Schema.String,
+  background_image_url: Schema.NullOr(Schema.String),
+  banner: Schema.NullOr(Schema.String),
   created_at: Schema.String,
   updated_at: Schema.String,
   info: Schema.String,
