@@ -166,14 +166,14 @@ const requestProblems = (route: Route, request: Sent, input: Record<string, unkn
     if (acting !== USER) problems.push(`acting user ${route.actingUser} = ${String(acting)}, not ${USER}`)
   }
   if (route.body === null && request.body !== undefined) problems.push("a body where the spec has none")
-  if (route.body !== null) problems.push(...validate(route.body, request.body, "body"))
+  const bodyProblems = route.body === null ? [] : validate(route.body, request.body, "body")
   const expected = route.token === "app"
     ? "Bearer app"
     : route.token === "jwt"
     ? "Bearer extension-jwt"
     : `Bearer user-${USER}`
   if (request.authorization !== expected) problems.push(`authorization ${request.authorization}, expected ${expected}`)
-  return problems
+  return problems.concat(bodyProblems)
 }
 
 const call = (route: Route, input: Record<string, unknown>) =>
