@@ -8,6 +8,8 @@
  *    `skipLibCheck: false` (every .d.ts checked, as the smoke test does) and `true` (the common
  *    setting). Median of 3, the two programs interleaved. Goal: bot ≤ 2× plain. The ratio is of CPU
  *    time (user + system of the tsc process: steady on a shared machine); wall time is printed beside.
+ *    And a consumer that calls 20 Helix operations (`scripts/consumer/helix20.ts`), cold, same settings:
+ *    issue 12's goal is ≤ 2 s; the plain program's time is the floor Effect itself costs.
  * 2. Simulator start to ready (spawn → its "listening" line), median of 5, interleaved: the built bin
  *    (`node dist/bin/simulator.js`), the installed bin (`npx effect-twitch-simulator`) and
  *    `npm run simulator` (tsx on src/).
@@ -57,7 +59,7 @@ const medianOf = (runs: ReadonlyArray<Typecheck>): Typecheck => ({
 })
 
 const row = (name: string, t: Typecheck) =>
-  `  ${name.padEnd(6)} ${String(t.cpuMs).padStart(6)} ms CPU ${String(t.wallMs).padStart(6)} ms wall ${
+  `  ${name.padEnd(7)} ${String(t.cpuMs).padStart(6)} ms CPU ${String(t.wallMs).padStart(6)} ms wall ${
     String(t.checkMs).padStart(6)
   } ms check ` +
   `${String(t.types).padStart(7)} types ${String(t.files).padStart(4)} files ${String(t.memoryMB).padStart(4)} MB\n`
@@ -68,24 +70,32 @@ const compareTypecheck = async (app: string, skipLibCheck: boolean) => {
   const suffix = skipLibCheck ? "skip" : "full"
   const configs = {
     bot: Consumer.writeTsconfig(app, `bot-${suffix}`, ["bot.ts"], settings),
-    plain: Consumer.writeTsconfig(app, `plain-${suffix}`, ["plain.ts"], settings)
+    plain: Consumer.writeTsconfig(app, `plain-${suffix}`, ["plain.ts"], settings),
+    helix20: Consumer.writeTsconfig(app, `helix20-${suffix}`, ["helix20.ts"], settings)
   }
-  const runs: Record<"bot" | "plain", Array<Typecheck>> = { bot: [], plain: [] }
+  const runs: Record<"bot" | "plain" | "helix20", Array<Typecheck>> = { bot: [], plain: [], helix20: [] }
   for (let i = 0; i < tscRuns; i++) {
-    for (const name of i % 2 === 0 ? ["bot", "plain"] as const : ["plain", "bot"] as const) {
+    const order = ["bot", "plain", "helix20"] as const
+    for (const name of i % 2 === 0 ? order : [...order].reverse()) {
       runs[name].push(await typecheck(app, configs[name]))
     }
   }
   const bot = medianOf(runs.bot)
   const plain = medianOf(runs.plain)
+  const helix20 = medianOf(runs.helix20)
   const ratio = Math.round((bot.cpuMs / plain.cpuMs) * 100) / 100
   const wallRatio = Math.round((bot.wallMs / plain.wallMs) * 100) / 100
   process.stdout.write(`tsc --noEmit, NodeNext, strict, skipLibCheck ${skipLibCheck} (median of ${tscRuns}):\n`)
-  process.stdout.write(row("bot", bot) + row("plain", plain))
+  process.stdout.write(row("bot", bot) + row("plain", plain) + row("helix20", helix20))
   process.stdout.write(
     `  bot/plain ${ratio}× CPU (goal ≤ 2), ${wallRatio}× wall, ${(bot.types / plain.types).toFixed(2)}× types\n`
   )
-  return { skipLibCheck, bot, plain, ratio, wallRatio }
+  process.stdout.write(
+    `  helix20 (20 Helix operations): ${(helix20.cpuMs / 1000).toFixed(2)} s CPU, ${
+      (helix20.wallMs / 1000).toFixed(2)
+    } s wall (goal ≤ 2 s); plain ${(plain.wallMs / 1000).toFixed(2)} s wall\n`
+  )
+  return { skipLibCheck, bot, plain, helix20, ratio, wallRatio }
 }
 
 /** Start to ready of each way to run the simulator, `startRuns` times each, interleaved. */
@@ -131,7 +141,9 @@ const main = async () => {
     const packed = await Consumer.pack(tmp.path)
     const app = Path.join(tmp.path, "app")
     await Consumer.installConsumer(app, packed.tarball)
-    for (const file of ["bot.ts", "plain.ts"]) Fs.copyFileSync(Consumer.fixture(file), Path.join(app, file))
+    for (const file of ["bot.ts", "plain.ts", "helix20.ts"]) {
+      Fs.copyFileSync(Consumer.fixture(file), Path.join(app, file))
+    }
     process.stdout.write(`packed ${Path.basename(packed.tarball)} (${Math.round(packed.size / 1024)} kB), installed\n`)
     const typechecks = [await compareTypecheck(app, false), await compareTypecheck(app, true)]
     const starts = await compareStart(app)
@@ -141,6 +153,7 @@ const main = async () => {
       JSON.stringify({
         bench: "consumer",
         ratio: typechecks[0]!.ratio,
+        helix20WallMs: typechecks[1]!.helix20.wallMs,
         typecheck: typechecks,
         simulatorStart: starts,
         machine: { cores: Os.availableParallelism(), loadAverage: [Number(loadAtStart), Number(load)] }
