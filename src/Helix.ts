@@ -836,7 +836,8 @@ const decodeSuccess = <A>(
         ...ids,
         status: response.status,
         path: issue === undefined ? "" : formatPath(issue.path),
-        description: issue === undefined ? "invalid body" : issue.message
+        // what was expected, never the value found: an answer may carry a stream key or a secret
+        description: issue === undefined ? "invalid body" : issue.message.replace(/, actual [\s\S]*$/, "")
       })
     })
   )

@@ -204,3 +204,34 @@ describe("Helix conformance with Twitch's reference", () => {
       }))
   }
 })
+
+describe("Helix answers Twitch may change", () => {
+  const users = routes.find((route) => route.id === "get-users")!
+  const answering = (body: unknown) => ({ ...users, responseExample: body })
+  const user = (users.responseExample as { readonly data: ReadonlyArray<Record<string, unknown>> }).data[0]!
+  const getUsers = (route: Route) =>
+    Effect.flatMap(Helix.Helix, (helix) => helix.request(HelixApi.Users.getUsers, { id: ["1"] })).pipe(
+      Helix.withUser(USER),
+      Effect.provide(layerFor(route, []))
+    )
+
+  it.effect("a field Twitch adds later is ignored; an enum value Twitch adds later decodes as a string", () =>
+    Effect.gen(function*() {
+      const body = yield* getUsers(
+        answering({ data: [{ ...user, type: "space_admin", added_in_2027: { nested: [1] } }] })
+      )
+      assert.strictEqual(body.data[0]!.type, "space_admin")
+      assert.notProperty(body.data[0], "added_in_2027")
+    }))
+
+  it.effect("an answer that does not fit is a HelixDecodeError naming the operation and the field path", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(getUsers(answering({ data: [{ ...user, view_count: "many" }] })))
+      assert.strictEqual(error._tag, "HelixDecodeError")
+      if (error._tag !== "HelixDecodeError") return
+      assert.strictEqual(error.method, "getUsers")
+      assert.strictEqual(error.endpoint, "GET /users")
+      assert.strictEqual(error.path, "data[0].view_count")
+      assert.notInclude(error.message, "many")
+    }))
+})
