@@ -132,4 +132,3 @@ export const operations: Readonly<Record<string, Handler>> = {
   "update-chat-settings": updateChatSettings,
   "send-whisper": sendWhisper
 }
-

@@ -9,7 +9,11 @@ import type { Route } from "./routes.js"
 import type { HelixStore } from "./store.js"
 
 /** Publish an EventSub notification to the subscriptions whose condition matches (none: nothing happens). @internal */
-export type Emit = (type: string, condition: Readonly<Record<string, string>>, event: SimJsonObject) => Effect.Effect<void>
+export type Emit = (
+  type: string,
+  condition: Readonly<Record<string, string>>,
+  event: SimJsonObject
+) => Effect.Effect<void>
 
 /** A JSON object body (empty when the operation takes none). @internal */
 export type Body = Readonly<Record<string, unknown>>

@@ -31,12 +31,18 @@ const addModerator: Handler = (ctx) =>
   Effect.suspend(() => {
     const broadcasterId = broadcasterOf(ctx)
     const userId = ctx.params.get("user_id")!
-    if (ctx.state.userById(userId) === undefined) return Effect.succeed(helixError(400, "The ID in user_id was not found"))
+    if (ctx.state.userById(userId) === undefined) {
+      return Effect.succeed(helixError(400, "The ID in user_id was not found"))
+    }
     if (ctx.store.vips.get(broadcasterId)?.has(userId) === true) {
-      return Effect.succeed(helixError(422, "The user in user_id is a VIP. To make them a moderator, you must first remove them as a VIP"))
+      return Effect.succeed(
+        helixError(422, "The user in user_id is a VIP. To make them a moderator, you must first remove them as a VIP")
+      )
     }
     if (ctx.state.moderators.get(broadcasterId)?.has(userId) === true) {
-      return Effect.succeed(helixError(400, "The user in user_id is already a moderator in the broadcaster's chat room"))
+      return Effect.succeed(
+        helixError(400, "The user in user_id is already a moderator in the broadcaster's chat room")
+      )
     }
     ctx.state.addModerator(broadcasterId, userId)
     const event = roleEvent(ctx, broadcasterId, userId)
@@ -58,9 +64,16 @@ const addVip: Handler = (ctx) =>
   Effect.suspend(() => {
     const broadcasterId = broadcasterOf(ctx)
     const userId = ctx.params.get("user_id")!
-    if (ctx.state.userById(userId) === undefined) return Effect.succeed(helixError(400, "The ID in user_id was not found"))
+    if (ctx.state.userById(userId) === undefined) {
+      return Effect.succeed(helixError(400, "The ID in user_id was not found"))
+    }
     if (ctx.state.moderators.get(broadcasterId)?.has(userId) === true) {
-      return Effect.succeed(helixError(422, "The user in user_id is a moderator. To make them a VIP, you must first remove them as a moderator"))
+      return Effect.succeed(
+        helixError(
+          422,
+          "The user in user_id is a moderator. To make them a VIP, you must first remove them as a moderator"
+        )
+      )
     }
     if (ctx.store.vips.get(broadcasterId)?.has(userId) === true) {
       return Effect.succeed(helixError(422, "The user in user_id is already a VIP"))
@@ -75,7 +88,9 @@ const removeVip: Handler = (ctx) =>
     const broadcasterId = broadcasterOf(ctx)
     const userId = ctx.params.get("user_id")!
     if (ctx.token.userId !== broadcasterId && ctx.token.userId !== userId) {
-      return Effect.succeed(helixError(403, "The user in broadcaster_id doesn't have permission to remove the user's VIP status"))
+      return Effect.succeed(
+        helixError(403, "The user in broadcaster_id doesn't have permission to remove the user's VIP status")
+      )
     }
     if (ctx.store.vips.get(broadcasterId)?.delete(userId) !== true) {
       return Effect.succeed(helixError(422, "The user in user_id is not a VIP in the broadcaster's channel"))

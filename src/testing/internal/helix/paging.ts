@@ -73,7 +73,8 @@ export const pageAnswer = (
   defaultFirst = 20
 ): Answer => {
   const result = page(ctx.params, items, ctx.route.pagination?.pageSize ?? 100, defaultFirst)
-  return HttpServerResponse.isServerResponse(result)
-    ? result
-    : json({ data: result.data, pagination: result.pagination, ...extra })
+  if (HttpServerResponse.isServerResponse(result)) return result
+  // a few operations (Get Extension Live Channels) answer the cursor itself as `pagination`
+  const bare = ctx.route.response?.properties?.pagination?.type === "string"
+  return json({ data: result.data, pagination: bare ? result.pagination.cursor ?? "" : result.pagination, ...extra })
 }

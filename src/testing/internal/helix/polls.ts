@@ -76,7 +76,9 @@ const createProblem = (ctx: Ctx): string | undefined => {
   const duration = int(ctx.body, "duration")!
   if (title === "" || title.length > 60) return "The title field must contain 1 to 60 characters"
   if (choices.length < 2 || choices.length > 5) return "The poll must contain from 2 to 5 choices"
-  if (choices.some((c) => c.title === "" || c.title.length > 25)) return "Each choice title must contain 1 to 25 characters"
+  if (choices.some((c) => c.title === "" || c.title.length > 25)) {
+    return "Each choice title must contain 1 to 25 characters"
+  }
   if (duration < 15 || duration > 1800) return "The duration field must be from 15 to 1800 seconds"
   return undefined
 }

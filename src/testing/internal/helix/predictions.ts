@@ -75,7 +75,9 @@ const createProblem = (ctx: Ctx): string | undefined => {
   const window = int(ctx.body, "prediction_window")!
   if (title === "" || title.length > 45) return "The title field must contain 1 to 45 characters"
   if (outcomes.length < 2 || outcomes.length > 10) return "The prediction must contain from 2 to 10 outcomes"
-  if (outcomes.some((o) => o.title === "" || o.title.length > 25)) return "Each outcome title must contain 1 to 25 characters"
+  if (outcomes.some((o) => o.title === "" || o.title.length > 25)) {
+    return "Each outcome title must contain 1 to 25 characters"
+  }
   if (window < 30 || window > 1800) return "The prediction_window field must be from 30 to 1800 seconds"
   return undefined
 }

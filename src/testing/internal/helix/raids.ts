@@ -17,13 +17,19 @@ const startRaid: Handler = (ctx) =>
     const to = param(ctx, "to_broadcaster_id")
     if (to === undefined) return Effect.succeed(bad("Missing required parameter \"to_broadcaster_id\""))
     if (to === from) return Effect.succeed(bad("The broadcaster may not raid their own channel"))
-    if (ctx.state.userById(to) === undefined) return Effect.succeed(helixError(404, "The targeted channel was not found"))
+    if (ctx.state.userById(to) === undefined) {
+      return Effect.succeed(helixError(404, "The targeted channel was not found"))
+    }
     if (ctx.store.raids.has(from)) {
       return Effect.succeed(helixError(409, "The broadcaster is already in the process of raiding another channel"))
     }
     ctx.store.raids.set(from, { from, to, createdAt: ctx.now })
     const viewers = ctx.state.streams.get(from)?.viewer_count ?? 0
-    const event = { ...eventUser(ctx.state, from, "from_broadcaster"), ...eventUser(ctx.state, to, "to_broadcaster"), viewers }
+    const event = {
+      ...eventUser(ctx.state, from, "from_broadcaster"),
+      ...eventUser(ctx.state, to, "to_broadcaster"),
+      viewers
+    }
     return Effect.as(
       Effect.zipRight(
         ctx.emit("channel.raid", { from_broadcaster_user_id: from }, event),

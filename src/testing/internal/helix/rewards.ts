@@ -46,7 +46,8 @@ const DEFAULTS: Readonly<Record<string, unknown>> = {
   should_redemptions_skip_request_queue: false
 }
 
-const image = (id: string, size: number) => `https://static-cdn.jtvnw.net/custom-reward-images/default-${id}-${size}.png`
+const image = (id: string, size: number) =>
+  `https://static-cdn.jtvnw.net/custom-reward-images/default-${id}-${size}.png`
 
 const view = (state: SimState, r: Reward) => {
   const f = r.fields
@@ -70,7 +71,10 @@ const view = (state: SimState, r: Reward) => {
       is_enabled: f.is_max_per_user_per_stream_enabled,
       max_per_user_per_stream: f.max_per_user_per_stream
     },
-    global_cooldown_setting: { is_enabled: f.is_global_cooldown_enabled, global_cooldown_seconds: f.global_cooldown_seconds },
+    global_cooldown_setting: {
+      is_enabled: f.is_global_cooldown_enabled,
+      global_cooldown_seconds: f.global_cooldown_seconds
+    },
     is_paused: f.is_paused,
     is_in_stock: true,
     should_redemptions_skip_request_queue: f.should_redemptions_skip_request_queue,
@@ -89,7 +93,9 @@ const rewardsOf = (ctx: Ctx) => nested(ctx.store.rewards, broadcasterOf(ctx))
 const fieldsProblem = (body: Body): string | undefined => {
   const title = str(body, "title")
   const cost = int(body, "cost")
-  if (title !== undefined && (title === "" || title.length > 45)) return "The title field must contain 1 to 45 characters"
+  if (title !== undefined && (title === "" || title.length > 45)) {
+    return "The title field must contain 1 to 45 characters"
+  }
   if (cost !== undefined && cost < 1) return "The cost field must be at least 1"
   if ((str(body, "prompt") ?? "").length > 200) return "The prompt field may contain at most 200 characters"
   return undefined
@@ -201,7 +207,9 @@ const getRedemptions = sync((ctx) => {
   if (reward === undefined) return helixError(404, "The custom reward was not found")
   const ids = ctx.params.getAll("id")
   const status = ctx.params.get("status")
-  if (ids.length === 0 && status === undefined) return bad("The status query parameter is required if id is not specified")
+  if (ids.length === 0 && status === undefined) {
+    return bad("The status query parameter is required if id is not specified")
+  }
   const all = [...nested(ctx.store.redemptions, reward.broadcasterId).values()]
     .filter((r) => r.rewardId === reward.id && (ids.length === 0 || ids.includes(r.id)))
     .filter((r) => status === undefined || r.status === status)
@@ -239,7 +247,12 @@ const updateRedemptions: Handler = (ctx) =>
  */
 export const redeem = (
   world: { readonly state: SimState; readonly store: HelixStore; readonly emit: Emit; readonly now: number },
-  input: { readonly broadcasterId: string; readonly rewardId: string; readonly userId: string; readonly userInput?: string | undefined }
+  input: {
+    readonly broadcasterId: string
+    readonly rewardId: string
+    readonly userId: string
+    readonly userInput?: string | undefined
+  }
 ): Effect.Effect<string | undefined> =>
   Effect.suspend(() => {
     const reward = world.store.rewards.get(input.broadcasterId)?.get(input.rewardId)

@@ -75,7 +75,9 @@ const updateSettings = sync((ctx) => {
   const start = ctx.params.get("vacation_start_time")
   const end = ctx.params.get("vacation_end_time")
   if (enabled === "true") {
-    if (start === undefined || end === undefined) return bad("The vacation_start_time and vacation_end_time are required")
+    if (start === undefined || end === undefined) {
+      return bad("The vacation_start_time and vacation_end_time are required")
+    }
     schedule.vacation = { start, end }
   }
   if (enabled === "false") schedule.vacation = null
