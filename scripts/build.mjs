@@ -11,7 +11,7 @@ execFileSync(process.execPath, [Path.join(root, "node_modules/typescript/bin/tsc
   cwd: root,
   stdio: "inherit"
 })
-for (const file of ["testing/internal/eventsubExamples.json"]) {
+for (const file of ["testing/internal/eventsubExamples.json", "testing/internal/helixRoutes.json"]) {
   Fs.copyFileSync(Path.join(root, "src", file), Path.join(dist, file))
 }
 Fs.chmodSync(Path.join(dist, "bin/simulator.js"), 0o755)

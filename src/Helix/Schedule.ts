@@ -29,7 +29,7 @@ export interface ChannelStreamScheduleSegment {
     readonly id: string
     /** The name of the category. For example, the game’s title if the broadcaster will play a game or Just Chatting if the broadcaster will host a talk show. */
     readonly name: string
-  }
+  } | null
   /** A Boolean value that determines whether the broadcast is part of a recurring series that streams at the same time each week or is a one-time broadcast. Is **true** if the broadcast is part of a recurring series. */
   readonly is_recurring: boolean
 }
@@ -40,7 +40,7 @@ const ChannelStreamScheduleSegmentSchema = Schema.Struct({
   end_time: Schema.String,
   title: Schema.String,
   canceled_until: Schema.NullOr(Schema.String),
-  category: Schema.Struct({ id: Schema.String, name: Schema.String }),
+  category: Schema.NullOr(Schema.Struct({ id: Schema.String, name: Schema.String })),
   is_recurring: Schema.Boolean
 })
 

@@ -38,6 +38,8 @@ import * as TwitchConfig from "../TwitchConfig.js"
 import * as control from "./internal/control.js"
 import * as EventSubPart from "./internal/eventsub.js"
 import * as helix from "./internal/helix.js"
+import { redeem } from "./internal/helix/rewards.js"
+import { HelixStore, nested } from "./internal/helix/store.js"
 import { helixError, json, originalPath } from "./internal/http.js"
 import * as oauth from "./internal/oauth.js"
 import { makeUser, SimState } from "./internal/state.js"
@@ -343,6 +345,23 @@ export declare namespace Simulator {
     readonly whispers: Effect.Effect<ReadonlyArray<SentWhisper>>
     readonly announcements: Effect.Effect<ReadonlyArray<SentAnnouncement>>
     readonly bans: (broadcasterId: string) => Effect.Effect<ReadonlyArray<BanRecord>>
+    /** `userId` subscribes to `broadcasterId` (tier `"1000"` unless given; with `gifterId`: a gifted subscription) */
+    readonly addSubscription: (options: {
+      readonly broadcasterId: string
+      readonly userId: string
+      readonly tier?: "1000" | "2000" | "3000" | undefined
+      readonly gifterId?: string | undefined
+    }) => Effect.Effect<void, SimulatorError>
+    /**
+     * A viewer redeems a custom reward created through Helix (`channel.channel_points_custom_reward_redemption.add`
+     * goes to subscribers); returns the redemption's id.
+     */
+    readonly redeemReward: (options: {
+      readonly broadcasterId: string
+      readonly rewardId: string
+      readonly userId: string
+      readonly userInput?: string | undefined
+    }) => Effect.Effect<string, SimulatorError>
 
     /** the EventSub part: trigger events, reconnect, close sessions, ... */
     readonly eventSub: EventSubControl
@@ -381,6 +400,8 @@ export interface Options {
   readonly clockSkewSeconds?: number | undefined
   /** EventSub part options (keepalive default, subscribe deadline, reconnect grace, pings). */
   readonly eventSub?: EventSubOptions | undefined
+  /** The ids Helix operations create (polls, predictions, rewards, segments, ...) follow this seed (default 0). */
+  readonly seed?: number | undefined
 }
 
 const DEFAULT_SEED: ReadonlyArray<UserInput> = [
@@ -523,7 +544,12 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
 
     const eventSub = yield* EventSubPart.make(state.simAuth, { ...options.eventSub, baseWsUrl: eventSubWsUrl })
 
-    const service = makeService(state, switches, {
+    const world: helix.HelixWorld = {
+      state,
+      store: new HelixStore(options.seed ?? 0),
+      emit: (type, condition, event) => Effect.ignore(eventSub.control.trigger({ type, condition, event }))
+    }
+    const service = makeService(state, world, switches, {
       port,
       baseUrl,
       authUrl: `${baseUrl}/oauth2`,
@@ -537,7 +563,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
     }, toUser)
 
     const oauthRouter = oauth.makeRouter(state, switches)
-    const helixRouter = helix.makeRouter(state, eventSub.subscriptionsApp)
+    const helixRouter = helix.makeRouter(world, eventSub.subscriptionsApp)
     const router = HttpRouter.empty.pipe(
       HttpRouter.get("/", Effect.sync(() => json(describe(service)))),
       HttpRouter.mount("/oauth2", oauthRouter),
@@ -623,6 +649,7 @@ const helixRelative = (path: string): string => path.replace(/^\/(?:helix|mock)(
 
 const makeService = (
   state: SimState,
+  world: helix.HelixWorld,
   switches: oauth.OAuthSwitches,
   base: Pick<
     Simulator.Service,
@@ -842,7 +869,26 @@ const makeService = (
     chatMessages: Effect.sync(() => [...state.chatMessages]),
     whispers: Effect.sync(() => [...state.whispers]),
     announcements: Effect.sync(() => [...state.announcements]),
-    bans: (broadcasterId) => Effect.sync(() => [...(state.bans.get(broadcasterId)?.values() ?? [])])
+    bans: (broadcasterId) => Effect.sync(() => [...(state.bans.get(broadcasterId)?.values() ?? [])]),
+    addSubscription: (options) =>
+      Effect.zipRight(
+        Effect.zipRight(requireUser(options.broadcasterId), requireUser(options.userId)),
+        Effect.sync(() => {
+          nested(world.store.subscriptions, options.broadcasterId).set(options.userId, {
+            broadcasterId: options.broadcasterId,
+            userId: options.userId,
+            tier: options.tier ?? "1000",
+            gifterId: options.gifterId ?? null
+          })
+        })
+      ),
+    redeemReward: (options) =>
+      Effect.gen(function*() {
+        yield* requireUser(options.userId)
+        const now = yield* Clock.currentTimeMillis
+        const id = yield* redeem({ ...world, now }, options)
+        return id === undefined ? yield* fail(`unknown custom reward ${options.rewardId}`) : id
+      })
   }
 }
 

@@ -41,6 +41,8 @@ export const routesOf = (model: Model) =>
     token: op.token,
     scopes: op.scopes,
     actingUser: op.actingUser ?? null,
+    /** the spec requires the acting user's query parameter (the client fills it in, the server still wants it) */
+    actingUserRequired: op.query.some((p) => p.name === op.actingUser && p.required === true),
     query: op.query.map(paramOf(model, op)),
     pagination: op.pageSize === undefined ? null : { pageSize: op.pageSize },
     body: lean(model, op.body),

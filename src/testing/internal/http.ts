@@ -35,7 +35,8 @@ export interface Params {
   readonly getAll: (name: string) => ReadonlyArray<string>
 }
 
-const fromPairs = (pairs: ReadonlyArray<readonly [string, string]>): Params => ({
+/** Params over a list of pairs. @internal */
+export const fromPairs = (pairs: ReadonlyArray<readonly [string, string]>): Params => ({
   get: (name) => pairs.find(([k]) => k === name)?.[1],
   getAll: (name) => pairs.filter(([k]) => k === name).map(([, v]) => v)
 })

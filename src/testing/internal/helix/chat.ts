@@ -1,0 +1,134 @@
+// Chat: messages, announcements, chatters, settings, whispers.
+import { empty, helixError, json } from "../http.js"
+import type { SimChatSettings } from "../state.js"
+import { randomId } from "../state.js"
+import type { Body, Ctx, Handler } from "./context.js"
+import { bad, bool, broadcasterOf, str, sync } from "./context.js"
+import { pageAnswer } from "./paging.js"
+
+const ANNOUNCEMENT_COLORS = new Set(["blue", "green", "orange", "purple", "primary"])
+
+const isBanned = (ctx: Ctx, broadcasterId: string, userId: string): boolean => {
+  const ban = ctx.state.bans.get(broadcasterId)?.get(userId)
+  return ban !== undefined && (ban.end_time === null || Date.parse(ban.end_time) > ctx.now)
+}
+
+const chatMessageProblem = (ctx: Ctx, body: Body): ReturnType<typeof bad> | undefined => {
+  const { broadcaster_id, message, sender_id } = body as { broadcaster_id: string; sender_id: string; message: string }
+  if (ctx.token.userId !== null && body.for_source_only !== undefined) {
+    return bad("Cannot set for_source_only if User Access Token is used")
+  }
+  if (ctx.state.userById(broadcaster_id) === undefined) return bad("The ID in broadcaster_id is not valid")
+  if (ctx.state.userById(sender_id) === undefined) return bad("The ID in sender_id is not valid")
+  if (message.length === 0) return bad("The message field is required")
+  if (message.length > 500) return helixError(422, "The message is too large")
+  if (isBanned(ctx, broadcaster_id, sender_id)) {
+    return helixError(403, "The sender is not permitted to send chat messages to the broadcaster's chat room")
+  }
+  return undefined
+}
+
+const sendChatMessage = sync((ctx) => {
+  const problem = chatMessageProblem(ctx, ctx.body)
+  if (problem !== undefined) return problem
+  const messageId = randomId()
+  const drop = ctx.state.chatDrop
+  ctx.state.recordChatMessage({
+    message_id: messageId,
+    broadcaster_id: str(ctx.body, "broadcaster_id")!,
+    sender_id: str(ctx.body, "sender_id")!,
+    message: str(ctx.body, "message")!,
+    reply_parent_message_id: str(ctx.body, "reply_parent_message_id") ?? null,
+    is_sent: drop === null
+  })
+  return json({
+    data: [
+      drop === null
+        ? { message_id: messageId, is_sent: true, drop_reason: null }
+        : { message_id: "", is_sent: false, drop_reason: { code: drop.code, message: drop.message } }
+    ]
+  })
+})
+
+const sendAnnouncement = sync((ctx) => {
+  const message = str(ctx.body, "message")!
+  if (message === "") return bad("The message field may not contain an empty string")
+  const color = (str(ctx.body, "color") ?? "primary").toLowerCase()
+  if (!ANNOUNCEMENT_COLORS.has(color)) return bad("The specified color is not valid")
+  ctx.state.recordAnnouncement({
+    broadcaster_id: broadcasterOf(ctx),
+    moderator_id: ctx.params.get("moderator_id")!,
+    message,
+    color
+  })
+  return empty(204)
+})
+
+const getChatters = sync((ctx) => {
+  const all = ctx.state.chatters.get(broadcasterOf(ctx)) ?? []
+  return pageAnswer(ctx, all, { total: all.length }, 100)
+})
+
+/** `moderator_id` other than the token's user is not an error here: the moderator-only fields are left out. */
+const getChatSettings = sync((ctx) => {
+  const { moderator_id: _m, non_moderator_chat_delay, non_moderator_chat_delay_duration, ...rest } = ctx.state
+    .chatSettingsFor(broadcasterOf(ctx))
+  const moderatorId = ctx.params.get("moderator_id")
+  const data = moderatorId !== undefined && ctx.token.userId === moderatorId
+    ? { ...rest, moderator_id: moderatorId, non_moderator_chat_delay, non_moderator_chat_delay_duration }
+    : rest
+  return json({ data: [data] })
+})
+
+const SETTINGS = [
+  "emote_mode",
+  "follower_mode",
+  "follower_mode_duration",
+  "non_moderator_chat_delay",
+  "non_moderator_chat_delay_duration",
+  "slow_mode",
+  "slow_mode_wait_time",
+  "subscriber_mode",
+  "unique_chat_mode"
+] as const
+
+const applySettings = (settings: SimChatSettings, body: Body): void => {
+  const target = settings as unknown as Record<string, unknown>
+  for (const key of SETTINGS) if (body[key] !== undefined) target[key] = body[key]
+  // Twitch defaults to 30 s when slow mode is enabled without a wait time
+  if (bool(body, "slow_mode") === true && settings.slow_mode_wait_time === null) settings.slow_mode_wait_time = 30
+  if (bool(body, "slow_mode") === false) settings.slow_mode_wait_time = null
+  if (bool(body, "follower_mode") === true && settings.follower_mode_duration === null) {
+    settings.follower_mode_duration = 0
+  }
+  if (bool(body, "follower_mode") === false) settings.follower_mode_duration = null
+}
+
+const updateChatSettings = sync((ctx) => {
+  const settings = ctx.state.chatSettingsFor(broadcasterOf(ctx))
+  applySettings(settings, ctx.body)
+  settings.moderator_id = ctx.params.get("moderator_id")!
+  return json({ data: [settings] })
+})
+
+const sendWhisper = sync((ctx) => {
+  const from = ctx.params.get("from_user_id") ?? ctx.token.userId!
+  const to = ctx.params.get("to_user_id")!
+  if (from === to) return bad("The from_user_id and to_user_id must be different")
+  const message = str(ctx.body, "message")!
+  if (message === "") return bad("The message field must not contain an empty string")
+  if (message.length > 10_000) return bad("The message field is too long")
+  if (ctx.state.userById(to) === undefined) return helixError(404, "The ID in to_user_id was not found")
+  ctx.state.recordWhisper({ from_user_id: from, to_user_id: to, message })
+  return empty(204)
+})
+
+/** @internal */
+export const operations: Readonly<Record<string, Handler>> = {
+  "send-chat-message": sendChatMessage,
+  "send-chat-announcement": sendAnnouncement,
+  "get-chatters": getChatters,
+  "get-chat-settings": getChatSettings,
+  "update-chat-settings": updateChatSettings,
+  "send-whisper": sendWhisper
+}
