@@ -53,13 +53,13 @@ describe("Client", () => {
       assert.isTrue(Option.isSome(stored))
 
       const sent = yield* client.sendMessage("hello", { replyTo: "parent-1" })
-      assert.isTrue(sent.isSent)
+      assert.isTrue(sent.is_sent)
       yield* client.sendMessage("over there", { channel: viewer })
       yield* client.whisper(viewer, "psst")
       const user = yield* client.getUserById(viewer)
       assert.strictEqual(Option.getOrThrow(user).login, "simviewer")
       const info = yield* client.channelInfo()
-      assert.strictEqual(Option.getOrThrow(info).broadcasterId, broadcaster)
+      assert.strictEqual(Option.getOrThrow(info).broadcaster_id, broadcaster)
 
       const messages = yield* sim.chatMessages
       assert.deepStrictEqual(
