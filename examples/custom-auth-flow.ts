@@ -45,7 +45,7 @@ const main = Effect.gen(function*() {
     const title = Option.match(info, { onNone: () => "", onSome: (channel) => channel.title })
     yield* Console.log(`3. ${client.user.login}'s stream title: ${title === "" ? "(none set)" : title}`)
     const sent = yield* client.sendMessage("Hello from effect-twitch!")
-    yield* Console.log(`   said hello in chat (message id ${sent.messageId})`)
+    yield* Console.log(`   said hello in chat (message id ${sent.message_id})`)
   }).pipe(Effect.provide(NodeTwitch.layerClient({ userId: token.userId, scopes })))
 })
 

@@ -12,7 +12,7 @@
  */
 import { Console, Duration, Effect, Option, Stream } from "effect"
 import type { Client } from "effect-twitch"
-import { Bot, DeviceAuth, EventSub, Helix } from "effect-twitch"
+import { Bot, DeviceAuth, EventSub, HelixApi } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
@@ -34,7 +34,6 @@ export const inviteBot = (options: InviteBotOptions) =>
   Effect.gen(function*() {
     const bot = yield* Bot.Bot
     const auth = yield* DeviceAuth.DeviceAuth
-    const helix = yield* Helix.Helix
     const eventSub = yield* EventSub.EventSub
     const say = options.say ?? Console.log
     const { botUserId, channelId } = options
@@ -47,22 +46,23 @@ export const inviteBot = (options: InviteBotOptions) =>
 
     /** Answers in chat, as a reply to the chatter's message. */
     const reply = (message: Client.ChatMessage, text: string) =>
-      helix.sendChatMessage({
-        broadcasterId: channelId,
+      HelixApi.Chat.sendChatMessage({
+        broadcaster_id: channelId,
         message: text,
-        replyTo: message.message_id,
-        senderId: botUserId
+        reply_parent_message_id: message.message_id,
+        sender_id: botUserId
       }).pipe(Effect.zipRight(say(`bot replied in chat: ${text}`)))
 
     /** Whispers the chatter; when Twitch refuses (no verified phone, whispers blocked…), replies in chat. */
     const tell = (message: Client.ChatMessage, text: string) =>
-      helix.sendWhisper(message.chatter_user_id, text, { fromUserId: botUserId }).pipe(
-        Effect.zipRight(say(`bot whispered ${message.chatter_user_login}: ${text}`)),
-        Effect.catchTags({
-          HelixForbidden: () => reply(message, `@${message.chatter_user_login} ${text}`),
-          HelixUnauthorized: () => reply(message, `@${message.chatter_user_login} ${text}`)
-        })
-      )
+      HelixApi.Whispers.sendWhisper({ from_user_id: botUserId, to_user_id: message.chatter_user_id, message: text })
+        .pipe(
+          Effect.zipRight(say(`bot whispered ${message.chatter_user_login}: ${text}`)),
+          Effect.catchTags({
+            HelixForbidden: () => reply(message, `@${message.chatter_user_login} ${text}`),
+            HelixUnauthorized: () => reply(message, `@${message.chatter_user_login} ${text}`)
+          })
+        )
 
     const invite = (message: Client.ChatMessage) =>
       Effect.gen(function*() {

@@ -12,17 +12,16 @@
  *
  * @example
  * ```ts
- * import { Bot, EventSub, Helix } from "effect-twitch"
+ * import { Bot, EventSub, HelixApi } from "effect-twitch"
  * import { Effect, Stream } from "effect"
  *
  * const program = Effect.gen(function*() {
  *   const bot = yield* Bot.Bot
- *   const helix = yield* Helix.Helix
  *   const eventSub = yield* EventSub.EventSub
  *   // greet every user who registers, in their own channel, as themselves
  *   yield* bot.registrations.pipe(
  *     Stream.runForEach((r) =>
- *       helix.sendChatMessage({ broadcasterId: r.userId, message: "Hello!" }).pipe(bot.asUser(r.userId))
+ *       HelixApi.Chat.sendChatMessage({ broadcaster_id: r.userId, message: "Hello!" }).pipe(bot.asUser(r.userId))
  *     ),
  *     Effect.forkScoped
  *   )

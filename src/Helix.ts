@@ -5,12 +5,16 @@
  * answered by one refresh and one retry), requests wait for the token's rate-limit bucket, 5xx and
  * transport failures are retried on a jittered schedule, lists are `Stream`s that fetch page by page.
  *
+ * The operations themselves are in `HelixApi` (one module per area of Twitch's reference, generated):
+ * each is an {@link Endpoint} and a function. This module runs them (`request`, `paginate`) and holds
+ * the errors.
+ *
  * Whose token a call uses is a context, not a parameter:
  *
  * ```ts
- * helix.getUserById("1").pipe(Helix.withUser("42")) // as user 42
- * helix.getUserById("1").pipe(Helix.withApp)        // with the app token
- * helix.getUserById("1")                            // the `defaultUser` option, else the app token
+ * HelixApi.Users.getUsers({ id: ["1"] }).pipe(Helix.withUser("42")) // as user 42
+ * HelixApi.Users.getUsers({ id: ["1"] }).pipe(Helix.withApp)        // with the app token
+ * HelixApi.Users.getUsers({ id: ["1"] })                            // the `defaultUser` option, else the app token
  * ```
  *
  * `withUser` / `withApp` apply to a single call, a whole program, or a `Stream`.
@@ -382,10 +386,10 @@ const withPrincipal = (principal: Principal): WithPrincipal =>
  *
  * @example
  * ```ts
- * import { Helix } from "effect-twitch"
- * import { Effect } from "effect"
+ * import { Helix, HelixApi } from "effect-twitch"
  *
- * const user = Effect.flatMap(Helix.Helix, (helix) => helix.getUserById("1")).pipe(Helix.withUser("42"))
+ * // Effect<ReadonlyArray<User>, HelixFailure, Helix>, run with user 42's token
+ * const users = HelixApi.Users.getUsers({ id: ["1"] }).pipe(Helix.withUser("42"))
  * ```
  *
  * @since 0.1.0

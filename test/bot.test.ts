@@ -8,9 +8,12 @@ import * as Bot from "../src/Bot.js"
 import * as DeviceAuth from "../src/DeviceAuth.js"
 import * as EventSub from "../src/EventSub.js"
 import * as Helix from "../src/Helix.js"
+import * as Chat from "../src/Helix/Chat.js"
+import * as Streams from "../src/Helix/Streams.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
+import { userById } from "./fixtures/helix.js"
 
 const { broadcaster, moderator, viewer } = Simulator.defaultUsers
 const SCOPES = ["user:write:chat", "user:manage:whispers", "moderator:read:followers", "user:read:chat"]
@@ -64,8 +67,8 @@ describe("Bot", () => {
 
       yield* sim.clearRequestLog
       for (const userId of tokens.keys()) {
-        yield* helix.getUserById(broadcaster).pipe(bot.asUser(userId))
-        yield* helix.sendChatMessage({ broadcasterId: broadcaster, message: `hi from ${userId}` }).pipe(
+        yield* userById(helix, broadcaster).pipe(bot.asUser(userId))
+        yield* helix.request(Chat.sendChatMessage, { broadcaster_id: broadcaster, message: `hi from ${userId}` }).pipe(
           bot.asUser(userId)
         )
       }
@@ -148,7 +151,7 @@ describe("Bot", () => {
 
       const results = yield* Effect.forEach(
         [broadcaster, moderator, viewer],
-        (userId) => Effect.either(helix.getUserById(broadcaster).pipe(bot.asUser(userId))),
+        (userId) => Effect.either(userById(helix, broadcaster).pipe(bot.asUser(userId))),
         { concurrency: "unbounded" }
       )
       assert.isTrue(results[0]!._tag === "Right")
@@ -158,9 +161,9 @@ describe("Bot", () => {
       assert.strictEqual(counters.tokenRefreshes, 1)
       assert.strictEqual(counters.tokenRefreshFailures, 1)
       // later calls: the dead user fails fast, the others go on
-      assert.isTrue(Option.isSome(yield* helix.getUserById(viewer).pipe(bot.asUser(broadcaster))))
-      assert.isTrue(Option.isSome(yield* helix.getUserById(viewer).pipe(bot.asUser(viewer))))
-      const again = yield* Effect.flip(helix.getUserById(viewer).pipe(bot.asUser(moderator)))
+      assert.isTrue(Option.isSome(yield* userById(helix, viewer).pipe(bot.asUser(broadcaster))))
+      assert.isTrue(Option.isSome(yield* userById(helix, viewer).pipe(bot.asUser(viewer))))
+      const again = yield* Effect.flip(userById(helix, viewer).pipe(bot.asUser(moderator)))
       assert.strictEqual(again._tag, "TokenDead")
       assert.include(again.message, moderator)
       assert.strictEqual((yield* sim.counters).tokenRefreshFailures, 1)
@@ -230,10 +233,12 @@ describe("Bot", () => {
         assert.strictEqual(appToken._tag, "TokenRejected")
         assert.include(appToken.message, "app token")
 
-        const unknown = yield* Effect.flip(helix.getUserById(viewer).pipe(bot.asUser("424242")))
+        const unknown = yield* Effect.flip(userById(helix, viewer).pipe(bot.asUser("424242")))
         assert.strictEqual(unknown._tag, "UnknownUser")
         assert.include(unknown.message, "no token is stored for user 424242")
-        const unknownStream = yield* Effect.flip(Stream.runDrain(helix.streams().pipe(bot.asUser("424242"))))
+        const unknownStream = yield* Effect.flip(
+          Stream.runDrain(helix.paginate(Streams.getStreams, {}).pipe(bot.asUser("424242")))
+        )
         assert.strictEqual(unknownStream._tag, "UnknownUser")
         assert.strictEqual((yield* Effect.flip(bot.unregister("424242")))._tag, "UnknownUser")
         assert.strictEqual((yield* Effect.flip(bot.user("424242")))._tag, "UnknownUser")
@@ -301,7 +306,7 @@ describe("Bot", () => {
         [[broadcaster, "simbroadcaster"], [viewer, "simviewer"]]
       )
       yield* sim.clearRequestLog
-      yield* Context.get(ctx, Helix.Helix).getUserById(viewer).pipe(bot2.asUser(viewer))
+      yield* userById(Context.get(ctx, Helix.Helix), viewer).pipe(bot2.asUser(viewer))
       assert.strictEqual(yield* sim.countRequests({ token: viewerToken.accessToken }), 1)
     }).pipe(Effect.provide(Layer.merge(Simulator.layer(), NodeFileSystem.layer)), Effect.scoped))
 })

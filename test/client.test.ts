@@ -53,13 +53,13 @@ describe("Client", () => {
       assert.isTrue(Option.isSome(stored))
 
       const sent = yield* client.sendMessage("hello", { replyTo: "parent-1" })
-      assert.isTrue(sent.isSent)
+      assert.isTrue(sent.is_sent)
       yield* client.sendMessage("over there", { channel: viewer })
       yield* client.whisper(viewer, "psst")
       const user = yield* client.getUserById(viewer)
       assert.strictEqual(Option.getOrThrow(user).login, "simviewer")
       const info = yield* client.channelInfo()
-      assert.strictEqual(Option.getOrThrow(info).broadcasterId, broadcaster)
+      assert.strictEqual(Option.getOrThrow(info).broadcaster_id, broadcaster)
 
       const messages = yield* sim.chatMessages
       assert.deepStrictEqual(
@@ -75,6 +75,25 @@ describe("Client", () => {
       // Helix from the same layer acts as the client's user by default
       const helix = Context.get(ctx, Helix.Helix)
       assert.deepStrictEqual(yield* helix.actingUserId, Option.some(broadcaster))
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("a message Twitch drops (is_sent false) fails with ChatMessageDropped naming the reason", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const issued = yield* issue(broadcaster)
+      const client = Context.get(yield* start({ token: { accessToken: issued.accessToken } }), Client.Client)
+      yield* sim.setChatDrop({ code: "msg_rejected", message: "Your message is being checked by mods" })
+      const error = yield* Effect.flip(client.sendMessage("hello", { channel: viewer }))
+      assert.strictEqual(error._tag, "ChatMessageDropped")
+      if (error._tag === "ChatMessageDropped") {
+        assert.strictEqual(error.code, "msg_rejected")
+        assert.strictEqual(error.reason, "Your message is being checked by mods")
+        assert.strictEqual(error.broadcasterId, viewer)
+        assert.strictEqual(error.endpoint, "POST /chat/messages")
+        assert.include(error.message, "msg_rejected")
+      }
+      yield* sim.setChatDrop(false)
+      assert.isTrue((yield* client.sendMessage("hello again")).is_sent)
     }).pipe(Effect.provide(base), Effect.scoped))
 
   it.live("follows and chatMessages of the user's channel as Streams", () =>

@@ -6,6 +6,7 @@ import * as AccessTokens from "../src/AccessTokens.js"
 import * as Helix from "../src/Helix.js"
 import { AppToken, UserToken } from "../src/Token.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
+import { userById } from "./fixtures/helix.js"
 
 /**
  * A Helix look-alike on the TestClock: one token bucket per bearer token, `capacity` points refilled
@@ -103,7 +104,7 @@ const burst = (capacity: number, perSecond: number, n: number) => {
     const start = yield* Clock.currentTimeMillis
     const fiber = yield* Effect.fork(
       // 64 callers keep the limiter's queue full (fewer fibers keep the TestClock fast)
-      Effect.forEach(ids, (id) => helix.getUserById(id), { concurrency: 64 })
+      Effect.forEach(ids, (id) => userById(helix, id), { concurrency: 64 })
     )
     // one jump: the TestClock runs every sleep in order, those scheduled meanwhile included
     yield* TestClock.adjust("10 minutes")
@@ -141,7 +142,7 @@ describe("Helix rate limiter", () => {
     return Effect.gen(function*() {
       const helix = yield* Helix.Helix
       const ten = (user: string) =>
-        Effect.forEach(Array.from({ length: 10 }, (_, i) => String(i)), (id) => helix.getUserById(id), {
+        Effect.forEach(Array.from({ length: 10 }, (_, i) => String(i)), (id) => userById(helix, id), {
           concurrency: "unbounded"
         }).pipe(Helix.withUser(user))
       // 20 requests at t = 0: both buckets of 10 are full, nothing has to wait
@@ -164,7 +165,7 @@ describe("Helix rate limiter", () => {
         const fiber = yield* Effect.fork(
           Effect.forEach(
             Array.from({ length: 150 }, (_, i) => String(i)),
-            (id) => Effect.either(helix.getUserById(id)),
+            (id) => Effect.either(userById(helix, id)),
             {
               concurrency: "unbounded"
             }
@@ -188,7 +189,7 @@ describe("Helix rate limiter", () => {
     return Effect.gen(function*() {
       const helix = yield* Helix.Helix
       const fiber = yield* Effect.fork(
-        Effect.forEach(Array.from({ length: 60 }, (_, i) => String(i)), (id) => helix.getUserById(id), {
+        Effect.forEach(Array.from({ length: 60 }, (_, i) => String(i)), (id) => userById(helix, id), {
           concurrency: "unbounded"
         })
       )

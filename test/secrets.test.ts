@@ -20,6 +20,7 @@ import * as AccessTokens from "../src/AccessTokens.js"
 import * as DeviceAuth from "../src/DeviceAuth.js"
 import * as EventSub from "../src/EventSub.js"
 import * as Helix from "../src/Helix.js"
+import * as HelixApi from "../src/HelixApi.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import { AppToken, UserToken } from "../src/Token.js"
@@ -210,15 +211,15 @@ describe("secrets never leak from successful flows (LogLevel.All, logs and spans
     yield* oauth.validate(stored.accessToken)
 
     // Helix as the user (single call, POST, paginated) and as the app
-    yield* helix.getUserById(B)
-    yield* helix.sendChatMessage({ broadcasterId: B, message: "hello" })
-    yield* Stream.runDrain(helix.followers(B))
-    yield* helix.getUserById(B).pipe(Helix.withApp)
+    yield* HelixApi.Users.getUsers({ id: [B] })
+    yield* HelixApi.Chat.sendChatMessage({ broadcaster_id: B, message: "hello" })
+    yield* Stream.runDrain(helix.paginate(HelixApi.Channels.getChannelFollowers, { broadcaster_id: B }))
+    yield* helix.request(HelixApi.Users.getUsers, { id: [B] }).pipe(Helix.withApp)
     secrets.add(Redacted.value((yield* tokens.app).accessToken))
 
     // refresh: Twitch no longer accepts the access token, the library refreshes and retries
     yield* sim.expireToken(Redacted.value(stored.accessToken))
-    yield* helix.getUserById(B)
+    yield* HelixApi.Users.getUsers({ id: [B] })
     assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
 
     // device flow

@@ -9,7 +9,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { ConfigError } from "effect"
 import { Cause, Config, Console, Data, Effect, Layer, Logger, LogLevel, Option, Schedule } from "effect"
-import { Bot, DeviceAuth, Helix, OAuth, TokenStore, TwitchConfig } from "effect-twitch"
+import { Bot, DeviceAuth, HelixApi, OAuth, TokenStore, TwitchConfig } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import { Simulator } from "effect-twitch/testing"
 import * as Path from "node:path"
@@ -116,11 +116,11 @@ export const channel = (user: { readonly id: string; readonly login: string }) =
     const inSimulator = Option.isSome(yield* simulator)
     const login = Option.orElse(configured, () => inSimulator ? Option.some("simbroadcaster") : Option.none())
     if (Option.isNone(login)) return user
-    const found = yield* Effect.flatMap(Helix.Helix, (helix) => helix.getUserByLogin(login.value))
-    if (Option.isNone(found)) {
+    const [found] = yield* HelixApi.Users.getUsers({ login: [login.value] })
+    if (found === undefined) {
       return yield* new ExampleError({ message: `TWITCH_CHANNEL: there is no Twitch user named ${login.value}` })
     }
-    return { id: found.value.id, login: found.value.login }
+    return { id: found.id, login: found.login }
   })
 
 // ------------------------------------------------------------------------------------------------ simulator staging

@@ -6,7 +6,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { ConfigError } from "effect"
 import { Config, Console, Duration, Effect, Layer, Option, Schedule, Stream } from "effect"
-import { Client, EventSub, EventSubTypes, Helix, Scopes, TokenStore, TwitchConfig } from "effect-twitch"
+import { Client, EventSub, EventSubTypes, Helix, HelixApi, Scopes, TokenStore, TwitchConfig } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import { Simulator } from "effect-twitch/testing"
 
@@ -38,14 +38,12 @@ type Command = (message: Client.ChatMessage) => Effect.Effect<string, Helix.Heli
 
 const commands: Record<string, Command> = {
   "!followers": (message) =>
-    Effect.flatMap(Helix.Helix, (helix) => helix.followerCount(message.broadcaster_user_id)).pipe(
-      Effect.map((n) => `${n} followers`)
-    ),
+    Helix.use((helix) =>
+      helix.request(HelixApi.Channels.getChannelFollowers, { broadcaster_id: message.broadcaster_user_id })
+    ).pipe(Effect.map((page) => `${page.total} followers`)),
   "!whoami": (message) =>
-    Effect.flatMap(Helix.Helix, (helix) => helix.getUserById(message.chatter_user_id)).pipe(
-      Effect.map(
-        Option.match({ onNone: () => "nobody", onSome: (user) => `${user.displayName}, since ${user.createdAt}` })
-      )
+    HelixApi.Users.getUsers({ id: [message.chatter_user_id] }).pipe(
+      Effect.map(([user]) => user === undefined ? "nobody" : `${user.display_name}, since ${user.created_at}`)
     )
 }
 
@@ -119,8 +117,10 @@ const MainLive = Layer.unwrapEffect(
 export const misuses = (client: Client.Client.Service, helix: Helix.Helix.Service) => [
   // @ts-expect-error: "NoSuchError" is not an error sendMessage can fail with
   client.sendMessage("hi").pipe(Effect.catchTag("NoSuchError", () => Effect.void)),
-  // @ts-expect-error: a user id is a string
-  helix.getUserById(42)
+  // @ts-expect-error: user ids are strings
+  HelixApi.Users.getUsers({ id: [42] }),
+  // @ts-expect-error: Send Chat Message needs the channel
+  helix.request(HelixApi.Chat.sendChatMessage, { message: "hi" })
 ]
 
 bot.pipe(Effect.provide(MainLive), NodeRuntime.runMain)

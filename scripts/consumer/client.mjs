@@ -43,13 +43,13 @@ const program = Effect.gen(function*() {
   const found = yield* client.getUserById(sim.users.viewer)
   if (Option.isNone(found)) return yield* new SmokeError({ message: `getUserById(${sim.users.viewer}): no user` })
   const viewer = found.value
-  console.log(`client.getUserById(${viewer.id}) → ${viewer.login} (${viewer.displayName})`)
+  console.log(`client.getUserById(${viewer.id}) → ${viewer.login} (${viewer.display_name})`)
 
   const follow = yield* Effect.fork(Stream.runHead(client.follows()))
   yield* subscribed(sim, "channel.follow")
   const sent = yield* sim.eventSub.trigger({
     type: "channel.follow",
-    event: { user_id: viewer.id, user_login: viewer.login, user_name: viewer.displayName }
+    event: { user_id: viewer.id, user_login: viewer.login, user_name: viewer.display_name }
   })
   const received = yield* Fiber.join(follow)
   const expected = { user_login: viewer.login, broadcaster_user_id: client.user.id }
