@@ -451,6 +451,8 @@ export interface Endpoint<in I, out A> {
   readonly pageSize: number | undefined
   /** The input field that names the token's user; filled in from the acting user when left out. */
   readonly actingUser: string | undefined
+  /** Twitch requires `actingUser`: with the app token and none given, the call fails with `HelixUserRequired`. */
+  readonly actingUserRequired: boolean
   /** Array input fields sent in requests of at most 100 values in all, the `data` answers merged. */
   readonly batch: ReadonlyArray<string> | undefined
   readonly query: (input: I) => UrlParams.Input
@@ -470,6 +472,7 @@ export interface EndpointOptions<I> {
   readonly scopes?: ReadonlyArray<string> | undefined
   readonly pageSize?: number | undefined
   readonly actingUser?: string | undefined
+  readonly actingUserRequired?: boolean | undefined
   readonly batch?: ReadonlyArray<string> | undefined
   readonly query?: ((input: I) => UrlParams.Input) | undefined
   readonly body?: ((input: I) => unknown) | undefined
@@ -494,6 +497,7 @@ export const endpoint: {
   scopes: options.scopes ?? [],
   pageSize: options.pageSize,
   actingUser: options.actingUser,
+  actingUserRequired: options.actingUserRequired ?? false,
   batch: options.batch,
   query: options.query ?? (() => []),
   body: options.body,
@@ -987,14 +991,16 @@ const principalFor = <I, A>(
       acting === undefined || given !== undefined ? input : { ...record, [acting]: context.userId } as I
     ])
   }
-  if (ep.token === "user") {
+  if (ep.token === "user" || (ep.actingUserRequired && given === undefined)) {
     return typeof given === "string"
       ? Effect.succeed([{ _tag: "User", userId: given }, input])
       : Effect.fail(userRequired(
         ep,
-        `it needs a user token and runs with the app token: use Helix.withUser(userId)${
-          acting === undefined ? "" : ` or pass ${acting}`
-        }`
+        ep.token === "user"
+          ? `it needs a user token and runs with the app token: use Helix.withUser(userId)${
+            acting === undefined ? "" : ` or pass ${acting}`
+          }`
+          : `it runs with the app token and Twitch requires ${acting}: pass it, or use Helix.withUser(userId)`
       ))
   }
   return Effect.succeed([context, input])

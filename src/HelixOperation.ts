@@ -109,6 +109,8 @@ export interface Spec {
   /** The body's fields; absent: the request has no body. */
   readonly body?: ReadonlyArray<string> | undefined
   readonly actingUser?: string | undefined
+  /** Twitch requires the acting user's parameter: with the app token and none given, the call fails before sending. */
+  readonly actingUserRequired?: boolean | undefined
   readonly batch?: ReadonlyArray<string> | undefined
   readonly pageSize?: number | undefined
 }
@@ -143,6 +145,7 @@ const endpointOf = <I, A>(spec: Spec, response: Schema.Schema<A, unknown> | unde
     scopes: spec.scopes,
     pageSize: spec.pageSize,
     actingUser: spec.actingUser,
+    actingUserRequired: spec.actingUserRequired,
     batch: spec.batch,
     query: queryOf(spec.query),
     body: spec.body === undefined ? undefined : bodyOf(spec.body)

@@ -871,10 +871,8 @@ describe("Helix", () => {
         assert.strictEqual(log[3].query.get("id"), "a")
       })))
 
-  // Twitch's Get EventSub Subscriptions (also Get User Emotes, Get Conduit Shards) takes `after` but no
-  // `first`; the generated descriptor has pageSize 100, so `first=100` is sent. Expected to fail until the
-  // generator gives paginated operations without a `first` parameter no page size.
-  it.effect.fails("Get EventSub Subscriptions sends no `first` (Twitch takes none)", () =>
+  // Twitch's Get EventSub Subscriptions (also Get User Emotes, Get Conduit Shards) takes `after` but no `first`
+  it.effect("Get EventSub Subscriptions sends no `first` (Twitch takes none)", () =>
     run({
       handler: () =>
         Effect.succeed(json(200, { data: [], total: 0, total_cost: 0, max_total_cost: 10, pagination: {} }))
@@ -882,5 +880,18 @@ describe("Helix", () => {
       Effect.gen(function*() {
         yield* Stream.runDrain(EventSubApi.getEventsubSubscriptions())
         assert.isNull(log[0].query.get("first"))
+      })))
+
+  it.effect("Send Chat Message with the app token and no sender_id fails before sending (Twitch requires it)", () =>
+    run({ handler: () => Effect.succeed(json(200, { data: [] })) }, (_helix, { log }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          Chat.sendChatMessage({ broadcaster_id: "1", message: "hi" }).pipe(Helix.withApp)
+        )
+        assert.strictEqual(error._tag, "HelixUserRequired")
+        assert.strictEqual(log.length, 0)
+        yield* Chat.sendChatMessage({ broadcaster_id: "1", sender_id: "42", message: "hi" }).pipe(Helix.withApp)
+        assert.strictEqual(log[0]!.headers["authorization"], "Bearer app-1")
+        assert.strictEqual(log[0]!.body && (log[0]!.body as { sender_id: string }).sender_id, "42")
       })))
 })

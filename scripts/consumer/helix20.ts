@@ -7,7 +7,7 @@ import { Chunk, Console, Effect, Layer, Stream } from "effect"
 import { Helix, HelixApi, TwitchConfig } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 
-const { Channels, ChannelPoints, Chat, Clips, Games, Moderation, Polls, Predictions, Raids, Schedule, Streams, Users } =
+const { ChannelPoints, Channels, Chat, Clips, Games, Moderation, Polls, Predictions, Raids, Schedule, Streams, Users } =
   HelixApi
 
 const broadcaster_id = "1"

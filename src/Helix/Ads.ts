@@ -139,6 +139,7 @@ export const startCommercial: Op.DataOperation<StartCommercialParams, StartComme
   query: [],
   body: ["broadcaster_id", "length"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: StartCommercialResponseSchema
 })
 
@@ -171,6 +172,7 @@ export const getAdSchedule: Op.DataOperation<GetAdScheduleParams, GetAdScheduleR
   scopes: ["channel:read:ads"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: GetAdScheduleResponseSchema
 })
 
@@ -203,5 +205,6 @@ export const snoozeNextAd: Op.DataOperation<SnoozeNextAdParams, SnoozeNextAdResp
   scopes: ["channel:manage:ads"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: SnoozeNextAdResponseSchema
 })

@@ -135,7 +135,7 @@ export interface GetExtensionAnalyticsParams {
  * Gets an analytics report for one or more extensions.
  *
  * `GET /analytics/extensions`: needs a user access token, with `analytics:read:extensions`.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-extension-analytics
  *
  * @since 0.2.0
@@ -188,7 +188,7 @@ export interface GetGameAnalyticsParams {
  * Gets an analytics report for one or more games.
  *
  * `GET /analytics/games`: needs a user access token, with `analytics:read:games`.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-game-analytics
  *
  * @since 0.2.0

@@ -379,7 +379,7 @@ export interface GetExtensionTransactionsParams {
  * Gets an extension’s list of transactions.
  *
  * `GET /extensions/transactions`: needs an app access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-extension-transactions
  *
  * @since 0.2.0

@@ -269,6 +269,7 @@ export const getCustomReward: Op.DataOperation<GetCustomRewardParams, GetCustomR
   scopes: ["channel:read:redemptions", "channel:manage:redemptions"],
   query: ["broadcaster_id", "id", "only_manageable_rewards"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   batch: ["id"],
   response: GetCustomRewardResponseSchema
 })
@@ -343,6 +344,7 @@ export const createCustomRewards: Op.DataOperation<CreateCustomRewardsParams, Cr
     "should_redemptions_skip_request_queue"
   ],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: CreateCustomRewardsResponseSchema
 })
 
@@ -421,6 +423,7 @@ export const updateCustomReward: Op.DataOperation<UpdateCustomRewardParams, Upda
     "should_redemptions_skip_request_queue"
   ],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: UpdateCustomRewardResponseSchema
 })
 
@@ -454,7 +457,8 @@ export const deleteCustomReward: Op.VoidOperation<DeleteCustomRewardParams> = Op
   token: "user",
   scopes: ["channel:manage:redemptions"],
   query: ["broadcaster_id", "id"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })
 
 /**
@@ -502,7 +506,7 @@ export interface GetCustomRewardRedemptionParams {
  *
  * `GET /channel_points/custom_rewards/redemptions`: needs a user access token, with `channel:read:redemptions` or `channel:manage:redemptions`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 50 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 50 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-custom-reward-redemption
  *
  * @since 0.2.0
@@ -519,6 +523,7 @@ export const getCustomRewardRedemption: Op.PaginatedOperation<
   scopes: ["channel:read:redemptions", "channel:manage:redemptions"],
   query: ["broadcaster_id", "reward_id", "status", "id", "sort"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 50,
   response: GetCustomRewardRedemptionResponseSchema
 })
@@ -567,5 +572,6 @@ export const updateRedemptionStatus: Op.DataOperation<UpdateRedemptionStatusPara
     query: ["id", "broadcaster_id", "reward_id"],
     body: ["status"],
     actingUser: "broadcaster_id",
+    actingUserRequired: true,
     response: UpdateRedemptionStatusResponseSchema
   })

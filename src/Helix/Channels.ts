@@ -291,7 +291,8 @@ export const modifyChannelInformation: Op.VoidOperation<ModifyChannelInformation
     "content_classification_labels",
     "is_branded_content"
   ],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })
 
 /**
@@ -323,6 +324,7 @@ export const getChannelEditors: Op.DataOperation<GetChannelEditorsParams, GetCha
   scopes: ["channel:read:editors"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: GetChannelEditorsResponseSchema
 })
 
@@ -344,7 +346,7 @@ export interface GetFollowedChannelsParams {
  *
  * `GET /channels/followed`: needs a user access token, with `user:read:follows`.
  * `user_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-followed-channels
  *
  * @since 0.2.0
@@ -359,6 +361,7 @@ export const getFollowedChannels: Op.PaginatedOperation<GetFollowedChannelsParam
     scopes: ["user:read:follows"],
     query: ["user_id", "broadcaster_id"],
     actingUser: "user_id",
+    actingUserRequired: true,
     pageSize: 100,
     response: GetFollowedChannelsResponseSchema
   })
@@ -384,7 +387,7 @@ export interface GetChannelFollowersParams {
  * Gets a list of users that follow the specified broadcaster. You can also use this endpoint to see whether a specific user follows the broadcaster.
  *
  * `GET /channels/followers`: needs a user access token, with `moderator:read:followers`.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-channel-followers
  *
  * @since 0.2.0

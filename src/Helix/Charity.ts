@@ -168,6 +168,7 @@ export const getCharityCampaign: Op.DataOperation<GetCharityCampaignParams, GetC
   scopes: ["channel:read:charity"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: GetCharityCampaignResponseSchema
 })
 
@@ -187,7 +188,7 @@ export interface GetCharityCampaignDonationsParams {
  *
  * `GET /charity/donations`: needs a user access token, with `channel:read:charity`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-charity-campaign-donations
  *
  * @since 0.2.0
@@ -204,6 +205,7 @@ export const getCharityCampaignDonations: Op.PaginatedOperation<
   scopes: ["channel:read:charity"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 100,
   response: GetCharityCampaignDonationsResponseSchema
 })

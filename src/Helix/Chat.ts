@@ -749,7 +749,7 @@ export interface GetChattersParams {
  *
  * `GET /chat/chatters`: needs a user access token, with `moderator:read:chatters`.
  * `moderator_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 1000 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 1000 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-chatters
  *
  * @since 0.2.0
@@ -763,6 +763,7 @@ export const getChatters: Op.PaginatedOperation<GetChattersParams, GetChattersRe
   scopes: ["moderator:read:chatters"],
   query: ["broadcaster_id", "moderator_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   pageSize: 1000,
   response: GetChattersResponseSchema
 })
@@ -1055,6 +1056,7 @@ export const updateChatSettings: Op.DataOperation<UpdateChatSettingsParams, Upda
     "unique_chat_mode"
   ],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: UpdateChatSettingsResponseSchema
 })
 
@@ -1112,7 +1114,7 @@ export interface GetUserEmotesParams {
  *
  * `GET /chat/emotes/user`: needs a user access token, with `user:read:emotes`.
  * `user_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled.
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-user-emotes
  *
  * @since 0.2.0
@@ -1126,7 +1128,7 @@ export const getUserEmotes: Op.PaginatedOperation<GetUserEmotesParams, GetUserEm
   scopes: ["user:read:emotes"],
   query: ["user_id", "broadcaster_id"],
   actingUser: "user_id",
-  pageSize: 100,
+  actingUserRequired: true,
   response: GetUserEmotesResponseSchema
 })
 
@@ -1175,7 +1177,8 @@ export const sendChatAnnouncement: Op.VoidOperation<SendChatAnnouncementParams> 
   scopes: ["moderator:manage:announcements"],
   query: ["broadcaster_id", "moderator_id"],
   body: ["message", "color"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1210,7 +1213,8 @@ export const sendAShoutout: Op.VoidOperation<SendAShoutoutParams> = Op.none({
   token: "user",
   scopes: ["moderator:manage:shoutouts"],
   query: ["from_broadcaster_id", "to_broadcaster_id", "moderator_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1257,6 +1261,7 @@ export const sendChatMessage: Op.DataOperation<SendChatMessageParams, SendChatMe
   query: [],
   body: ["broadcaster_id", "sender_id", "message", "reply_parent_message_id", "for_source_only"],
   actingUser: "sender_id",
+  actingUserRequired: true,
   response: SendChatMessageResponseSchema
 })
 
@@ -1362,5 +1367,6 @@ export const updateUserChatColor: Op.VoidOperation<UpdateUserChatColorParams> = 
   token: "user",
   scopes: ["user:manage:chat_color"],
   query: ["user_id", "color"],
-  actingUser: "user_id"
+  actingUser: "user_id",
+  actingUserRequired: true
 })

@@ -199,7 +199,7 @@ export interface GetClipsParams {
  * Gets one or more video clips.
  *
  * `GET /clips`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-clips
  *
  * @since 0.2.0
@@ -289,6 +289,7 @@ export const createClipFromVod: Op.DataOperation<CreateClipFromVodParams, Create
   scopes: ["editor:manage:clips", "channel:manage:clips"],
   query: ["editor_id", "broadcaster_id", "vod_id", "vod_offset", "duration", "title"],
   actingUser: "editor_id",
+  actingUserRequired: true,
   response: CreateClipFromVODResponseSchema
 })
 
@@ -326,6 +327,7 @@ export const getClipsDownload: Op.DataOperation<GetClipsDownloadParams, GetClips
   scopes: ["editor:manage:clips", "channel:manage:clips"],
   query: ["editor_id", "broadcaster_id", "clip_id"],
   actingUser: "editor_id",
+  actingUserRequired: true,
   batch: ["clip_id"],
   response: GetClipsDownloadResponseSchema
 })

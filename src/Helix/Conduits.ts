@@ -403,7 +403,7 @@ export interface GetConduitShardsParams {
  * Gets a lists of all shards for a conduit.
  *
  * `GET /eventsub/conduits/shards`: needs an app access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled.
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-conduit-shards
  *
  * @since 0.2.0
@@ -416,7 +416,6 @@ export const getConduitShards: Op.PaginatedOperation<GetConduitShardsParams, Get
   token: "app",
   scopes: [],
   query: ["conduit_id", "status"],
-  pageSize: 100,
   response: GetConduitShardsResponseSchema
 })
 

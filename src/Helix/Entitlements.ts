@@ -121,7 +121,7 @@ export interface GetDropsEntitlementsParams {
  * Gets an organization’s list of entitlements that have been granted to a game, a user, or both.
  *
  * `GET /entitlements/drops`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 1000 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 1000 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-drops-entitlements
  *
  * @since 0.2.0

@@ -376,7 +376,7 @@ export interface GetEventsubSubscriptionsParams {
  * Gets a list of EventSub subscriptions that the client in the access token created.
  *
  * `GET /eventsub/subscriptions`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled.
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-eventsub-subscriptions
  *
  * @since 0.2.0
@@ -392,7 +392,6 @@ export const getEventsubSubscriptions: Op.PaginatedOperation<
   token: "either",
   scopes: [],
   query: ["status", "type", "user_id", "subscription_id"],
-  pageSize: 100,
   response: GetEventSubSubscriptionsResponseSchema
 })
 

@@ -609,7 +609,7 @@ export interface GetExtensionLiveChannelsParams {
  * Gets a list of broadcasters that are streaming live and have installed or activated the extension.
  *
  * `GET /extensions/live`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled.
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-extension-live-channels
  *
  * @since 0.2.0
@@ -625,7 +625,6 @@ export const getExtensionLiveChannels: Op.PaginatedOperation<
   token: "either",
   scopes: [],
   query: ["extension_id"],
-  pageSize: 100,
   response: GetExtensionLiveChannelsResponseSchema
 })
 

@@ -72,7 +72,7 @@ export interface GetTopGamesParams {}
  * Gets information about all broadcasts on Twitch.
  *
  * `GET /games/top`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-top-games
  *
  * @since 0.2.0

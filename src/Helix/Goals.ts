@@ -105,5 +105,6 @@ export const getCreatorGoals: Op.DataOperation<GetCreatorGoalsParams, GetCreator
   scopes: ["channel:read:goals"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: GetCreatorGoalsResponseSchema
 })

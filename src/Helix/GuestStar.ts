@@ -232,6 +232,7 @@ export const getChannelGuestStarSettings: Op.BodyOperation<
   scopes: [],
   query: ["broadcaster_id", "moderator_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: GetChannelGuestStarSettingsResponseSchema
 })
 
@@ -321,6 +322,7 @@ export const getGuestStarSession: Op.DataOperation<GetGuestStarSessionParams, Ge
   scopes: [],
   query: ["broadcaster_id", "moderator_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: GetGuestStarSessionResponseSchema
 })
 
@@ -354,6 +356,7 @@ export const createGuestStarSession: Op.DataOperation<CreateGuestStarSessionPara
     scopes: [],
     query: ["broadcaster_id"],
     actingUser: "broadcaster_id",
+    actingUserRequired: true,
     response: CreateGuestStarSessionResponseSchema
   })
 
@@ -388,6 +391,7 @@ export const endGuestStarSession: Op.DataOperation<EndGuestStarSessionParams, En
   scopes: [],
   query: ["broadcaster_id", "session_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: EndGuestStarSessionResponseSchema
 })
 
@@ -424,6 +428,7 @@ export const getGuestStarInvites: Op.DataOperation<GetGuestStarInvitesParams, Ge
   scopes: [],
   query: ["broadcaster_id", "moderator_id", "session_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: GetGuestStarInvitesResponseSchema
 })
 
@@ -461,7 +466,8 @@ export const sendGuestStarInvite: Op.VoidOperation<SendGuestStarInviteParams> = 
   token: "user",
   scopes: [],
   query: ["broadcaster_id", "moderator_id", "session_id", "guest_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -498,7 +504,8 @@ export const deleteGuestStarInvite: Op.VoidOperation<DeleteGuestStarInviteParams
   token: "user",
   scopes: [],
   query: ["broadcaster_id", "moderator_id", "session_id", "guest_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -537,7 +544,8 @@ export const assignGuestStarSlot: Op.VoidOperation<AssignGuestStarSlotParams> = 
   token: "user",
   scopes: [],
   query: ["broadcaster_id", "moderator_id", "session_id", "guest_id", "slot_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -576,7 +584,8 @@ export const updateGuestStarSlot: Op.VoidOperation<UpdateGuestStarSlotParams> = 
   token: "user",
   scopes: [],
   query: ["broadcaster_id", "moderator_id", "session_id", "source_slot_id", "destination_slot_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -617,7 +626,8 @@ export const deleteGuestStarSlot: Op.VoidOperation<DeleteGuestStarSlotParams> = 
   token: "user",
   scopes: [],
   query: ["broadcaster_id", "moderator_id", "session_id", "guest_id", "slot_id", "should_reinvite_guest"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -671,5 +681,6 @@ export const updateGuestStarSlotSettings: Op.VoidOperation<UpdateGuestStarSlotSe
     "is_live",
     "volume"
   ],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })

@@ -748,6 +748,7 @@ export const checkAutomodStatus: Op.DataOperation<CheckAutomodStatusParams, Chec
   query: ["broadcaster_id"],
   body: ["data"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: CheckAutoModStatusResponseSchema
 })
 
@@ -789,7 +790,8 @@ export const manageHeldAutomodMessages: Op.VoidOperation<ManageHeldAutomodMessag
   scopes: ["moderator:manage:automod"],
   query: [],
   body: ["user_id", "msg_id", "action"],
-  actingUser: "user_id"
+  actingUser: "user_id",
+  actingUserRequired: true
 })
 
 /**
@@ -823,6 +825,7 @@ export const getAutomodSettings: Op.DataOperation<GetAutomodSettingsParams, GetA
   scopes: ["moderator:read:automod_settings"],
   query: ["broadcaster_id", "moderator_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: GetAutoModSettingsResponseSchema
 })
 
@@ -887,6 +890,7 @@ export const updateAutomodSettings: Op.DataOperation<UpdateAutomodSettingsParams
       "swearing"
     ],
     actingUser: "moderator_id",
+    actingUserRequired: true,
     response: UpdateAutoModSettingsResponseSchema
   })
 
@@ -912,7 +916,7 @@ export interface GetBannedUsersParams {
  *
  * `GET /moderation/banned`: needs a user access token, with `moderation:read` or `moderator:manage:banned_users`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-banned-users
  *
  * @since 0.2.0
@@ -926,6 +930,7 @@ export const getBannedUsers: Op.PaginatedOperation<GetBannedUsersParams, GetBann
   scopes: ["moderation:read", "moderator:manage:banned_users"],
   query: ["broadcaster_id", "user_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 100,
   response: GetBannedUsersResponseSchema
 })
@@ -977,6 +982,7 @@ export const banUser: Op.DataOperation<BanUserParams, BanUserResponse> = Op.data
   query: ["broadcaster_id", "moderator_id"],
   body: ["data"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: BanUserResponseSchema
 })
 
@@ -1012,7 +1018,8 @@ export const unbanUser: Op.VoidOperation<UnbanUserParams> = Op.none({
   token: "user",
   scopes: ["moderator:manage:banned_users"],
   query: ["broadcaster_id", "moderator_id", "user_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1045,7 +1052,7 @@ export interface GetUnbanRequestsParams {
  *
  * `GET /moderation/unban_requests`: needs a user access token, with `moderator:read:unban_requests` or `moderator:manage:unban_requests`.
  * `moderator_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled.
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-unban-requests
  *
  * @since 0.2.0
@@ -1059,7 +1066,7 @@ export const getUnbanRequests: Op.PaginatedOperation<GetUnbanRequestsParams, Get
   scopes: ["moderator:read:unban_requests", "moderator:manage:unban_requests"],
   query: ["broadcaster_id", "moderator_id", "status", "user_id"],
   actingUser: "moderator_id",
-  pageSize: 100,
+  actingUserRequired: true,
   response: GetUnbanRequestsResponseSchema
 })
 
@@ -1106,6 +1113,7 @@ export const resolveUnbanRequests: Op.DataOperation<ResolveUnbanRequestsParams, 
     scopes: ["moderator:manage:unban_requests"],
     query: ["broadcaster_id", "moderator_id", "unban_request_id", "status", "resolution_text"],
     actingUser: "moderator_id",
+    actingUserRequired: true,
     response: ResolveUnbanRequestsResponseSchema
   }
 )
@@ -1128,7 +1136,7 @@ export interface GetBlockedTermsParams {
  *
  * `GET /moderation/blocked_terms`: needs a user access token, with `moderator:read:blocked_terms` or `moderator:manage:blocked_terms`.
  * `moderator_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-blocked-terms
  *
  * @since 0.2.0
@@ -1142,6 +1150,7 @@ export const getBlockedTerms: Op.PaginatedOperation<GetBlockedTermsParams, GetBl
   scopes: ["moderator:read:blocked_terms", "moderator:manage:blocked_terms"],
   query: ["broadcaster_id", "moderator_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   pageSize: 100,
   response: GetBlockedTermsResponseSchema
 })
@@ -1186,6 +1195,7 @@ export const addBlockedTerm: Op.DataOperation<AddBlockedTermParams, AddBlockedTe
   query: ["broadcaster_id", "moderator_id"],
   body: ["text"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: AddBlockedTermResponseSchema
 })
 
@@ -1221,7 +1231,8 @@ export const removeBlockedTerm: Op.VoidOperation<RemoveBlockedTermParams> = Op.n
   token: "user",
   scopes: ["moderator:manage:blocked_terms"],
   query: ["broadcaster_id", "moderator_id", "id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1264,7 +1275,8 @@ export const deleteChatMessages: Op.VoidOperation<DeleteChatMessagesParams> = Op
   token: "user",
   scopes: ["moderator:manage:chat_messages"],
   query: ["broadcaster_id", "moderator_id", "message_id"],
-  actingUser: "moderator_id"
+  actingUser: "moderator_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1283,7 +1295,7 @@ export interface GetModeratedChannelsParams {
  *
  * `GET /moderation/channels`: needs a user access token.
  * `user_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-moderated-channels
  *
  * @since 0.2.0
@@ -1298,6 +1310,7 @@ export const getModeratedChannels: Op.PaginatedOperation<GetModeratedChannelsPar
     scopes: [],
     query: ["user_id"],
     actingUser: "user_id",
+    actingUserRequired: true,
     pageSize: 100,
     response: GetModeratedChannelsResponseSchema
   })
@@ -1324,7 +1337,7 @@ export interface GetModeratorsParams {
  *
  * `GET /moderation/moderators`: needs a user access token, with `moderation:read` or `channel:manage:moderators`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-moderators
  *
  * @since 0.2.0
@@ -1338,6 +1351,7 @@ export const getModerators: Op.PaginatedOperation<GetModeratorsParams, GetModera
   scopes: ["moderation:read", "channel:manage:moderators"],
   query: ["broadcaster_id", "user_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 100,
   response: GetModeratorsResponseSchema
 })
@@ -1372,7 +1386,8 @@ export const addChannelModerator: Op.VoidOperation<AddChannelModeratorParams> = 
   token: "user",
   scopes: ["channel:manage:moderators"],
   query: ["broadcaster_id", "user_id"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1405,7 +1420,8 @@ export const removeChannelModerator: Op.VoidOperation<RemoveChannelModeratorPara
   token: "user",
   scopes: ["channel:manage:moderators"],
   query: ["broadcaster_id", "user_id"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1426,7 +1442,7 @@ export interface GetVipsParams {
  *
  * `GET /channels/vips`: needs a user access token, with `channel:read:vips` or `channel:manage:vips`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-vips
  *
  * @since 0.2.0
@@ -1440,6 +1456,7 @@ export const getVips: Op.PaginatedOperation<GetVipsParams, GetVIPsResponse> = Op
   scopes: ["channel:read:vips", "channel:manage:vips"],
   query: ["user_id", "broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 100,
   response: GetVIPsResponseSchema
 })
@@ -1474,7 +1491,8 @@ export const addChannelVip: Op.VoidOperation<AddChannelVipParams> = Op.none({
   token: "user",
   scopes: ["channel:manage:vips"],
   query: ["user_id", "broadcaster_id"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })
 
 /**
@@ -1539,6 +1557,7 @@ export const getShieldModeStatus: Op.DataOperation<GetShieldModeStatusParams, Ge
   scopes: ["moderator:read:shield_mode", "moderator:manage:shield_mode"],
   query: ["broadcaster_id", "moderator_id"],
   actingUser: "moderator_id",
+  actingUserRequired: true,
   response: GetShieldModeStatusResponseSchema
 })
 
@@ -1577,6 +1596,7 @@ export const updateShieldModeStatus: Op.DataOperation<UpdateShieldModeStatusPara
     query: ["broadcaster_id", "moderator_id"],
     body: ["is_active"],
     actingUser: "moderator_id",
+    actingUserRequired: true,
     response: UpdateShieldModeStatusResponseSchema
   })
 

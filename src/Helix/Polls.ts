@@ -151,7 +151,7 @@ export interface GetPollsParams {
  *
  * `GET /polls`: needs a user access token, with `channel:read:polls` or `channel:manage:polls`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 20 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 20 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-polls
  *
  * @since 0.2.0
@@ -165,6 +165,7 @@ export const getPolls: Op.PaginatedOperation<GetPollsParams, GetPollsResponse> =
   scopes: ["channel:read:polls", "channel:manage:polls"],
   query: ["broadcaster_id", "id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 20,
   response: GetPollsResponseSchema
 })
@@ -212,6 +213,7 @@ export const createPoll: Op.DataOperation<CreatePollParams, CreatePollResponse> 
   query: [],
   body: ["broadcaster_id", "title", "choices", "duration", "channel_points_voting_enabled", "channel_points_per_vote"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: CreatePollResponseSchema
 })
 
@@ -254,5 +256,6 @@ export const endPoll: Op.DataOperation<EndPollParams, EndPollResponse> = Op.data
   query: [],
   body: ["broadcaster_id", "id", "status"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: EndPollResponseSchema
 })

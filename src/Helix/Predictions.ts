@@ -178,7 +178,7 @@ export interface GetPredictionsParams {
  *
  * `GET /predictions`: needs a user access token, with `channel:read:predictions` or `channel:manage:predictions`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 25 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 25 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-predictions
  *
  * @since 0.2.0
@@ -192,6 +192,7 @@ export const getPredictions: Op.PaginatedOperation<GetPredictionsParams, GetPred
   scopes: ["channel:read:predictions", "channel:manage:predictions"],
   query: ["broadcaster_id", "id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 25,
   response: GetPredictionsResponseSchema
 })
@@ -235,6 +236,7 @@ export const createPrediction: Op.DataOperation<CreatePredictionParams, CreatePr
   query: [],
   body: ["broadcaster_id", "title", "outcomes", "prediction_window"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: CreatePredictionResponseSchema
 })
 
@@ -284,5 +286,6 @@ export const endPrediction: Op.DataOperation<EndPredictionParams, EndPredictionR
   query: [],
   body: ["broadcaster_id", "id", "status", "winning_outcome_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: EndPredictionResponseSchema
 })

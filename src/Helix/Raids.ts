@@ -98,5 +98,6 @@ export const cancelARaid: Op.VoidOperation<CancelARaidParams> = Op.none({
   token: "user",
   scopes: ["channel:manage:raids"],
   query: ["broadcaster_id"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })

@@ -263,7 +263,8 @@ export const updateChannelStreamSchedule: Op.VoidOperation<UpdateChannelStreamSc
   token: "user",
   scopes: ["channel:manage:schedule"],
   query: ["broadcaster_id", "is_vacation_enabled", "vacation_start_time", "vacation_end_time", "timezone"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })
 
 /**
@@ -311,6 +312,7 @@ export const createChannelStreamScheduleSegment: Op.BodyOperation<
   query: ["broadcaster_id"],
   body: ["start_time", "timezone", "duration", "is_recurring", "category_id", "title"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: CreateChannelStreamScheduleSegmentResponseSchema
 })
 
@@ -369,6 +371,7 @@ export const updateChannelStreamScheduleSegment: Op.BodyOperation<
   query: ["broadcaster_id", "id"],
   body: ["start_time", "duration", "category_id", "title", "is_canceled", "timezone"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: UpdateChannelStreamScheduleSegmentResponseSchema
 })
 
@@ -402,5 +405,6 @@ export const deleteChannelStreamScheduleSegment: Op.VoidOperation<DeleteChannelS
   token: "user",
   scopes: ["channel:manage:schedule"],
   query: ["broadcaster_id", "id"],
-  actingUser: "broadcaster_id"
+  actingUser: "broadcaster_id",
+  actingUserRequired: true
 })

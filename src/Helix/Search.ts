@@ -126,7 +126,7 @@ export interface SearchCategoriesParams {
  * Gets the games or categories that match the specified query.
  *
  * `GET /search/categories`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#search-categories
  *
  * @since 0.2.0
@@ -160,7 +160,7 @@ export interface SearchChannelsParams {
  * Gets the channels that match the specified query and have streamed content within the past 6 months.
  *
  * `GET /search/channels`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#search-channels
  *
  * @since 0.2.0

@@ -269,6 +269,7 @@ export const getStreamKey: Op.DataOperation<GetStreamKeyParams, GetStreamKeyResp
   scopes: ["channel:read:stream_key"],
   query: ["broadcaster_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   response: GetStreamKeyResponseSchema
 })
 
@@ -306,7 +307,7 @@ export interface GetStreamsParams {
  * Gets a list of all streams.
  *
  * `GET /streams`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-streams
  *
  * @since 0.2.0
@@ -339,7 +340,7 @@ export interface GetFollowedStreamsParams {
  *
  * `GET /streams/followed`: needs a user access token, with `user:read:follows`.
  * `user_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-followed-streams
  *
  * @since 0.2.0
@@ -354,6 +355,7 @@ export const getFollowedStreams: Op.PaginatedOperation<GetFollowedStreamsParams,
     scopes: ["user:read:follows"],
     query: ["user_id"],
     actingUser: "user_id",
+    actingUserRequired: true,
     pageSize: 100,
     response: GetFollowedStreamsResponseSchema
   })
@@ -384,7 +386,7 @@ export interface GetStreamMarkersParams {
  *
  * `GET /streams/markers`: needs a user access token, with `user:read:broadcast` or `channel:manage:broadcast`.
  * `user_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-stream-markers
  *
  * @since 0.2.0
@@ -434,5 +436,6 @@ export const createStreamMarker: Op.DataOperation<CreateStreamMarkerParams, Crea
   query: [],
   body: ["user_id", "description"],
   actingUser: "user_id",
+  actingUserRequired: true,
   response: CreateStreamMarkerResponseSchema
 })

@@ -154,7 +154,7 @@ export interface GetBroadcasterSubscriptionsParams {
  *
  * `GET /subscriptions`: needs a user access token, with `channel:read:subscriptions`.
  * `broadcaster_id` defaults to the acting user (`Helix.withUser`, or the layer's `defaultUser`).
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-broadcaster-subscriptions
  *
  * @since 0.2.0
@@ -171,6 +171,7 @@ export const getBroadcasterSubscriptions: Op.PaginatedOperation<
   scopes: ["channel:read:subscriptions"],
   query: ["broadcaster_id", "user_id"],
   actingUser: "broadcaster_id",
+  actingUserRequired: true,
   pageSize: 100,
   response: GetBroadcasterSubscriptionsResponseSchema
 })
@@ -207,5 +208,6 @@ export const checkUserSubscription: Op.DataOperation<CheckUserSubscriptionParams
     scopes: ["user:read:subscriptions"],
     query: ["broadcaster_id", "user_id"],
     actingUser: "user_id",
+    actingUserRequired: true,
     response: CheckUserSubscriptionResponseSchema
   })

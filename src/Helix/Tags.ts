@@ -75,7 +75,7 @@ export interface GetAllStreamTagsParams {
  * Gets the list of all stream tags that Twitch defines. You can also filter the list by one or more tag IDs.
  *
  * `GET /tags/streams`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-all-stream-tags
  *
  * @since 0.2.0

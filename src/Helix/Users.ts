@@ -528,7 +528,7 @@ export interface GetUserBlockListParams {
  * Gets the list of users that the broadcaster has blocked.
  *
  * `GET /users/blocks`: needs a user access token, with `user:read:blocked_users`.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-user-block-list
  *
  * @since 0.2.0

@@ -187,7 +187,7 @@ export interface GetVideosParams {
  * Gets information about one or more published videos.
  *
  * `GET /videos`: needs an app access token or a user access token.
- * A `Stream` of every item, fetched 100 per page as it is pulled.
+ * A `Stream` of every item, fetched page by page as it is pulled (up to 100 per page).
  * Twitch: https://dev.twitch.tv/docs/api/reference#get-videos
  *
  * @since 0.2.0

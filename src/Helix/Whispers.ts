@@ -49,5 +49,6 @@ export const sendWhisper: Op.VoidOperation<SendWhisperParams> = Op.none({
   scopes: ["user:manage:whispers"],
   query: ["from_user_id", "to_user_id"],
   body: ["message"],
-  actingUser: "from_user_id"
+  actingUser: "from_user_id",
+  actingUserRequired: true
 })

@@ -246,8 +246,12 @@ const operationDoc = (op: Operation): string => {
   const acting = op.actingUser === undefined
     ? []
     : [`\`${op.actingUser}\` defaults to the acting user (\`Helix.withUser\`, or the layer's \`defaultUser\`).`]
-  const returns = op.pageSize !== undefined
-    ? [`A \`Stream\` of every item, fetched ${op.pageSize} per page as it is pulled.`]
+  const returns = op.paginated
+    ? [
+      `A \`Stream\` of every item, fetched page by page as it is pulled${
+        op.pageSize === undefined ? "" : ` (up to ${op.pageSize} per page)`
+      }.`
+    ]
     : op.batch !== undefined
     ? [`Any number of \`${op.batch.join("`/`")}\` values: sent in requests of 100, answers merged in order.`]
     : []
@@ -265,7 +269,7 @@ const operationDoc = (op: Operation): string => {
 }
 
 const kindOf = (op: Operation): string =>
-  op.pageSize !== undefined ? "paginated" : op.result === "data" ? "data" : op.result === "body" ? "body" : "none"
+  op.paginated ? "paginated" : op.result === "data" ? "data" : op.result === "body" ? "body" : "none"
 
 const emitOperation = (model: Model, writer: ModelWriter, op: Operation): string => {
   const Name = pascal(op.name)
@@ -289,6 +293,7 @@ const emitOperation = (model: Model, writer: ModelWriter, op: Operation): string
       `body: [${Object.keys(resolve(model.spec, op.body).properties ?? {}).map(literal).join(", ")}]`
     ]),
     ...(op.actingUser === undefined ? [] : [`actingUser: ${literal(op.actingUser)}`]),
+    ...(op.actingUserRequired ? ["actingUserRequired: true"] : []),
     ...(op.batch === undefined ? [] : [`batch: [${op.batch.map(literal).join(", ")}]`]),
     ...(op.pageSize === undefined ? [] : [`pageSize: ${op.pageSize}`]),
     ...(op.response === undefined ? [] : [`response: ${responseSchema}`])

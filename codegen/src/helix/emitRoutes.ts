@@ -42,9 +42,10 @@ export const routesOf = (model: Model) =>
     scopes: op.scopes,
     actingUser: op.actingUser ?? null,
     /** the spec requires the acting user's query parameter (the client fills it in, the server still wants it) */
-    actingUserRequired: op.query.some((p) => p.name === op.actingUser && p.required === true),
+    actingUserRequired: op.actingUserRequired,
     query: op.query.map(paramOf(model, op)),
-    pagination: op.pageSize === undefined ? null : { pageSize: op.pageSize },
+    // without `first`, Twitch's page is 100 items
+    pagination: op.paginated ? { pageSize: op.pageSize ?? 100, first: op.pageSize !== undefined } : null,
     body: lean(model, op.body),
     alsoInQuery: op.alsoInQuery,
     successStatus: op.successStatus,

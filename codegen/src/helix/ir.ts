@@ -26,6 +26,8 @@ export interface Operation {
   readonly scopes: ReadonlyArray<string>
   /** the parameter that names the user the token must belong to, filled in from the acting user when left out */
   readonly actingUser: string | undefined
+  /** Twitch requires the acting-user parameter (with an app token it cannot be filled in) */
+  readonly actingUserRequired: boolean
   /** query parameters the caller sets (pagination's `first`/`after`/`before` excluded when paginated) */
   readonly query: ReadonlyArray<Parameter>
   /** the JSON body's schema (an object) */
@@ -34,7 +36,9 @@ export interface Operation {
   readonly successStatus: number
   /** the answer's schema; `undefined`: no content */
   readonly response: JsonSchema | undefined
-  /** set when the operation pages with `first`/`after` and answers `pagination.cursor` */
+  /** the operation pages with `after` and answers `pagination.cursor` */
+  readonly paginated: boolean
+  /** the largest `first` it takes (`undefined`: it takes no `first`) */
   readonly pageSize: number | undefined
   /** array query parameters split into requests of at most 100 values (non-paginated list reads) */
   readonly batch: ReadonlyArray<string> | undefined
@@ -149,12 +153,17 @@ const build = (
     token,
     scopes: override?.scopes ?? [...new Set(op.security?.flatMap((s) => s.twitch_auth ?? []) ?? [])],
     actingUser,
+    actingUserRequired: actingUser !== undefined && (
+      query.some((p) => p.name === actingUser && p.required === true) ||
+      (body !== undefined && (resolve(spec, body).required ?? []).includes(actingUser))
+    ),
     query,
     body,
     alsoInQuery: override?.alsoInQuery ?? [],
     successStatus: Number(successCode),
     response: successCode === "204" ? undefined : response,
-    pageSize: paginated ? override?.pageSize ?? pageSizeOf(op) ?? 100 : undefined,
+    paginated,
+    pageSize: paginated ? override?.pageSize ?? pageSizeOf(op) : undefined,
     batch: override?.batch === null
       ? undefined
       : override?.batch ?? (method === "get" && !paginated && onlyData && arrays.length > 0 ? arrays : undefined),

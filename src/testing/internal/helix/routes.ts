@@ -35,7 +35,8 @@ export interface Route {
   readonly actingUser: string | null
   readonly actingUserRequired: boolean
   readonly query: ReadonlyArray<RouteParam>
-  readonly pagination: { readonly pageSize: number } | null
+  /** `first`: the route takes a `first` parameter (without one, Twitch's page is `pageSize` items) */
+  readonly pagination: { readonly pageSize: number; readonly first: boolean } | null
   readonly body: RouteSchema | null
   /** body fields Twitch also accepts in the query string */
   readonly alsoInQuery: ReadonlyArray<string>
