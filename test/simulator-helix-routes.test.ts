@@ -182,6 +182,14 @@ const prepare: Readonly<
       const outcome = (prediction.outcomes as ReadonlyArray<Json>)[0]!.id as string
       return { ...r, body: { ...r.body, id: prediction.id, status: "RESOLVED", winning_outcome_id: outcome } }
     }),
+  "update-conduits": (w, r) => Effect.map(withConduit(w), (id) => ({ ...r, body: { id, shard_count: 2 } })),
+  "delete-conduit": (w, r) => Effect.map(withConduit(w), (id) => ({ ...r, query: [["id", id]] })),
+  "get-conduit-shards": (w, r) => Effect.map(withConduit(w), (id) => ({ ...r, query: [["conduit_id", id]] })),
+  "update-conduit-shards": (w, r) =>
+    Effect.map(withConduit(w), (conduit_id) => ({
+      ...r,
+      body: { conduit_id, shards: [{ id: "0", transport: { method: "websocket", session_id: w.sessionId } }] }
+    })),
   "update-custom-reward": (w, r) => withReward(w, r),
   "delete-custom-reward": (w, r) => withReward(w, r),
   "get-custom-reward-redemption": (w, r) =>
@@ -297,6 +305,13 @@ const withoutRequired = (route: Route, request: Request): Request | undefined =>
 }
 
 // ------------------------------------------------------------------------------------------------ world
+
+/** A new conduit's id. */
+const withConduit = (w: World) =>
+  Effect.map(
+    call(w, byId("create-conduits"), { query: [], body: { shard_count: 1 } }),
+    (answer) => dataOf(answer)[0]!.id as string
+  )
 
 const ALL_SCOPES = [...new Set(routes.flatMap((r) => r.scopes))]
 

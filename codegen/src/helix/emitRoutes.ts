@@ -48,6 +48,7 @@ export const routesOf = (model: Model) =>
     pagination: op.paginated ? { pageSize: op.pageSize ?? 100, first: op.pageSize !== undefined } : null,
     body: lean(model, op.body),
     alsoInQuery: op.alsoInQuery,
+    numbersAsStrings: op.numbersAsStrings,
     successStatus: op.successStatus,
     response: lean(model, op.response),
     responseExample: op.responseExample ?? null,

@@ -33,6 +33,7 @@ export interface Operation {
   /** the JSON body's schema (an object) */
   readonly body: JsonSchema | undefined
   readonly alsoInQuery: ReadonlyArray<string>
+  readonly numbersAsStrings: ReadonlyArray<string>
   readonly successStatus: number
   /** the answer's schema; `undefined`: no content */
   readonly response: JsonSchema | undefined
@@ -160,6 +161,7 @@ const build = (
     query,
     body,
     alsoInQuery: override?.alsoInQuery ?? [],
+    numbersAsStrings: override?.numbersAsStrings ?? [],
     successStatus: Number(successCode),
     response: successCode === "204" ? undefined : response,
     paginated,

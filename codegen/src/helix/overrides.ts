@@ -28,6 +28,8 @@ export interface OperationOverride {
   readonly batch?: ReadonlyArray<string> | null
   /** parameters Twitch also accepts in the query string although the spec puts them in the body */
   readonly alsoInQuery?: ReadonlyArray<string>
+  /** body fields the spec types as strings that Twitch also takes as JSON numbers (the simulator accepts both) */
+  readonly numbersAsStrings?: ReadonlyArray<string>
   readonly reason: string
 }
 

@@ -12,6 +12,7 @@ import * as blockedTerms from "./helix/blockedTerms.js"
 import * as channels from "./helix/channels.js"
 import * as chat from "./helix/chat.js"
 import { type CheckOptions, checkRequest } from "./helix/check.js"
+import * as conduits from "./helix/conduits.js"
 import type { Emit, Handler } from "./helix/context.js"
 import { generic } from "./helix/generic.js"
 import * as moderators from "./helix/moderators.js"
@@ -107,7 +108,8 @@ const OPERATIONS: Readonly<Record<string, Handler>> = {
   ...raids.operations,
   ...schedule.operations,
   ...shieldMode.operations,
-  ...subscriptions.operations
+  ...subscriptions.operations,
+  ...conduits.operations
 }
 
 /** Checks an operation does itself, with Twitch's outcome for it. */

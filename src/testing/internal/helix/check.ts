@@ -101,8 +101,10 @@ const bodyProblem = (schema: RouteSchema, value: unknown, path: string): string 
     for (const name of schema.required ?? []) {
       if (object[name] === undefined) return `Missing required parameter "${prefix}${name}"`
     }
+    const required = new Set(schema.required ?? [])
     for (const [name, field] of Object.entries(schema.properties ?? {})) {
-      if (object[name] === undefined) continue
+      // Twitch reads an optional field sent as null as left out (Twurple PUTs back what a GET answered)
+      if (object[name] === undefined || (object[name] === null && !required.has(name))) continue
       const problem = bodyProblem(field, object[name], `${prefix}${name}`)
       if (problem !== undefined) return problem
     }
@@ -117,9 +119,25 @@ const bodyOf = (route: Route, raw: unknown, params: Params): Body => {
     : {}
   for (const name of route.alsoInQuery) {
     const value = params.get(name)
-    if (body[name] === undefined && value !== undefined) body[name] = value
+    if (body[name] === undefined && value !== undefined) body[name] = fromQuery(route.body?.properties?.[name], value)
+  }
+  for (const name of route.numbersAsStrings) {
+    if (typeof body[name] === "number") body[name] = String(body[name])
   }
   return body
+}
+
+/** A query-string value as the body field's type. */
+const fromQuery = (schema: RouteSchema | undefined, value: string): unknown => {
+  switch (schema?.type) {
+    case "integer":
+    case "number":
+      return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value
+    case "boolean":
+      return value === "true" ? true : value === "false" ? false : value
+    default:
+      return value
+  }
 }
 
 const actingValue = (route: Route, params: Params, body: Body): string | undefined => {

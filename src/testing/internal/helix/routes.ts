@@ -40,6 +40,8 @@ export interface Route {
   readonly body: RouteSchema | null
   /** body fields Twitch also accepts in the query string */
   readonly alsoInQuery: ReadonlyArray<string>
+  /** body fields typed string that Twitch also takes as a JSON number */
+  readonly numbersAsStrings: ReadonlyArray<string>
   readonly successStatus: number
   readonly response: RouteSchema | null
   readonly responseExample: unknown

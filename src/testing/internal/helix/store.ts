@@ -1,6 +1,7 @@
 // The Helix simulator's stateful areas (polls, predictions, rewards, ...), and deterministic ids from a seed.
 import * as Crypto from "node:crypto"
 import type { BlockedTerm } from "./blockedTerms.js"
+import type { Conduit } from "./conduits.js"
 import type { Poll } from "./polls.js"
 import type { Prediction } from "./predictions.js"
 import type { Raid } from "./raids.js"
@@ -36,6 +37,8 @@ export class HelixStore {
   readonly shieldMode = new Map<string, ShieldMode>()
   /** broadcaster id → subscriber id → subscription */
   readonly subscriptions = new Map<string, Map<string, Subscription>>()
+  /** conduit id → conduit (each carries its client id) */
+  readonly conduits = new Map<string, Conduit>()
   private counter = 0
 
   constructor(readonly seed: number) {}

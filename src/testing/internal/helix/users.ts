@@ -24,5 +24,15 @@ const getUsers = sync((ctx) => {
   return json({ data })
 })
 
+/** The token's user with the new description (the only field Twitch lets a user change here). */
+const updateUser = sync((ctx) => {
+  const user = ctx.state.userById(ctx.token.userId!)
+  if (user === undefined) return helixError(401, "The user in the access token does not exist")
+  const description = ctx.params.get("description")
+  const updated = description === undefined ? user : ctx.state.putUser({ ...user, description })
+  const { email, ...rest } = updated
+  return json({ data: [ctx.token.scopes.includes("user:read:email") ? { ...rest, email } : rest] })
+})
+
 /** @internal */
-export const operations: Readonly<Record<string, Handler>> = { "get-users": getUsers }
+export const operations: Readonly<Record<string, Handler>> = { "get-users": getUsers, "update-user": updateUser }
