@@ -69,8 +69,11 @@ export interface DefinitionSpec<
 > {
   readonly type: Type
   readonly version: Version
-  /** Twitch's status for this version: `stable`, `new` (recently added) or `beta`. */
-  readonly status: "stable" | "new" | "beta"
+  /**
+   * Twitch's status for this version: `stable`, `new` (recently added), `beta`, or `withdrawn` (Twitch
+   * no longer offers it; kept so that payloads of existing subscriptions still decode: use the newer version).
+   */
+  readonly status: "stable" | "new" | "beta" | "withdrawn"
   /** `true` when notifications carry `payload.events` (an array) instead of `payload.event`. */
   readonly batched: boolean
   readonly condition: C
