@@ -79,6 +79,11 @@ describe("EventSub payload corpus", () => {
   })
 
   it("enum-like fields accept values Twitch adds later", () => {
+    // typed with the known values, open to others
+    const known: EventSubTypes.Event<typeof EventSubTypes.ChannelChatNotificationV1>["notice_type"] = "watch_streak"
+    const later: EventSubTypes.OpenString<"a"> = "b"
+    assert.strictEqual(known, "watch_streak")
+    assert.strictEqual(later, "b")
     const chat = corpus.find((f) => f.type === "channel.chat.notification")!.payloads[0]!
     const future = { ...(chat.event as object), notice_type: "some_future_notice" }
     assert.isTrue(Either.isRight(EventSubTypes.ChannelChatNotificationV1.decodeEvent(future)))

@@ -49,6 +49,12 @@ const Overrides = Schema.Struct({
   typeShapes: Schema.Array(Schema.Struct({ type: Schema.String, shapes: Shapes, ...Reason })),
   nullable: Schema.Array(Schema.Struct({ type: Schema.String, paths: Schema.Array(Schema.String), ...Reason })),
   optional: Schema.Array(Schema.Struct({ type: Schema.String, paths: Schema.Array(Schema.String), ...Reason })),
+  enums: Schema.Array(Schema.Struct({
+    type: Schema.String,
+    paths: Schema.Array(Schema.String),
+    values: Schema.NonEmptyArray(Schema.String),
+    ...Reason
+  })),
   addedTypes: Schema.Array(Schema.Struct({
     type: Schema.String,
     version: Schema.String,
@@ -123,6 +129,7 @@ interface Corrections {
   readonly typeShapes: ReadonlyMap<string, ReadonlyMap<string, string>>
   readonly nullable: ReadonlySet<string>
   readonly optional: ReadonlySet<string>
+  readonly enums: ReadonlyMap<string, ReadonlyArray<string>>
   readonly added: ReadonlyArray<Overrides["addedTypes"][number]>
   readonly withdrawn: ReadonlySet<string>
   readonly docsWrong: ReadonlyMap<string, string>
@@ -144,6 +151,7 @@ const corrections = (o: Overrides): Corrections => ({
   typeShapes: new Map(o.typeShapes.map((t) => [t.type, mergeShapes(`typeShapes ${t.type}`, [t])])),
   nullable: new Set(o.nullable.flatMap((n) => n.paths.map((p) => keyOf(n.type, p)))),
   optional: new Set(o.optional.flatMap((n) => n.paths.map((p) => keyOf(n.type, p)))),
+  enums: new Map(o.enums.flatMap((e) => e.paths.map((p) => [keyOf(e.type, p), e.values] as const))),
   added: o.addedTypes,
   withdrawn: new Set(o.withdrawn.map((w) => `${w.type}@${w.version}`)),
   docsWrong: new Map(o.docsExampleWrong.map((w) => [`${w.type}@${w.version}`, w.reason])),
@@ -282,8 +290,12 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 const render = (r: Renderer, s: Shape, path: string, key: string, ind: number): string => {
   switch (s.k) {
-    case "str":
-      return "Schema.String"
+    case "str": {
+      const known = r.c.enums.get(keyOf(r.type, path)) ?? r.c.enums.get(keyOf("*", path))
+      if (known === undefined) return "Schema.String"
+      r.shared.add("OpenString")
+      return "OpenString(" + known.map((v) => asciiJson(v)).join(", ") + ")"
+    }
     case "num":
       return "Schema.Number"
     case "bool":
@@ -528,6 +540,7 @@ export const ${name} = define({
     console.log(`codegen: eventsub types the corpus lacks (docs' example used): ${docsOnly.join(", ")}`)
   }
 
+  const open = shared.delete("OpenString")
   const sharedImport = shared.size === 0
     ? ""
     : `import { ${[...shared].sort().join(", ")} } from "../EventSubShared.js"\n`
@@ -537,7 +550,7 @@ export const ${name} = define({
     outputs.definitions,
     moduleDoc(inputs, definitionsDoc) +
       `import * as Schema from "effect/Schema"\n` +
-      `import { define, Nullable, Scopes } from "../EventSubDefinition.js"\n` +
+      `import { define, Nullable, ${open ? "OpenString, " : ""}Scopes } from "../EventSubDefinition.js"\n` +
       sharedImport + "\n" + definitions.join("\n") + "\n" + all
   )
   ctx.writeGenerated(

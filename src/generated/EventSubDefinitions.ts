@@ -12,7 +12,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { define, Nullable, Scopes } from "../EventSubDefinition.js"
+import { define, Nullable, OpenString, Scopes } from "../EventSubDefinition.js"
 import {
   ChatBadge,
   ChatCheer,
@@ -128,7 +128,7 @@ export const AutomodMessageHoldV2 = define({
         }))
       }))
     }),
-    reason: Schema.String,
+    reason: OpenString("automod", "blocked_term"),
     automod: Nullable(Schema.Struct({
       category: Schema.String,
       level: Schema.Number,
@@ -193,7 +193,7 @@ export const AutomodMessageUpdateV1 = define({
     }),
     category: Schema.String,
     level: Schema.Number,
-    status: Schema.String,
+    status: OpenString("Approved", "Denied", "Expired"),
     held_at: Schema.String
   }),
   scopes: Scopes.anyOf("moderator:manage:automod"),
@@ -243,7 +243,7 @@ export const AutomodMessageUpdateV2 = define({
         }))
       }))
     }),
-    reason: Schema.String,
+    reason: OpenString("automod", "blocked_term"),
     automod: Nullable(Schema.Struct({
       category: Schema.String,
       level: Schema.Number,
@@ -264,7 +264,7 @@ export const AutomodMessageUpdateV2 = define({
         })
       }))
     })),
-    status: Schema.String,
+    status: OpenString("Approved", "Denied", "Expired"),
     held_at: Schema.String
   }),
   scopes: Scopes.anyOf("moderator:manage:automod"),
@@ -362,9 +362,9 @@ export const ChannelBitsUseV1 = define({
     broadcaster_user_login: Schema.String,
     broadcaster_user_name: Schema.String,
     bits: Schema.Number,
-    type: Schema.String,
+    type: OpenString("cheer", "power_up", "combo", "custom_power_up"),
     power_up: Nullable(Schema.Struct({
-      type: Schema.String,
+      type: OpenString("message_effect", "celebration", "gigantify_an_emote"),
       emote: Nullable(Schema.Struct({
         id: Schema.String,
         name: Schema.String
@@ -572,7 +572,14 @@ export const ChannelChatMessageV1 = define({
     }),
     color: Schema.String,
     badges: Schema.Array(ChatBadge),
-    message_type: Schema.String,
+    message_type: OpenString(
+      "text",
+      "channel_points_highlighted",
+      "channel_points_sub_only",
+      "user_intro",
+      "power_ups_message_effect",
+      "power_ups_gigantified_emote"
+    ),
     cheer: Nullable(ChatCheer),
     reply: Nullable(ChatReply),
     channel_points_custom_reward_id: Nullable(Schema.String),
@@ -662,7 +669,33 @@ export const ChannelChatNotificationV1 = define({
         mention: Nullable(ChatMention)
       }))
     }),
-    notice_type: Schema.String,
+    notice_type: OpenString(
+      "sub",
+      "resub",
+      "sub_gift",
+      "community_sub_gift",
+      "gift_paid_upgrade",
+      "prime_paid_upgrade",
+      "raid",
+      "unraid",
+      "pay_it_forward",
+      "announcement",
+      "bits_badge_tier",
+      "charity_donation",
+      "watch_streak",
+      "modiversary",
+      "unknown",
+      "shared_chat_sub",
+      "shared_chat_resub",
+      "shared_chat_sub_gift",
+      "shared_chat_community_sub_gift",
+      "shared_chat_gift_paid_upgrade",
+      "shared_chat_prime_paid_upgrade",
+      "shared_chat_raid",
+      "shared_chat_pay_it_forward",
+      "shared_chat_announcement",
+      "shared_chat_modiversary"
+    ),
     sub: Nullable(NoticeSub),
     resub: Nullable(NoticeResub),
     sub_gift: Nullable(NoticeSubGift),
@@ -940,7 +973,7 @@ export const ChannelSubscribeV1 = define({
     broadcaster_user_id: Schema.String,
     broadcaster_user_login: Schema.String,
     broadcaster_user_name: Schema.String,
-    tier: Schema.String,
+    tier: OpenString("1000", "2000", "3000"),
     is_gift: Schema.Boolean
   }),
   scopes: Scopes.anyOf("channel:read:subscriptions"),
@@ -968,7 +1001,7 @@ export const ChannelSubscriptionEndV1 = define({
     broadcaster_user_id: Schema.String,
     broadcaster_user_login: Schema.String,
     broadcaster_user_name: Schema.String,
-    tier: Schema.String,
+    tier: OpenString("1000", "2000", "3000"),
     is_gift: Schema.Boolean
   }),
   scopes: Scopes.anyOf("channel:read:subscriptions"),
@@ -997,7 +1030,7 @@ export const ChannelSubscriptionGiftV1 = define({
     broadcaster_user_login: Schema.String,
     broadcaster_user_name: Schema.String,
     total: Schema.Number,
-    tier: Schema.String,
+    tier: OpenString("1000", "2000", "3000"),
     cumulative_total: Nullable(Schema.Number),
     is_anonymous: Schema.Boolean
   }),
@@ -1026,7 +1059,7 @@ export const ChannelSubscriptionMessageV1 = define({
     broadcaster_user_id: Schema.String,
     broadcaster_user_login: Schema.String,
     broadcaster_user_name: Schema.String,
-    tier: Schema.String,
+    tier: OpenString("1000", "2000", "3000"),
     message: Schema.Struct({
       text: Schema.String,
       emotes: Schema.Array(Schema.Struct({
@@ -1573,7 +1606,13 @@ export const ChannelChannelPointsAutomaticRewardRedemptionAddV1 = define({
     user_login: Schema.String,
     id: Schema.String,
     reward: Schema.Struct({
-      type: Schema.String,
+      type: OpenString(
+        "single_message_bypass_sub_mode",
+        "send_highlighted_message",
+        "random_sub_emote_unlock",
+        "chosen_sub_emote_unlock",
+        "chosen_modified_sub_emote_unlock"
+      ),
       cost: Schema.Number,
       unlocked_emote: Nullable(Schema.Struct({
         id: Schema.String,
@@ -1619,7 +1658,13 @@ export const ChannelChannelPointsAutomaticRewardRedemptionAddV2 = define({
     id: Schema.String,
     redeemed_at: Schema.String,
     reward: Schema.Struct({
-      type: Schema.String,
+      type: OpenString(
+        "single_message_bypass_sub_mode",
+        "send_highlighted_message",
+        "random_sub_emote_unlock",
+        "chosen_sub_emote_unlock",
+        "chosen_modified_sub_emote_unlock"
+      ),
       channel_points: Nullable(Schema.Number),
       emote: Nullable(Schema.Struct({
         id: Schema.String,
@@ -1838,7 +1883,7 @@ export const ChannelChannelPointsCustomRewardRedemptionAddV1 = define({
     user_login: Schema.String,
     user_name: Schema.String,
     user_input: Schema.String,
-    status: Schema.String,
+    status: OpenString("unknown", "unfulfilled", "fulfilled", "canceled"),
     reward: Schema.Struct({
       id: Schema.String,
       title: Schema.String,
@@ -1875,7 +1920,7 @@ export const ChannelChannelPointsCustomRewardRedemptionUpdateV1 = define({
     user_login: Schema.String,
     user_name: Schema.String,
     user_input: Schema.String,
-    status: Schema.String,
+    status: OpenString("unknown", "unfulfilled", "fulfilled", "canceled"),
     reward: Schema.Struct({
       id: Schema.String,
       title: Schema.String,
@@ -2007,7 +2052,7 @@ export const ChannelPollEndV1 = define({
       is_enabled: Schema.Boolean,
       amount_per_vote: Schema.Number
     }),
-    status: Schema.String,
+    status: OpenString("completed", "archived", "terminated"),
     started_at: Schema.String,
     ended_at: Schema.String
   }),
@@ -2164,7 +2209,7 @@ export const ChannelPredictionEndV1 = define({
         channel_points_used: Schema.Number
       })))
     })),
-    status: Schema.String,
+    status: OpenString("resolved", "canceled"),
     started_at: Schema.String,
     ended_at: Schema.String
   }),
@@ -2194,10 +2239,10 @@ export const ChannelSuspiciousUserMessageV1 = define({
     user_id: Schema.String,
     user_name: Schema.String,
     user_login: Schema.String,
-    low_trust_status: Schema.String,
+    low_trust_status: OpenString("none", "active_monitoring", "restricted"),
     shared_ban_channel_ids: Nullable(Schema.Array(Schema.String)),
-    types: Nullable(Schema.Array(Schema.String)),
-    ban_evasion_evaluation: Schema.String,
+    types: Nullable(Schema.Array(OpenString("manually_added", "ban_evader", "banned_in_shared_channel"))),
+    ban_evasion_evaluation: OpenString("unknown", "possible", "likely"),
     message: Schema.Struct({
       message_id: Schema.String,
       text: Schema.String,
@@ -2246,7 +2291,7 @@ export const ChannelSuspiciousUserUpdateV1 = define({
     user_id: Schema.String,
     user_name: Schema.String,
     user_login: Schema.String,
-    low_trust_status: Schema.String
+    low_trust_status: OpenString("none", "active_monitoring", "restricted")
   }),
   scopes: Scopes.anyOf("moderator:read:suspicious_users"),
   authorization:
@@ -2745,7 +2790,7 @@ export const ChannelHypeTrainBeginV2 = define({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }))),
     shared_train_participants: Nullable(Schema.Array(HypeTrainParticipant)),
@@ -2753,7 +2798,7 @@ export const ChannelHypeTrainBeginV2 = define({
     started_at: Schema.String,
     expires_at: Schema.String,
     is_shared_train: Schema.Boolean,
-    type: Schema.String,
+    type: OpenString("regular", "treasure", "golden_kappa"),
     all_time_high_level: Schema.Number,
     all_time_high_total: Schema.Number
   }),
@@ -2787,7 +2832,7 @@ export const ChannelHypeTrainProgressV2 = define({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }))),
     shared_train_participants: Nullable(Schema.Array(HypeTrainParticipant)),
@@ -2795,7 +2840,7 @@ export const ChannelHypeTrainProgressV2 = define({
     started_at: Schema.String,
     expires_at: Schema.String,
     is_shared_train: Schema.Boolean,
-    type: Schema.String
+    type: OpenString("regular", "treasure", "golden_kappa")
   }),
   scopes: Scopes.anyOf("channel:read:hype_train"),
   authorization: "Must have channel:read:hype_train scope."
@@ -2825,7 +2870,7 @@ export const ChannelHypeTrainEndV2 = define({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }))),
     shared_train_participants: Nullable(Schema.Array(HypeTrainParticipant)),
@@ -2834,7 +2879,7 @@ export const ChannelHypeTrainEndV2 = define({
     ended_at: Schema.String,
     cooldown_ends_at: Schema.String,
     is_shared_train: Schema.Boolean,
-    type: Schema.String
+    type: OpenString("regular", "treasure", "golden_kappa")
   }),
   scopes: Scopes.anyOf("channel:read:hype_train"),
   authorization: "Must have channel:read:hype_train scope."
@@ -2982,7 +3027,7 @@ export const StreamOnlineV1 = define({
     broadcaster_user_id: Schema.String,
     broadcaster_user_login: Schema.String,
     broadcaster_user_name: Schema.String,
-    type: Schema.String,
+    type: OpenString("live", "playlist", "watch_party", "premiere", "rerun"),
     started_at: Schema.String
   }),
   scopes: Scopes.none,
@@ -3146,14 +3191,14 @@ export const ChannelHypeTrainBeginV1 = define({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }))),
     last_contribution: Schema.Struct({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }),
     level: Schema.Number,
@@ -3194,14 +3239,14 @@ export const ChannelHypeTrainProgressV1 = define({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }))),
     last_contribution: Schema.Struct({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }),
     started_at: Schema.String,
@@ -3239,7 +3284,7 @@ export const ChannelHypeTrainEndV1 = define({
       user_id: Schema.String,
       user_login: Schema.String,
       user_name: Schema.String,
-      type: Schema.String,
+      type: OpenString("bits", "subscription", "other"),
       total: Schema.Number
     }))),
     started_at: Schema.String,
@@ -3248,7 +3293,7 @@ export const ChannelHypeTrainEndV1 = define({
     last_contribution: Schema.optionalWith(
       Schema.Struct({
         total: Schema.Number,
-        type: Schema.String,
+        type: OpenString("bits", "subscription", "other"),
         user_id: Schema.String,
         user_name: Schema.String,
         user_login: Schema.String
@@ -3285,7 +3330,7 @@ export const ChannelCustomPowerUpRedemptionAddV1 = define({
     user_login: Schema.String,
     user_name: Schema.String,
     user_input: Schema.String,
-    status: Schema.String,
+    status: OpenString("unknown", "unfulfilled", "fulfilled", "canceled"),
     custom_power_up: Schema.Struct({
       id: Schema.String,
       title: Schema.String,
