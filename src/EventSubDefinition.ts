@@ -69,8 +69,11 @@ export interface DefinitionSpec<
 > {
   readonly type: Type
   readonly version: Version
-  /** Twitch's status for this version: `stable`, `new` (recently added) or `beta`. */
-  readonly status: "stable" | "new" | "beta"
+  /**
+   * Twitch's status for this version: `stable`, `new` (recently added), `beta`, or `withdrawn` (Twitch
+   * no longer offers it; kept so that payloads of existing subscriptions still decode: use the newer version).
+   */
+  readonly status: "stable" | "new" | "beta" | "withdrawn"
   /** `true` when notifications carry `payload.events` (an array) instead of `payload.event`. */
   readonly batched: boolean
   readonly condition: C
@@ -132,3 +135,26 @@ export const define = <
  */
 export const Nullable = <S extends Schema.Schema.AnyNoContext>(schema: S) =>
   Schema.optionalWith(Schema.NullOr(schema), { exact: true })
+
+/**
+ * A string whose known values are listed but which Twitch may extend: the type offers the known
+ * values (`"a" | "b" | (string & {})`), the schema accepts any string, so a value Twitch adds later
+ * still decodes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OpenString<Known extends string> = Known | (string & {})
+
+/**
+ * The schema of an {@link OpenString}: a plain `Schema.String` at runtime, typed with the known values.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OpenString = <const Known extends ReadonlyArray<string>>(
+  ...known: Known
+): Schema.Schema<OpenString<Known[number]>, string> =>
+  Schema.make<OpenString<Known[number]>, string, never>(
+    Schema.String.annotations({ description: `one of ${known.join(", ")}, or a value Twitch adds later` }).ast
+  )

@@ -296,6 +296,28 @@ export const NoticeCharityDonation = Schema.Struct({
   })
 })
 
+/**
+ * A watch streak (`notice_type` `watch_streak`, 2026-04-02).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const NoticeWatchStreak = Schema.Struct({
+  streak_count: Schema.Number,
+  channel_points_awarded: Schema.Number
+})
+
+/**
+ * A moderator anniversary (`notice_type` `modiversary` / `shared_chat_modiversary`, 2026-06-12). Our
+ * sources do not agree on its fields yet: `months` is optional.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const NoticeModiversary = Schema.Struct({
+  months: Schema.optionalWith(Schema.Number, { exact: true })
+})
+
 // channel.moderate action payloads
 
 /**

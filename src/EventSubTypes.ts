@@ -30,6 +30,14 @@ export {
    */
   type Definition,
   /**
+   * A string with known values that Twitch may extend (`"a" | "b" | (string & {})`); its schema
+   * accepts any string.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  OpenString,
+  /**
    * @since 0.1.0
    * @category models
    */

@@ -7,11 +7,26 @@ import { compileClosures, generateGuard } from "../src/internal/eventsubGuard.js
 interface ExampleRow {
   readonly type: string
   readonly version: string
+  readonly docsExampleWrong?: string
   readonly notification: { readonly event?: unknown; readonly events?: unknown }
 }
-const rows: ReadonlyArray<ExampleRow> = JSON.parse(
-  fs.readFileSync(new URL("./fixtures/eventsub-examples.json", import.meta.url), "utf8")
-)
+const corpusDir = new URL("../codegen/inputs/eventsub-payloads/", import.meta.url)
+/** the docs' examples that are what Twitch sends, then every payload of the corpus */
+const rows: ReadonlyArray<ExampleRow> = [
+  ...(JSON.parse(
+    fs.readFileSync(new URL("./fixtures/eventsub-examples.json", import.meta.url), "utf8")
+  ) as ReadonlyArray<Partial<ExampleRow>>).filter((r): r is ExampleRow =>
+    r.notification !== undefined && r.docsExampleWrong === undefined
+  ),
+  ...fs.readdirSync(corpusDir).filter((f) => f.endsWith(".json")).flatMap((f) => {
+    const file = JSON.parse(fs.readFileSync(new URL(f, corpusDir), "utf8")) as {
+      type: string
+      version: string
+      payloads: ReadonlyArray<{ event?: unknown; events?: unknown }>
+    }
+    return file.payloads.map((p) => ({ type: file.type, version: file.version, notification: p }))
+  })
+]
 
 /** the documented example, then the example with each field removed / retyped */
 const samplesOf = (raw: unknown): Array<unknown> => {

@@ -10,6 +10,8 @@ import * as Path from "node:path"
 export interface Context {
   readonly root: string
   readonly readInput: (name: string) => unknown
+  /** The names of the files in a folder of `codegen/inputs/`, sorted. */
+  readonly listInputs: (folder: string) => ReadonlyArray<string>
   readonly readOverrides: (name: string) => unknown
   readonly writeGenerated: (path: string, text: string) => void
   readonly written: ReadonlyArray<string>
@@ -45,6 +47,7 @@ export const makeContext = (root: string): Context => {
   return {
     root,
     readInput: (name) => readJson(Path.join(root, inputPath(name))),
+    listInputs: (folder) => Fs.readdirSync(Path.join(root, inputPath(folder))).sort(),
     readOverrides: (name) => readJson(Path.join(root, overridesPath(name))),
     writeGenerated: (path, text) => {
       const file = Path.join(root, path)

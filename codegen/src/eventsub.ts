@@ -6,6 +6,7 @@ import type { Context } from "./emit.js"
 import { asciiJson, generatedHeader, inputPath, moduleDoc, overridesPath } from "./emit.js"
 
 const INPUT = "eventsub-types.json"
+const CORPUS = "eventsub-payloads"
 const OVERRIDES = "eventsub.json"
 
 export const outputs = {
@@ -48,6 +49,24 @@ const Overrides = Schema.Struct({
   typeShapes: Schema.Array(Schema.Struct({ type: Schema.String, shapes: Shapes, ...Reason })),
   nullable: Schema.Array(Schema.Struct({ type: Schema.String, paths: Schema.Array(Schema.String), ...Reason })),
   optional: Schema.Array(Schema.Struct({ type: Schema.String, paths: Schema.Array(Schema.String), ...Reason })),
+  enums: Schema.Array(Schema.Struct({
+    type: Schema.String,
+    paths: Schema.Array(Schema.String),
+    values: Schema.NonEmptyArray(Schema.String),
+    ...Reason
+  })),
+  addedTypes: Schema.Array(Schema.Struct({
+    type: Schema.String,
+    version: Schema.String,
+    status: Schema.Literal("stable", "new", "beta", "withdrawn"),
+    condition_fields: Schema.Array(Schema.String),
+    scopes_expr: Schema.String,
+    authorization: Schema.String,
+    description: Schema.String,
+    ...Reason
+  })),
+  withdrawn: Schema.Array(Schema.Struct({ type: Schema.String, version: Schema.String, ...Reason })),
+  docsExampleWrong: Schema.Array(Schema.Struct({ type: Schema.String, version: Schema.String, ...Reason })),
   lenientTypes: Schema.Array(Schema.Struct({
     types: Schema.Array(Schema.String),
     exceptPrefixes: Schema.Array(Schema.String),
@@ -56,6 +75,37 @@ const Overrides = Schema.Struct({
   }))
 })
 type Overrides = typeof Overrides.Type
+
+/** One file of the payload corpus: production-shaped payloads of one type + version, each naming its source. */
+const CorpusFile = Schema.Struct({
+  type: Schema.String,
+  version: Schema.String,
+  payloads: Schema.NonEmptyArray(Schema.Struct({
+    source: Schema.NonEmptyTrimmedString,
+    note: Schema.optional(Schema.String),
+    condition: Schema.optional(JsonObject),
+    event: Schema.optional(JsonObject),
+    events: Schema.optional(Schema.Array(JsonObject))
+  }))
+})
+type CorpusFile = typeof CorpusFile.Type
+
+const readCorpus = (ctx: Context): ReadonlyMap<string, CorpusFile> => {
+  const out = new Map<string, CorpusFile>()
+  for (const name of ctx.listInputs(CORPUS)) {
+    if (!name.endsWith(".json")) continue
+    const file = Schema.decodeUnknownSync(CorpusFile)(ctx.readInput(`${CORPUS}/${name}`))
+    const key = `${file.type}@${file.version}`
+    if (name !== `${key}.json`) throw new Error(`${inputPath(CORPUS)}/${name}: holds ${key}, so name it ${key}.json`)
+    for (const p of file.payloads) {
+      if ((p.event === undefined) === (p.events === undefined)) {
+        throw new Error(`${inputPath(CORPUS)}/${name}: each payload has exactly one of event / events (${p.source})`)
+      }
+    }
+    out.set(key, file)
+  }
+  return out
+}
 
 /** Merges the `shapes` maps of several entries; a field named twice is a mistake in the overrides. */
 const mergeShapes = (what: string, entries: ReadonlyArray<{ readonly shapes: Readonly<Record<string, string>> }>) => {
@@ -79,6 +129,10 @@ interface Corrections {
   readonly typeShapes: ReadonlyMap<string, ReadonlyMap<string, string>>
   readonly nullable: ReadonlySet<string>
   readonly optional: ReadonlySet<string>
+  readonly enums: ReadonlyMap<string, ReadonlyArray<string>>
+  readonly added: ReadonlyArray<Overrides["addedTypes"][number]>
+  readonly withdrawn: ReadonlySet<string>
+  readonly docsWrong: ReadonlyMap<string, string>
   readonly lenient: ReadonlyMap<
     string,
     { readonly exceptPrefixes: ReadonlyArray<string>; readonly except: ReadonlyArray<string> }
@@ -97,6 +151,10 @@ const corrections = (o: Overrides): Corrections => ({
   typeShapes: new Map(o.typeShapes.map((t) => [t.type, mergeShapes(`typeShapes ${t.type}`, [t])])),
   nullable: new Set(o.nullable.flatMap((n) => n.paths.map((p) => keyOf(n.type, p)))),
   optional: new Set(o.optional.flatMap((n) => n.paths.map((p) => keyOf(n.type, p)))),
+  enums: new Map(o.enums.flatMap((e) => e.paths.map((p) => [keyOf(e.type, p), e.values] as const))),
+  added: o.addedTypes,
+  withdrawn: new Set(o.withdrawn.map((w) => `${w.type}@${w.version}`)),
+  docsWrong: new Map(o.docsExampleWrong.map((w) => [`${w.type}@${w.version}`, w.reason])),
   lenient: new Map(o.lenientTypes.flatMap((l) => l.types.map((t) => [t, l] as const)))
 })
 
@@ -159,7 +217,7 @@ function merge(a: Shape | undefined, b: Shape | undefined): Shape | undefined {
     const fields = new Map(a.fields)
     for (const [key, s] of b.fields) fields.set(key, merge(fields.get(key), s)!)
     const present = new Map(a.present)
-    for (const key of b.present.keys()) present.set(key, (present.get(key) ?? 0) + 1)
+    for (const [key, count] of b.present) present.set(key, (present.get(key) ?? 0) + count)
     return { k: "obj", fields, present, n: a.n + b.n }
   }
   return a
@@ -175,6 +233,36 @@ const splitNull = (s: Shape): readonly [Shape | undefined, boolean] => {
     }
   }
   return [s, false]
+}
+
+/**
+ * Adds what the docs' example shows to what the corpus shows, the corpus winning: a field only the docs
+ * show becomes optional (absent from every captured payload), a `null` in the docs makes the field
+ * nullable, and where the two disagree on a kind (the docs' `"60"` against the payloads' `60`) the
+ * corpus' kind stays.
+ */
+const weakMerge = (strong: Shape | undefined, weak: Shape | undefined): Shape | undefined => {
+  if (weak === undefined) return strong
+  if (strong === undefined) return weak
+  const [s, sNull] = splitNull(strong)
+  const [w, wNull] = splitNull(weak)
+  const inner = s === undefined ? w : w === undefined ? s : weakInner(s, w)
+  if (inner === undefined) return { k: "null" }
+  return sNull || wNull ? merge(inner, { k: "null" }) : inner
+}
+
+const weakInner = (s: Shape, w: Shape): Shape => {
+  if (s.k === "obj" && w.k === "obj") {
+    const fields = new Map(s.fields)
+    const present = new Map(s.present)
+    for (const [key, ws] of w.fields) {
+      fields.set(key, weakMerge(fields.get(key), ws)!)
+      if (!present.has(key)) present.set(key, 0)
+    }
+    return { k: "obj", fields, present, n: s.n }
+  }
+  if (s.k === "arr" && w.k === "arr") return { k: "arr", el: weakMerge(s.el, w.el) }
+  return s
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -202,8 +290,12 @@ const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 const render = (r: Renderer, s: Shape, path: string, key: string, ind: number): string => {
   switch (s.k) {
-    case "str":
-      return "Schema.String"
+    case "str": {
+      const known = r.c.enums.get(keyOf(r.type, path)) ?? r.c.enums.get(keyOf("*", path))
+      if (known === undefined) return "Schema.String"
+      r.shared.add("OpenString")
+      return "OpenString(" + known.map((v) => asciiJson(v)).join(", ") + ")"
+    }
     case "num":
       return "Schema.Number"
     case "bool":
@@ -287,7 +379,7 @@ const constName = (type: string, version: string): string =>
   type.split(/[._]/).map((w) => w.slice(0, 1).toUpperCase() + w.slice(1)).join("") +
   (version === "beta" ? "Beta" : "V" + version)
 
-const conditionCode = (r: Renderer, row: Row): string => {
+const conditionCode = (r: Renderer, row: TypeRow): string => {
   const override = r.c.conditions.get(row.type)
   if (override !== undefined) return fromOverrides(r, override)
   const lines = row.condition_fields.map((f) =>
@@ -307,32 +399,88 @@ const jsdocText = (t: string): string => t.replaceAll("*/", "*\\/")
 const definitionsDoc = [
   "One definition per EventSub subscription type + version. Field names are Twitch's wire names\n" +
   "(snake_case); timestamps stay RFC3339 strings; fields the docs show as `null` are `field?: A | null`.",
-  "The event schemas are inferred from the documented notification examples, corrected by\n" +
-  "`codegen/overrides/eventsub.json`; shared payload pieces come from `EventSubShared`."
+  "The event schemas are inferred from production-shaped payloads (`codegen/inputs/eventsub-payloads/`:\n" +
+  "twitch-cli's models, peers' captured test payloads, the changelog), completed by the documented\n" +
+  "notification examples and corrected by `codegen/overrides/eventsub.json`; shared payload pieces come\n" +
+  "from `EventSubShared`."
 ]
 
+/** A row of the docs' table, or a type the table lacks (`addedTypes` of the overrides). */
+interface TypeRow {
+  readonly type: string
+  readonly version: string
+  readonly status: "stable" | "new" | "beta" | "withdrawn"
+  readonly condition_fields: ReadonlyArray<string>
+  readonly scopes_expr: string
+  readonly authorization: string | null
+  readonly description: string
+  readonly request_example: unknown
+  readonly notification_example: Readonly<Record<string, unknown>> | null
+}
+
 export const generateEventSub = (ctx: Context): void => {
-  const rows = Schema.decodeUnknownSync(Schema.Array(Row))(ctx.readInput(INPUT))
+  const docsRows = Schema.decodeUnknownSync(Schema.Array(Row))(ctx.readInput(INPUT))
   const c = corrections(Schema.decodeUnknownSync(Overrides)(ctx.readOverrides(OVERRIDES)))
-  const inputs = [inputPath(INPUT), overridesPath(OVERRIDES)]
+  const corpus = readCorpus(ctx)
+  const inputs = [inputPath(INPUT), inputPath(CORPUS) + "/", overridesPath(OVERRIDES)]
   const shared = new Set<string>()
+
+  const rows: Array<TypeRow> = [
+    ...docsRows.map((row): TypeRow => ({
+      ...row,
+      status: c.withdrawn.has(`${row.type}@${row.version}`)
+        ? "withdrawn"
+        : row.beta
+        ? "beta"
+        : row.new
+        ? "new"
+        : "stable"
+    })),
+    ...c.added.map((a): TypeRow => ({
+      ...a,
+      status: c.withdrawn.has(`${a.type}@${a.version}`) ? "withdrawn" : a.status,
+      request_example: null,
+      notification_example: null
+    }))
+  ]
+  const keys = new Set(rows.map((row) => `${row.type}@${row.version}`))
+  for (const key of corpus.keys()) {
+    if (!keys.has(key)) throw new Error(`${inputPath(CORPUS)}/${key}.json: no definition (add it to addedTypes)`)
+  }
+  for (const key of [...c.withdrawn, ...c.docsWrong.keys()]) {
+    if (!keys.has(key)) throw new Error(`${overridesPath(OVERRIDES)}: ${key} is not a defined type + version`)
+  }
 
   const definitions: Array<string> = []
   const names: Array<string> = []
   const catalogue: Array<Record<string, unknown>> = []
   const fixtures: Array<Record<string, unknown>> = []
+  const docsOnly: Array<string> = []
   for (const row of rows) {
     const { type, version } = row
-    const notification = c.examples.get(`${type}@${version}`) ?? row.notification_example
-    if (notification === null) {
+    const key = `${type}@${version}`
+    const docs = c.examples.get(key) ?? row.notification_example
+    const payloads = corpus.get(key)?.payloads ?? []
+    if (docs === null && payloads.length === 0) {
       throw new Error(
-        `${type} v${version} has no notification example: add one to examples in ${overridesPath(OVERRIDES)}`
+        `${type} v${version} has neither a notification example nor a payload in ${inputPath(CORPUS)}: add one`
       )
     }
-    const batched = "events" in notification
-    const event = batched ? notification.events : notification.event
+    const docsWrong = c.docsWrong.get(key)
+    const batched = docs !== null ? "events" in docs : payloads[0]!.events !== undefined
+    const eventOf = (p: { readonly event?: unknown; readonly events?: unknown }): unknown =>
+      batched ? p.events : p.event
+    // the corpus is what Twitch sends; the docs' example adds what the corpus lacks (see weakMerge)
+    let strong: Shape | undefined = undefined
+    for (const p of payloads) {
+      if (eventOf(p) === undefined) {
+        throw new Error(`${key}: a payload of ${p.source} lacks ${batched ? "events" : "event"}`)
+      }
+      strong = merge(strong, shapeOf(eventOf(p)))
+    }
+    const weak = docs === null || docsWrong !== undefined ? undefined : shapeOf(eventOf(docs))
+    const s = weakMerge(strong, weak)!
     const r: Renderer = { type, typeShapes: c.typeShapes.get(type), c, shared }
-    const s = shapeOf(event)
     let eventCode: string
     if (batched) {
       if (s.k !== "arr" || s.el?.k !== "obj") throw new Error(`${type}: payload.events is not an array of objects`)
@@ -341,12 +489,17 @@ export const generateEventSub = (ctx: Context): void => {
       if (s.k !== "obj") throw new Error(`${type}: payload.event is not an object`)
       eventCode = renderStruct(r, s, "", 1)
     }
-    const status = row.beta ? "beta" : row.new ? "new" : "stable"
+    const status = row.status
     const name = constName(type, version)
     names.push(name)
     const extra = row.scopes_expr.includes("[") ? "\n * Scopes: " + jsdocText(row.scopes_expr) : ""
+    const withdrawn = status === "withdrawn"
+      ? "\n *\n * Withdrawn by Twitch: kept so that old subscriptions still decode; subscribe to the newest version instead."
+      : ""
     definitions.push(`/**
- * \`${type}\` version ${asciiJson(version)}${status === "beta" ? " (beta)" : ""}: ${jsdocText(row.description)}${extra}
+ * \`${type}\` version ${asciiJson(version)}${status === "beta" ? " (beta)" : ""}: ${
+      jsdocText(row.description)
+    }${extra}${withdrawn}
  *
  * @since 0.1.0
  * @category definitions
@@ -362,16 +515,32 @@ export const ${name} = define({
   authorization: ${asciiJson(row.authorization ?? "")}
 })
 `)
+    // the simulator triggers what Twitch sends: the corpus' first payload, the docs' example only without one
+    const trigger = payloads.length > 0 ? eventOf(payloads[0]!) : eventOf(docs!)
+    if (payloads.length === 0) docsOnly.push(key)
     catalogue.push({
       type,
       version,
       conditionFields: row.condition_fields,
       scopes: scopeGroups(row.scopes_expr) ?? [],
-      [batched ? "events" : "event"]: event
+      source: payloads.length > 0 ? payloads[0]!.source : "docs",
+      [batched ? "events" : "event"]: trigger
     })
-    fixtures.push({ type, version, name, request: row.request_example, notification })
+    fixtures.push({
+      type,
+      version,
+      name,
+      status,
+      request: row.request_example ?? { condition: payloads.find((p) => p.condition !== undefined)?.condition ?? {} },
+      ...(docs !== null ? { notification: docs } : {}),
+      ...(docsWrong !== undefined ? { docsExampleWrong: docsWrong } : {})
+    })
+  }
+  if (docsOnly.length > 0) {
+    console.log(`codegen: eventsub types the corpus lacks (docs' example used): ${docsOnly.join(", ")}`)
   }
 
+  const open = shared.delete("OpenString")
   const sharedImport = shared.size === 0
     ? ""
     : `import { ${[...shared].sort().join(", ")} } from "../EventSubShared.js"\n`
@@ -381,7 +550,7 @@ export const ${name} = define({
     outputs.definitions,
     moduleDoc(inputs, definitionsDoc) +
       `import * as Schema from "effect/Schema"\n` +
-      `import { define, Nullable, Scopes } from "../EventSubDefinition.js"\n` +
+      `import { define, Nullable, ${open ? "OpenString, " : ""}Scopes } from "../EventSubDefinition.js"\n` +
       sharedImport + "\n" + definitions.join("\n") + "\n" + all
   )
   ctx.writeGenerated(
@@ -389,7 +558,8 @@ export const ${name} = define({
     asciiJson(
       {
         _comment: generatedHeader(inputs) + ". The simulator's table of types: type, version, condition fields " +
-          "('?' = optional), scopes as all-of lists of any-of alternatives, and the notification example's event.",
+          "('?' = optional), scopes as all-of lists of any-of alternatives, and the event it triggers: the first " +
+          "payload of the corpus (its source named), the docs' notification example where the corpus has none.",
         types: catalogue
       },
       1
