@@ -345,10 +345,6 @@ const createFailure = (
   }
 }
 
-/**
- * @since 0.1.0
- * @category constructors
- */
 /** Create, list and delete WebSocket subscriptions through Helix, with the given user's token. */
 const helixSubscriptionApi = (helix: Helix.Helix.Service): WsSubscriptions.SubscriptionApi => ({
   create: ({ condition, sessionId, type, userId, version }) =>
@@ -415,6 +411,10 @@ const helixSubscriptionApi = (helix: Helix.Helix.Service): WsSubscriptions.Subsc
     )
 })
 
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = (
   options: Options = {}
 ): Effect.Effect<EventSub.Service, never, Helix.Helix | TwitchConfig | Socket.WebSocketConstructor | Scope.Scope> =>
