@@ -1,5 +1,6 @@
 /**
- * Twitch EventSub over WebSocket, as typed `Stream`s.
+ * Twitch EventSub as typed `Stream`s, over WebSocket (this module's `layer`) or webhooks
+ * (`EventSubWebhook.layer`: the same service, the same streams).
  *
  * ```ts
  * const program = Effect.gen(function*() {
@@ -37,11 +38,14 @@
  *   at least the last `dedupeWindow` ids (at most twice that); messages older than 10 minutes are dropped.
  *   Ids longer than 128 characters (Twitch's are 36) are not remembered, so dedupe memory stays bounded:
  *   such a notification is delivered without dedupe, with a warning;
- * - frames that are not JSON, have a wrong envelope or an unknown `message_type`, and events that
- *   fail their schema are skipped and logged with the message id, type and the failing field paths,
- *   never values (a value may be a viewer's chat text); wire strings in log lines are cut short. Per
- *   kind of problem the first warning is logged, then at most one per 10 s, carrying the number of
- *   those suppressed in between: a flood of bad frames cannot flood the log. The stream goes on;
+ * - frames that are not JSON, have a wrong envelope or an unknown `message_type` are skipped and logged
+ *   with the message id; an event that fails its schema is never dropped silently: it goes to the
+ *   `undecodable` stream (raw event, message id, failing field paths), is counted in
+ *   `undecodableEvents` and logged with the message id, type and the failing field paths, never values
+ *   (a value may be a viewer's chat text); wire strings in log lines are cut short. Unknown fields never
+ *   fail a decode. Per kind of problem the first warning is logged, then at most one per 10 s, carrying
+ *   the number of those suppressed in between: a flood of bad frames cannot flood the log. The stream
+ *   goes on;
  * - revocation: the subscription's stream fails with `EventSubRevoked` after delivering every event
  *   that arrived before it;
  * - a connection lives only while it has subscriptions: when the last stream ends (or its subscription
@@ -75,19 +79,19 @@ import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
+import type * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type EventSubError, EventSubLimitExceeded, EventSubNoUser, EventSubSubscribeError } from "./EventSubError.js"
-import * as EventSubTypes from "./EventSubTypes.js"
+import type * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
 import * as EventSubApi from "./Helix/EventSub.js"
-import { describeParseError } from "./internal/errors.js"
-import * as Engine from "./internal/eventsubEngine.js"
+import type { CreateFailure } from "./internal/eventsubRegistry.js"
+import * as Service from "./internal/eventsubService.js"
+import * as WebSocket from "./internal/eventsubWebSocket.js"
+import type * as WsSubscriptions from "./internal/eventsubWsSubscriptions.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 export {
@@ -141,6 +145,33 @@ export type Status =
     readonly attempt: number
   }
   | { readonly _tag: "Disconnected"; readonly userId: string; readonly connection: number; readonly reason: string }
+
+/**
+ * An event that failed its definition's schema (a field Twitch changed, a type our definitions do not know
+ * yet): it is not dropped but handed to `EventSub.undecodable`, counted in `undecodableEvents` and logged
+ * (paths only). `raw` is the event as Twitch sent it; `error` names the failing field paths, never values.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Undecodable {
+  readonly type: string
+  readonly version: string
+  readonly subscriptionId: string
+  readonly messageId: string
+  /** the notification's `event` (or `events`), as received */
+  readonly raw: unknown
+  /** what failed, by field path (e.g. `does not match its schema at user_name`); never a value */
+  readonly error: string
+}
+
+/**
+ * A counter of undecodable events, tagged with `type` and `version`.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const undecodableEvents: Metric.Metric.Counter<number> = Service.undecodableEvents
 
 /**
  * @since 0.1.0
@@ -217,9 +248,16 @@ export declare namespace EventSub {
      * retried in the background), `Reconnecting` (with the reason, and the attempt: 1 after a session that
      * lived, counting up while sessions fail or die young) and `Disconnected` (the connection's last
      * subscription ended). Lossy for a lagging
-     * reader (a sliding buffer of 256): it is a state signal.
+     * reader (a sliding buffer of 256): it is a state signal. Webhooks have no connections: their
+     * `status` emits nothing.
      */
     readonly status: Stream.Stream<Status>
+    /**
+     * Every event, of every subscription, that failed its definition's schema (see `Undecodable`), from
+     * the moment the stream starts. The subscription's own stream goes on. A slow reader makes delivery
+     * wait, as a slow event stream does; with no reader the events are counted and logged only.
+     */
+    readonly undecodable: Stream.Stream<Undecodable>
   }
 }
 
@@ -280,7 +318,7 @@ const createFailure = (
   type: string,
   version: string,
   error: Helix.HelixFailure
-): Engine.CreateFailure => {
+): CreateFailure => {
   if (error._tag === "HelixRateLimited") {
     // Twitch answers 429 for each of its subscription limits; its message tells which
     const limit = limitOf(error.twitchMessage)
@@ -307,29 +345,71 @@ const createFailure = (
   }
 }
 
-/** paths only: a value may be a viewer's chat text (and a hostile one megabytes long) */
-const formatParseError = (error: ParseResult.ParseError): string =>
-  describeParseError(error, "does not match its schema")
-
-const decoderCache = new WeakMap<EventSubTypes.AnyDefinition, Engine.EventDecoder<unknown>>()
-const decoderFor = <D extends EventSubTypes.AnyDefinition>(definition: D): Engine.EventDecoder<Ev<D>> => {
-  let decoder = decoderCache.get(definition)
-  if (decoder === undefined) {
-    decoder = {
-      type: definition.type,
-      version: definition.version,
-      decode: (raw) => {
-        const decoded = definition.decodeEvent(raw)
-        // a Right carries no error: reuse it rather than allocate another (hot path)
-        return Either.isRight(decoded)
-          ? decoded as Either.Either<Ev<D>, never>
-          : Either.left(formatParseError(decoded.left))
-      }
-    }
-    decoderCache.set(definition, decoder)
-  }
-  return decoder as Engine.EventDecoder<Ev<D>>
-}
+/** Create, list and delete WebSocket subscriptions through Helix, with the given user's token. */
+const helixSubscriptionApi = (helix: Helix.Helix.Service): WsSubscriptions.SubscriptionApi => ({
+  create: ({ condition, sessionId, type, userId, version }) =>
+    helix.request(EventSubApi.createEventsubSubscription, {
+      type,
+      version,
+      condition,
+      transport: { method: "websocket", session_id: sessionId }
+    }).pipe(
+      Helix.withUser(userId),
+      Effect.flatMap((created) =>
+        created.data[0] === undefined
+          ? Effect.fail(
+            new Helix.HelixDecodeError({
+              method: "createEventsubSubscription",
+              endpoint: "POST /eventsub/subscriptions",
+              status: 202,
+              path: "data[0]",
+              description: "is missing"
+            })
+          )
+          : Effect.succeed({ id: created.data[0].id })
+      ),
+      Effect.mapError((error) => createFailure(userId, type, version, error))
+    ),
+  list: (userId, type) =>
+    helix.paginate(EventSubApi.getEventsubSubscriptions, { type }).pipe(
+      Stream.filter((subscription) => subscription.transport.method === "websocket"),
+      Stream.map((subscription): WsSubscriptions.ListedSubscription => ({
+        id: subscription.id,
+        status: subscription.status,
+        version: subscription.version,
+        condition: subscription.condition,
+        sessionId: subscription.transport.session_id
+      })),
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray),
+      Helix.withUser(userId),
+      Effect.mapError((error) =>
+        new EventSubSubscribeError({
+          userId,
+          operation: "subscribe",
+          type,
+          description: error.message,
+          cause: error
+        })
+      )
+    ),
+  delete: (userId, id) =>
+    helix.request(EventSubApi.deleteEventsubSubscription, { id }).pipe(
+      Helix.withUser(userId),
+      Effect.catchAll((error) =>
+        error._tag === "HelixNotFound"
+          ? Effect.void
+          : Effect.fail(
+            new EventSubSubscribeError({
+              userId,
+              operation: "delete",
+              description: error.message,
+              cause: error
+            })
+          )
+      )
+    )
+})
 
 /**
  * @since 0.1.0
@@ -342,72 +422,11 @@ export const make = (
     const config = yield* TwitchConfig
     const helix = yield* Helix.Helix
 
-    const api: Engine.SubscriptionApi = {
-      create: ({ condition, sessionId, type, userId, version }) =>
-        helix.request(EventSubApi.createEventsubSubscription, {
-          type,
-          version,
-          condition,
-          transport: { method: "websocket", session_id: sessionId }
-        }).pipe(
-          Helix.withUser(userId),
-          Effect.flatMap((created) =>
-            created.data[0] === undefined
-              ? Effect.fail(
-                new Helix.HelixDecodeError({
-                  method: "createEventsubSubscription",
-                  endpoint: "POST /eventsub/subscriptions",
-                  status: 202,
-                  path: "data[0]",
-                  description: "is missing"
-                })
-              )
-              : Effect.succeed({ id: created.data[0].id })
-          ),
-          Effect.mapError((error) => createFailure(userId, type, version, error))
-        ),
-      list: (userId, type) =>
-        helix.paginate(EventSubApi.getEventsubSubscriptions, { type }).pipe(
-          Stream.filter((subscription) => subscription.transport.method === "websocket"),
-          Stream.map((subscription): Engine.ListedSubscription => ({
-            id: subscription.id,
-            status: subscription.status,
-            version: subscription.version,
-            condition: subscription.condition,
-            sessionId: subscription.transport.session_id
-          })),
-          Stream.runCollect,
-          Effect.map(Chunk.toReadonlyArray),
-          Helix.withUser(userId),
-          Effect.mapError((error) =>
-            new EventSubSubscribeError({
-              userId,
-              operation: "subscribe",
-              type,
-              description: error.message,
-              cause: error
-            })
-          )
-        ),
-      delete: (userId, id) =>
-        helix.request(EventSubApi.deleteEventsubSubscription, { id }).pipe(
-          Helix.withUser(userId),
-          Effect.catchAll((error) =>
-            error._tag === "HelixNotFound"
-              ? Effect.void
-              : Effect.fail(
-                new EventSubSubscribeError({
-                  userId,
-                  operation: "delete",
-                  description: error.message,
-                  cause: error
-                })
-              )
-          )
-        )
-    }
+    const api = helixSubscriptionApi(helix)
 
-    const engine = yield* Engine.make(api, {
+    const consumerBuffer = options.consumerBuffer ?? 1024
+    const sink = yield* Service.makeUndecodableSink(consumerBuffer)
+    const engine = yield* WebSocket.make(api, {
       url: config.eventSubWsUrl,
       keepaliveTimeoutSeconds: options.keepaliveTimeoutSeconds,
       keepaliveGrace: Duration.decode(options.keepaliveGrace ?? Duration.seconds(2)),
@@ -421,78 +440,19 @@ export const make = (
       maxConnectionsPerUser: 3,
       dedupeWindow: options.dedupeWindow ?? 50_000,
       maxMessageAge: Duration.minutes(10),
-      consumerBuffer: options.consumerBuffer ?? 1024,
+      consumerBuffer,
       ingressHighWater: options.ingressHighWater ?? 2048
-    })
+    }, sink.publish)
 
-    const resolveUser = (type: string, subscribeOptions: SubscribeOptions | undefined) =>
-      Effect.flatMap(helix.actingUserId, (acting) => {
-        const userId = subscribeOptions?.userId ?? Option.getOrUndefined(acting) ?? options.defaultUser
-        return userId === undefined ? Effect.fail(new EventSubNoUser({ type })) : Effect.succeed(userId)
-      })
-
-    const subscribe = <D extends EventSubTypes.AnyDefinition>(
-      definition: D,
-      condition: EventSubTypes.Condition<D>,
-      subscribeOptions?: SubscribeOptions
-    ): Stream.Stream<Ev<D>, EventSubError> =>
-      Stream.unwrap(
-        Effect.map(
-          resolveUser(definition.type, subscribeOptions),
-          (userId) => engine.subscribe(userId, decoderFor(definition), condition as Record<string, unknown>)
-        )
-      )
-
-    /** a helper whose condition needs the subscribing user's id */
-    const asUser = <A>(
-      type: string,
-      subscribeOptions: SubscribeOptions | undefined,
-      f: (userId: string) => Stream.Stream<A, EventSubError>
-    ): Stream.Stream<A, EventSubError> => Stream.unwrap(Effect.map(resolveUser(type, subscribeOptions), f))
-
-    const service: EventSub.Service = {
-      subscribe,
-      follows: (broadcasterId, opts) =>
-        asUser("channel.follow", opts, (userId) =>
-          subscribe(EventSubTypes.ChannelFollowV2, {
-            broadcaster_user_id: broadcasterId,
-            moderator_user_id: opts?.moderatorId ?? userId
-          }, { userId })),
-      chatMessages: (broadcasterId, opts) =>
-        asUser("channel.chat.message", opts, (userId) =>
-          subscribe(EventSubTypes.ChannelChatMessageV1, {
-            broadcaster_user_id: broadcasterId,
-            user_id: opts?.readerId ?? userId
-          }, { userId })),
-      streamOnline: (broadcasterId, opts) =>
-        subscribe(EventSubTypes.StreamOnlineV1, { broadcaster_user_id: broadcasterId }, opts),
-      streamOffline: (broadcasterId, opts) =>
-        subscribe(EventSubTypes.StreamOfflineV1, { broadcaster_user_id: broadcasterId }, opts),
-      channelUpdate: (broadcasterId, opts) =>
-        subscribe(EventSubTypes.ChannelUpdateV2, { broadcaster_user_id: broadcasterId }, opts),
-      subscriptions: (broadcasterId, opts) =>
-        subscribe(EventSubTypes.ChannelSubscribeV1, { broadcaster_user_id: broadcasterId }, opts),
-      cheers: (broadcasterId, opts) =>
-        subscribe(EventSubTypes.ChannelCheerV1, { broadcaster_user_id: broadcasterId }, opts),
-      raids: (broadcasterId, opts) =>
-        subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: broadcasterId }, opts),
-      whispers: (opts) =>
-        asUser(
-          "user.whisper.message",
-          opts,
-          (userId) => subscribe(EventSubTypes.UserWhisperMessageV1, { user_id: userId }, { userId })
-        ),
-      channelPointsRedemptions: (broadcasterId, opts) =>
-        subscribe(
-          EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1,
-          opts?.rewardId === undefined
-            ? { broadcaster_user_id: broadcasterId }
-            : { broadcaster_user_id: broadcasterId, reward_id: opts.rewardId },
-          opts
-        ),
-      status: engine.status
-    }
-    return service
+    return Service.makeService({
+      needsUser: true,
+      subscribe: (userId, decoder, condition) =>
+        userId === undefined
+          ? Stream.fail(new EventSubNoUser({ type: decoder.type }))
+          : engine.subscribe(userId, decoder, condition),
+      status: engine.status,
+      undecodable: sink.stream
+    }, Service.resolveUserWith(helix.actingUserId, options.defaultUser))
   })
 
 /**

@@ -113,7 +113,8 @@ export const define = <
   C extends Schema.Schema.AnyNoContext,
   E extends Schema.Schema.AnyNoContext
 >(options: DefinitionSpec<Type, Version, C, E>): Definition<Type, Version, C, E> => {
-  const decode = Schema.decodeUnknownEither(options.event)
+  // unknown fields never fail a decode (Twitch adds fields without a new version); stated, not defaulted
+  const decode = Schema.decodeUnknownEither(options.event, { onExcessProperty: "ignore", errors: "all" })
   // Event schemas have no transformations (Type = Encoded), so a value that passes the compiled guard
   // is its own decoded form (unknown fields stay on the object at runtime; the type ignores them).
   const guard = compileGuard(options.event.ast)

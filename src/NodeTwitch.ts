@@ -21,16 +21,22 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type { ServeError } from "@effect/platform/HttpServerError"
 import type * as Socket from "@effect/platform/Socket"
 import * as Layer from "effect/Layer"
+import { createServer } from "node:http"
 import type * as AccessTokens from "./AccessTokens.js"
 import * as Bot from "./Bot.js"
 import * as Client from "./Client.js"
 import type * as DeviceAuth from "./DeviceAuth.js"
 import type * as EventSub from "./EventSub.js"
+import * as EventSubWebhook from "./EventSubWebhook.js"
 import type * as Helix from "./Helix.js"
 import type * as OAuth from "./OAuth.js"
 import * as TokenStore from "./TokenStore.js"
@@ -84,3 +90,31 @@ export const layerTokenFile = (
   path: string = ".twitch-tokens.json"
 ): Layer.Layer<TokenStore.TokenStore, TokenStore.TokenStoreError> =>
   TokenStore.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer))
+
+/**
+ * A standalone HTTP server for EventSub webhooks: `EventSubWebhook.handler` on `POST path` (default `/`),
+ * everything else 404. Give it `EventSubWebhook.layer` (or `layerConfig`); put TLS (port 443, as Twitch
+ * requires) in front of it, e.g. a reverse proxy.
+ *
+ * ```ts
+ * const ServerLive = NodeTwitch.layerWebhookServer({ port: 8080, path: "/eventsub" }).pipe(
+ *   Layer.provideMerge(EventSubWebhook.layerConfig({ callback, secret }))
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebhookServer = (options: {
+  readonly port: number
+  readonly host?: string | undefined
+  readonly path?: `/${string}` | undefined
+}): Layer.Layer<never, ServeError, EventSubWebhook.EventSubWebhook> =>
+  HttpRouter.empty.pipe(
+    HttpRouter.post(options.path ?? "/", EventSubWebhook.handler),
+    HttpServer.serve(),
+    Layer.provide(NodeHttpServer.layer(() => createServer(), {
+      port: options.port,
+      ...(options.host === undefined ? {} : { host: options.host })
+    }))
+  )

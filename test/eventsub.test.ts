@@ -9,6 +9,7 @@ import {
   Exit,
   Fiber,
   Layer,
+  Metric,
   Option,
   Redacted,
   Schedule,
@@ -367,17 +368,37 @@ describe("EventSub", () => {
       }).pipe(withStack())
     ))
 
-  it.scoped("an event that fails its schema is skipped with a log line naming the message id", () =>
+  it.scoped("an event that fails its schema reaches `undecodable` (raw, paths, ids), is counted and logged; the stream goes on", () =>
     captureLogs((lines) =>
       Effect.gen(function*() {
         const sim = yield* Simulator.Simulator
         const eventSub = yield* EventSub.EventSub
-        const { items } = yield* collect(eventSub.follows(B))
+        const counter = EventSub.undecodableEvents.pipe(
+          Metric.tagged("type", "channel.follow"),
+          Metric.tagged("version", "2")
+        )
+        const before = (yield* Metric.value(counter)).count
+        const undecodable = yield* collect(eventSub.undecodable)
+        const { fiber, items } = yield* collect(eventSub.follows(B))
         yield* waitSubscribed()
-        const [badId] = yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: 42 } })
-        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Good" } })
-        yield* eventually(Effect.sync(() => items.length === 1))
+        const [sub] = yield* enabledSubs
+        const [badId] = yield* sim.eventSub.trigger({
+          type: "channel.follow",
+          event: { user_name: 42, brand_new_field: "unknown fields never fail a decode" }
+        })
+        yield* sim.eventSub.trigger({ type: "channel.follow", event: { user_name: "Good", another_new_field: 1 } })
+        yield* eventually(Effect.sync(() => items.length === 1 && undecodable.items.length === 1))
         assert.strictEqual(items[0]!.user_name, "Good")
+        const bad = undecodable.items[0]!
+        assert.strictEqual(bad.messageId, badId)
+        assert.strictEqual(bad.type, "channel.follow")
+        assert.strictEqual(bad.version, "2")
+        assert.strictEqual(bad.subscriptionId, sub!.id)
+        assert.strictEqual((bad.raw as { user_name: unknown }).user_name, 42)
+        assert.include(bad.error, "user_name")
+        assert.notInclude(bad.error, "42")
+        assert.strictEqual((yield* Metric.value(counter)).count - before, 1)
+        assert.isNull(fiber.unsafePoll())
         assert.isTrue(
           lines.some((l) => l.startsWith("WARN") && l.includes(badId!) && l.includes("user_name")),
           lines.join("\n")
