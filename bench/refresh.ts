@@ -34,7 +34,11 @@ const refresh = Effect.gen(function*() {
   const sim = yield* Simulator.Simulator
   const table = uniqueTable("bench")
   yield* Effect.addFinalizer(() => dropTable(table))
-  const issued = yield* sim.issueUserToken({ userId: sim.users.viewer, scopes: ["chat:read"], clientId: sim.publicClientId })
+  const issued = yield* sim.issueUserToken({
+    userId: sim.users.viewer,
+    scopes: ["chat:read"],
+    clientId: sim.publicClientId
+  })
   const seeded = yield* Layer.build(TokenStoreSql.layerPg({ url: databaseUrl, table }))
   yield* Context.get(seeded, TokenStore.TokenStore).set(
     yield* expiredToken(sim.users.viewer, issued.accessToken, issued.refreshToken)
@@ -57,7 +61,9 @@ const refresh = Effect.gen(function*() {
   const ms = Math.round(performance.now() - started)
   const refreshCalls = yield* sim.countRequests({ path: "/oauth2/token" })
   const tokens = new Set(done.map((l) => l.slice(5))).size
-  yield* print(`refresh: ${processes} processes × ${callers} callers: ${refreshCalls} /token call(s), ${tokens} distinct token(s) handed out, ${ms} ms`)
+  yield* print(
+    `refresh: ${processes} processes × ${callers} callers: ${refreshCalls} /token call(s), ${tokens} distinct token(s) handed out, ${ms} ms`
+  )
   return { processes, callers: processes * callers, refreshCalls, ms }
 }).pipe(Effect.provide(Simulator.layer()), Effect.scoped)
 

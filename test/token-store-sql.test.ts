@@ -1,6 +1,7 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Context, DateTime, Effect, Fiber, Layer, Option, Redacted, Schedule, Scope, Stream } from "effect"
+import type { Scope } from "effect"
+import { Chunk, Context, DateTime, Effect, Fiber, Layer, Option, Redacted, Schedule, Stream } from "effect"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -85,10 +86,15 @@ const contract = (
       Effect.gen(function*() {
         const layerOf = yield* makeLayer
         const store = yield* build(layerOf())
-        yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => token(`u${i}`)), store.set, {
-          concurrency: "unbounded",
-          discard: true
-        })
+        yield* Effect.forEach(
+          Array.from({ length: 100 }, (_, i) =>
+            token(`u${i}`)),
+          store.set,
+          {
+            concurrency: "unbounded",
+            discard: true
+          }
+        )
         assert.strictEqual((yield* store.list).length, 100)
         assert.strictEqual((yield* (yield* build(layerOf())).list).length, 100)
       }))
@@ -119,7 +125,9 @@ describe("TokenStoreSql bad input", () => {
   it.effect("a database that cannot be reached at start: a typed error naming the URL without its password", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(
-        build(TokenStoreSql.layerPg({ url: "postgres://twitch:hunter2@127.0.0.1:1/tokens", connectTimeout: "2 seconds" }))
+        build(
+          TokenStoreSql.layerPg({ url: "postgres://twitch:hunter2@127.0.0.1:1/tokens", connectTimeout: "2 seconds" })
+        )
           .pipe(Effect.scoped)
       )
       assert.strictEqual(error._tag, "TokenStoreError")
@@ -142,8 +150,10 @@ describe("TokenStoreSql bad input", () => {
 
 // ------------------------------------------------------------------------------------------------ PostgreSQL
 
-const pgLayer = Effect.map(scopedTable("c"), (table) => (options?: TokenStoreSql.Options) =>
-  TokenStoreSql.layerPg({ url: databaseUrl ?? "", table, ...options }))
+const pgLayer = Effect.map(
+  scopedTable("c"),
+  (table) => (options?: TokenStoreSql.Options) => TokenStoreSql.layerPg({ url: databaseUrl ?? "", table, ...options })
+)
 
 if (databaseUrl !== undefined) contract("TokenStoreSql.layerPg", pgLayer)
 
@@ -204,25 +214,34 @@ pg("TokenStoreSql.layerPg", () => {
       assert.strictEqual(refreshed._tag === "Refreshed" && Redacted.value(refreshed.token.accessToken), "rotated")
     }))
 
-  live("lock: one holder at a time across stores; the next holder reads what the last one saved", () =>
-    Effect.gen(function*() {
-      const layerOf = yield* pgLayer
-      const a = yield* build(layerOf())
-      const b = yield* build(layerOf({ resyncInterval: false }))
-      yield* a.set(token("1", "old"))
-      const entered = yield* Effect.makeLatch(false)
-      const release = yield* Effect.makeLatch(false)
-      const holder = yield* a.lock!("1", entered.open.pipe(Effect.zipRight(release.await), Effect.zipRight(a.set(token("1", "new")))))
-        .pipe(Effect.fork)
-      yield* entered.await
-      const waiter = yield* b.lock!("1", Effect.map(b.get("1"), (t) => Redacted.value(Option.getOrThrow(t).accessToken)))
-        .pipe(Effect.fork)
-      yield* Effect.sleep("300 millis")
-      assert.isNull(waiter.unsafePoll(), "the second lock waits for the first")
-      yield* release.open
-      yield* Fiber.join(holder)
-      assert.strictEqual(yield* Fiber.join(waiter), "new")
-    }))
+  live(
+    "lock: one holder at a time across stores; the next holder reads what the last one saved",
+    () =>
+      Effect.gen(function*() {
+        const layerOf = yield* pgLayer
+        const a = yield* build(layerOf())
+        const b = yield* build(layerOf({ resyncInterval: false }))
+        yield* a.set(token("1", "old"))
+        const entered = yield* Effect.makeLatch(false)
+        const release = yield* Effect.makeLatch(false)
+        const holder = yield* a.lock!(
+          "1",
+          entered.open.pipe(Effect.zipRight(release.await), Effect.zipRight(a.set(token("1", "new"))))
+        )
+          .pipe(Effect.fork)
+        yield* entered.await
+        const waiter = yield* b.lock!(
+          "1",
+          Effect.map(b.get("1"), (t) => Redacted.value(Option.getOrThrow(t).accessToken))
+        )
+          .pipe(Effect.fork)
+        yield* Effect.sleep("300 millis")
+        assert.isNull(waiter.unsafePoll(), "the second lock waits for the first")
+        yield* release.open
+        yield* Fiber.join(holder)
+        assert.strictEqual(yield* Fiber.join(waiter), "new")
+      })
+  )
 
   live("lock: a holder slower than lockTimeout makes the others fail with Locked", () =>
     Effect.gen(function*() {
@@ -315,68 +334,81 @@ const seedExpired = (sim: Simulator.Simulator.Service, table: string) =>
 const goAll = (all: ReadonlyArray<Worker>) => Effect.sync(() => all.forEach((w) => w.child.stdin.write("go\n")))
 
 pg("one refresh across processes", () => {
-  live("8 processes × 50 fibers on an expired token: exactly one /token call; every caller gets the new token", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const table = yield* scopedTable("r8")
-      const { issued, store } = yield* seedExpired(sim, table)
-      const all = yield* workers(sim, table, 8)
-      yield* sim.clearRequestLog
-      yield* goAll(all)
-      const done = yield* Effect.promise(() => Promise.all(all.map((w) => w.waitFor((l) => l.startsWith("done ")))))
-      assert.strictEqual(yield* sim.countRequests({ path: "/oauth2/token" }), 1)
-      assert.strictEqual((yield* sim.counters).tokenRefreshFailures, 0)
-      const handed = new Set(done.map((l) => l.slice(5)))
-      assert.strictEqual(handed.size, 1, "every process handed out the same token")
-      const fresh = [...handed][0]!
-      assert.notStrictEqual(fresh, issued.accessToken)
-      yield* Effect.sleep("200 millis") // the notification of the refresh
-      assert.strictEqual(Redacted.value(Option.getOrThrow(yield* store.get(sim.users.viewer)).accessToken), fresh)
-    }).pipe(Effect.provide(Simulator.layer())), 60_000)
+  live(
+    "8 processes × 50 fibers on an expired token: exactly one /token call; every caller gets the new token",
+    () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const table = yield* scopedTable("r8")
+        const { issued, store } = yield* seedExpired(sim, table)
+        const all = yield* workers(sim, table, 8)
+        yield* sim.clearRequestLog
+        yield* goAll(all)
+        const done = yield* Effect.promise(() => Promise.all(all.map((w) => w.waitFor((l) => l.startsWith("done ")))))
+        assert.strictEqual(yield* sim.countRequests({ path: "/oauth2/token" }), 1)
+        assert.strictEqual((yield* sim.counters).tokenRefreshFailures, 0)
+        const handed = new Set(done.map((l) => l.slice(5)))
+        assert.strictEqual(handed.size, 1, "every process handed out the same token")
+        const fresh = [...handed][0]!
+        assert.notStrictEqual(fresh, issued.accessToken)
+        yield* Effect.sleep("200 millis") // the notification of the refresh
+        assert.strictEqual(Redacted.value(Option.getOrThrow(yield* store.get(sim.users.viewer)).accessToken), fresh)
+      }).pipe(Effect.provide(Simulator.layer())),
+    60_000
+  )
 
-  live("the process holding the lock is SIGKILLed mid-refresh: the others go on, the user is not lost", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const table = yield* scopedTable("kill")
-      const { issued } = yield* seedExpired(sim, table)
-      // the first process holds its /token request for 30 s: it takes the lock, then is killed
-      const [holder] = yield* workers(sim, table, 1, { WORKER_HOLD_MS: "30000" })
-      yield* goAll([holder!])
-      yield* Effect.promise(() => holder!.waitFor((l) => l === "refreshing"))
-      const others = yield* workers(sim, table, 3)
-      yield* goAll(others)
-      yield* Effect.sleep("300 millis")
-      assert.isTrue(others.every((w) => !w.lines.some((l) => l.startsWith("done "))), "the others wait for the lock")
-      holder!.child.kill("SIGKILL")
-      const done = yield* Effect.promise(() => Promise.all(others.map((w) => w.waitFor((l) => l.startsWith("done ")))))
-      const handed = new Set(done.map((l) => l.slice(5)))
-      assert.strictEqual(handed.size, 1)
-      assert.notStrictEqual([...handed][0], issued.accessToken)
-      assert.notStrictEqual([...handed][0], "mixed")
-      // the killed process's request never reached Twitch: one refresh in all, none refused
-      const counters = yield* sim.counters
-      assert.strictEqual(counters.tokenRefreshes, 1)
-      assert.strictEqual(counters.tokenRefreshFailures, 0)
-    }).pipe(Effect.provide(Simulator.layer())), 60_000)
-
-  live("AccessTokens in one process over the SQL store: the refreshed pair is saved before it is handed out", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const table = yield* scopedTable("one")
-      const { issued } = yield* seedExpired(sim, table)
-      const context = yield* Layer.build(
-        AccessTokens.layer({ validateInterval: false }).pipe(
-          Layer.provideMerge(TokenStoreSql.layerPg({ url: databaseUrl!, table })),
-          Layer.provide(OAuth.layer()),
-          Layer.provide(Layer.merge(Simulator.layerTwitchConfigPublic, FetchHttpClient.layer)),
-          Layer.provide(Layer.succeed(Simulator.Simulator, sim))
+  live(
+    "the process holding the lock is SIGKILLed mid-refresh: the others go on, the user is not lost",
+    () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const table = yield* scopedTable("kill")
+        const { issued } = yield* seedExpired(sim, table)
+        // the first process holds its /token request for 30 s: it takes the lock, then is killed
+        const [holder] = yield* workers(sim, table, 1, { WORKER_HOLD_MS: "30000" })
+        yield* goAll([holder!])
+        yield* Effect.promise(() => holder!.waitFor((l) => l === "refreshing"))
+        const others = yield* workers(sim, table, 3)
+        yield* goAll(others)
+        yield* Effect.sleep("300 millis")
+        assert.isTrue(others.every((w) => !w.lines.some((l) => l.startsWith("done "))), "the others wait for the lock")
+        holder!.child.kill("SIGKILL")
+        const done = yield* Effect.promise(() =>
+          Promise.all(others.map((w) => w.waitFor((l) => l.startsWith("done "))))
         )
-      )
-      const tokens = Context.get(context, AccessTokens.AccessTokens)
-      const fresh = yield* tokens.forUser(sim.users.viewer)
-      assert.notStrictEqual(Redacted.value(fresh.accessToken), issued.accessToken)
-      const other = yield* build(TokenStoreSql.layerPg({ url: databaseUrl!, table }))
-      const stored = Option.getOrThrow(yield* other.get(sim.users.viewer))
-      assert.strictEqual(Redacted.value(stored.accessToken), Redacted.value(fresh.accessToken))
-    }).pipe(Effect.provide(Simulator.layer())))
+        const handed = new Set(done.map((l) => l.slice(5)))
+        assert.strictEqual(handed.size, 1)
+        assert.notStrictEqual([...handed][0], issued.accessToken)
+        assert.notStrictEqual([...handed][0], "mixed")
+        // the killed process's request never reached Twitch: one refresh in all, none refused
+        const counters = yield* sim.counters
+        assert.strictEqual(counters.tokenRefreshes, 1)
+        assert.strictEqual(counters.tokenRefreshFailures, 0)
+      }).pipe(Effect.provide(Simulator.layer())),
+    60_000
+  )
+
+  live(
+    "AccessTokens in one process over the SQL store: the refreshed pair is saved before it is handed out",
+    () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const table = yield* scopedTable("one")
+        const { issued } = yield* seedExpired(sim, table)
+        const context = yield* Layer.build(
+          AccessTokens.layer({ validateInterval: false }).pipe(
+            Layer.provideMerge(TokenStoreSql.layerPg({ url: databaseUrl!, table })),
+            Layer.provide(OAuth.layer()),
+            Layer.provide(Layer.merge(Simulator.layerTwitchConfigPublic, FetchHttpClient.layer)),
+            Layer.provide(Layer.succeed(Simulator.Simulator, sim))
+          )
+        )
+        const tokens = Context.get(context, AccessTokens.AccessTokens)
+        const fresh = yield* tokens.forUser(sim.users.viewer)
+        assert.notStrictEqual(Redacted.value(fresh.accessToken), issued.accessToken)
+        const other = yield* build(TokenStoreSql.layerPg({ url: databaseUrl!, table }))
+        const stored = Option.getOrThrow(yield* other.get(sim.users.viewer))
+        assert.strictEqual(Redacted.value(stored.accessToken), Redacted.value(fresh.accessToken))
+      }).pipe(Effect.provide(Simulator.layer()))
+  )
 })
