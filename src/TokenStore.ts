@@ -98,8 +98,9 @@ export type TokenChange =
 const Tagged = TaggedError("TokenStore")
 
 /**
- * The store could not be read or written (`Io`), its file is corrupt (`Corrupt`: never treated as
- * an empty store), or another process holds the token file (`Locked`).
+ * The store could not be read or written (`Io`: also a database that cannot be reached), its file
+ * or a row is corrupt (`Corrupt`: never treated as an empty store), or another process holds the
+ * token file, or a user's lock past its timeout (`Locked`).
  *
  * @since 0.1.0
  * @category errors
