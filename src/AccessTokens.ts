@@ -18,6 +18,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { TaggedError } from "./internal/errors.js"
+import { makeKeyedLock } from "./internal/keyedLock.js"
 import type { OAuthError, TokenResponse } from "./OAuth.js"
 import { OAuth } from "./OAuth.js"
 import type { AppToken } from "./Token.js"
@@ -127,35 +128,6 @@ export interface Options {
 const sameToken = (a: Redacted.Redacted<string>, b: Redacted.Redacted<string>): boolean =>
   Redacted.value(a) === Redacted.value(b)
 
-// --- per-user single flight ------------------------------------------------------------------
-// One semaphore per user with waiters; entries are removed when the last waiter leaves, so the map
-// is bounded by the number of users with a refresh in progress.
-type UserLock = <A, E, R>(userId: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-
-const makeUserLock = (): UserLock => {
-  const locks = new Map<string, { readonly semaphore: Effect.Semaphore; refs: number }>()
-  const enter = (userId: string) =>
-    Effect.sync(() => {
-      let entry = locks.get(userId)
-      if (entry === undefined) {
-        entry = { semaphore: Effect.unsafeMakeSemaphore(1), refs: 0 }
-        locks.set(userId, entry)
-      }
-      entry.refs++
-      return entry
-    })
-  return (userId, effect) =>
-    Effect.acquireUseRelease(
-      enter(userId),
-      (entry) => entry.semaphore.withPermits(1)(effect),
-      (entry) =>
-        Effect.sync(() => {
-          entry.refs--
-          if (entry.refs === 0) locks.delete(userId)
-        })
-    )
-}
-
 // --- dead tokens -----------------------------------------------------------------------------
 // At most one entry per stored user; cleared when the stored token changes.
 interface DeadMarks {
@@ -225,7 +197,14 @@ const makeUserTokens = (deps: {
   readonly refreshes: PubSub.PubSub<UserToken>
 }): UserTokens => {
   const { dead, margin, oauth, store } = deps
-  const withUserLock = makeUserLock()
+  const withLocalLock = makeKeyedLock()
+  /**
+   * One refresh per user: within this process (a keyed lock), and across processes when the store
+   * offers a lock (`TokenStore.Service.lock`, e.g. a row lock in PostgreSQL). The effect re-reads the
+   * token inside, and a refreshed pair is saved before the lock is released.
+   */
+  const withUserLock = <A>(userId: string, effect: Effect.Effect<A, AccessTokensError>) =>
+    withLocalLock(userId, store.lock === undefined ? effect : store.lock(userId, effect))
 
   /** Runs in the layer's scope and joins: the caller's interruption does not cut a refresh short. */
   const detached = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>

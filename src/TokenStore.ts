@@ -58,6 +58,20 @@ export declare namespace TokenStore {
      * up. Nothing is dropped. Consume promptly, or buffer on your side.
      */
     readonly changes: Stream.Stream<TokenChange>
+    /**
+     * Present on stores that several processes share (`TokenStoreSql` on PostgreSQL): runs `effect`
+     * holding the user's lock in every process that shares the store, e.g. a row lock taken in a
+     * transaction. `get` inside `effect` sees the user's latest stored token, and a `set` of that
+     * user inside `effect` is written before the lock is released. A process that dies holding the
+     * lock releases it with its database session.
+     *
+     * `AccessTokens` refreshes a user's token under this lock, so exactly one process refreshes
+     * and the others read the pair it saved.
+     */
+    readonly lock?: <A, E, R>(
+      userId: string,
+      effect: Effect.Effect<A, E, R>
+    ) => Effect.Effect<A, E | TokenStoreError, R>
   }
 }
 
@@ -84,8 +98,9 @@ export type TokenChange =
 const Tagged = TaggedError("TokenStore")
 
 /**
- * The store could not be read or written (`Io`), its file is corrupt (`Corrupt`: never treated as
- * an empty store), or another process holds the token file (`Locked`).
+ * The store could not be read or written (`Io`: also a database that cannot be reached), its file
+ * or a row is corrupt (`Corrupt`: never treated as an empty store), or another process holds the
+ * token file, or a user's lock past its timeout (`Locked`).
  *
  * @since 0.1.0
  * @category errors

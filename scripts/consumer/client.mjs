@@ -15,11 +15,32 @@ setTimeout(() => {
 
 class SmokeError extends Data.TaggedError("SmokeError") {}
 
+/** Entry points that need optional peer dependencies (the root import needs none of them). */
+const optionalPeerEntries = { "./TokenStoreSql": "@effect/sql" }
+
+const installed = (name) => {
+  try {
+    createRequire(import.meta.url).resolve(`${name}/package.json`)
+    return true
+  } catch {
+    return false
+  }
+}
+
 const entryPoints = async () => {
   const manifest = createRequire(import.meta.url)("effect-twitch/package.json")
   for (const [key, target] of Object.entries(manifest.exports)) {
     if (key.endsWith(".json") || key.includes("*") || target === null) continue // data, patterns, blocked paths
     const specifier = key === "." ? manifest.name : `${manifest.name}/${key.slice(2)}`
+    if (optionalPeerEntries[key] !== undefined && !installed(optionalPeerEntries[key])) {
+      // an entry point over optional peers the consumer did not install: it must name what is missing
+      const refused = await import(specifier).then(() => undefined, (error) => error)
+      if (refused?.code !== "ERR_MODULE_NOT_FOUND" || !refused.message.includes(optionalPeerEntries[key])) {
+        throw new Error(`${specifier} without ${optionalPeerEntries[key]}: ${refused?.message ?? "imported"}`)
+      }
+      console.log(`import ${specifier}: needs the optional peer ${optionalPeerEntries[key]} (not installed), refused`)
+      continue
+    }
     const module = await import(specifier)
     const names = Object.keys(module)
     if (names.length === 0) throw new Error(`${specifier} exports nothing`)
