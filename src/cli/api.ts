@@ -7,7 +7,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Helix from "../Helix.js"
@@ -127,12 +127,22 @@ const run = (
 
 const needsTwitch = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
-  options: { readonly target: Parameters<typeof configLayer>[0]; readonly user: Option.Option<string>; readonly tokens: string }
+  options: {
+    readonly target: Parameters<typeof configLayer>[0]
+    readonly user: Option.Option<string>
+    readonly tokens: string
+  }
 ) => {
   // the app token needs no token file: with no --user, a memory store (the file is not opened, not locked)
   const store = Option.isSome(options.user) ? storeLayer(options.tokens) : TokenStore.layerMemory()
   const scoped = Option.match(options.user, { onNone: () => Helix.withApp, onSome: Helix.withUser })(effect)
-  return Effect.provide(scoped, servicesLayer(configLayer(options.target), store as Layer.Layer<TokenStore.TokenStore, TokenStore.TokenStoreError, FileSystem.FileSystem>))
+  return Effect.provide(
+    scoped,
+    servicesLayer(
+      configLayer(options.target),
+      store as Layer.Layer<TokenStore.TokenStore, TokenStore.TokenStoreError, FileSystem.FileSystem>
+    )
+  )
 }
 
 const operationCommand = (name: string, info: OperationInfo, endpoint: AnyEndpoint) => {

@@ -104,9 +104,13 @@ const exampleOf = (table: ReadonlyArray<Example>, type: string, version: Option.
     onSome: (v) => ofType.find((e) => e.version === v)
   })
   return chosen === undefined
-    ? Effect.fail(usage(`${type} has no version ${Option.getOrElse(version, () => "")} (known: ${
-      ofType.map((e) => e.version).join(", ")
-    })`))
+    ? Effect.fail(
+      usage(
+        `${type} has no version ${Option.getOrElse(version, () => "")} (known: ${
+          ofType.map((e) => e.version).join(", ")
+        })`
+      )
+    )
     : Effect.succeed(chosen)
 }
 
@@ -198,7 +202,9 @@ const failedAnswer = (what: string) => (response: HttpClientResponse.HttpClientR
     Effect.orElseSucceed(response.text, () => ""),
     (text) =>
       new CliError({
-        code: response.status >= 400 && response.status < 500 && what === "simulator" ? ExitCode.usage : ExitCode.twitch,
+        code: response.status >= 400 && response.status < 500 && what === "simulator"
+          ? ExitCode.usage
+          : ExitCode.twitch,
         description: `${what} answered ${response.status}${text.trim() === "" ? "" : `: ${text.trim().slice(0, 300)}`}`
       })
   )
@@ -276,7 +282,9 @@ const toWebhook = (url: string, secret: Redacted.Redacted, args: Parsed) =>
     )
     if (response.status < 200 || response.status >= 300) return yield* failedAnswer(`the webhook at ${url}`)(response)
     const answer = yield* Effect.orElseSucceed(response.text, () => "")
-    if (args.messageType === "webhook_callback_verification" && "challenge" in payload && answer !== payload.challenge) {
+    if (
+      args.messageType === "webhook_callback_verification" && "challenge" in payload && answer !== payload.challenge
+    ) {
       return yield* new CliError({
         code: ExitCode.twitch,
         description: `the webhook at ${url} did not answer the challenge with the challenge text`

@@ -67,7 +67,8 @@ const help = (group: string | undefined): Effect.Effect<void> => {
 const GROUPS = new Set(["token", "api", "event"])
 const isHelp = (arg: string | undefined): boolean => arg === "--help" || arg === "-h"
 
-const cli = <Name extends string, R, E, A>(root: Command.Command<Name, R, E, A>) => Command.run(root, { name: NAME, version: VERSION })
+const cli = <Name extends string, R, E, A>(root: Command.Command<Name, R, E, A>) =>
+  Command.run(root, { name: NAME, version: VERSION })
 
 /** @internal */
 export type Environment = CliApp.CliApp.Environment | HttpClient.HttpClient | FileSystem.FileSystem

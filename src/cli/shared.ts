@@ -6,7 +6,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import type * as Scope from "effect/Scope"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Console from "effect/Console"
@@ -14,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as AccessTokens from "../AccessTokens.js"
 import * as DeviceAuth from "../DeviceAuth.js"
 import * as Helix from "../Helix.js"
@@ -101,7 +101,9 @@ export const configLayer = (t: Target): Layer.Layer<TwitchConfig.TwitchConfig, C
  *
  * @internal
  */
-export const storeLayer = (path: string): Layer.Layer<TokenStore.TokenStore, TokenStore.TokenStoreError, FileSystem.FileSystem> =>
+export const storeLayer = (
+  path: string
+): Layer.Layer<TokenStore.TokenStore, TokenStore.TokenStoreError, FileSystem.FileSystem> =>
   TokenStore.layerFile(path, { writeRetry: false })
 
 /**
@@ -133,7 +135,11 @@ export const servicesLayer = <E, R>(
  */
 export const pickUser = (
   requested: Option.Option<string>
-): Effect.Effect<UserToken, TokenStore.TokenStoreError | AccessTokens.TokenNotFound | ReturnType<typeof usage>, TokenStore.TokenStore> =>
+): Effect.Effect<
+  UserToken,
+  TokenStore.TokenStoreError | AccessTokens.TokenNotFound | ReturnType<typeof usage>,
+  TokenStore.TokenStore
+> =>
   Effect.gen(function*() {
     const store = yield* TokenStore.TokenStore
     if (Option.isSome(requested)) {

@@ -94,12 +94,18 @@ const port = Options.integer("port").pipe(
 )
 
 /** @internal */
-export const command = Command.make("simulator", { port }, (args) =>
-  Effect.flatMap(Effect.promise(() => import("../testing/Simulator.js")), (Simulator) =>
-    Layer.launch(Layer.effectDiscard(banner(Simulator)).pipe(
-      Layer.provideMerge(Simulator.layer({ port: args.port }))
-    )))).pipe(
-    Command.withDescription(
-      "Run the local Twitch simulator (OAuth, Helix, EventSub, a control API) until Ctrl-C"
-    )
+export const command = Command.make(
+  "simulator",
+  { port },
+  (args) =>
+    Effect.flatMap(Effect.promise(() => import("../testing/Simulator.js")), (Simulator) =>
+      Layer.launch(
+        Layer.effectDiscard(banner(Simulator)).pipe(
+          Layer.provideMerge(Simulator.layer({ port: args.port }))
+        )
+      ))
+).pipe(
+  Command.withDescription(
+    "Run the local Twitch simulator (OAuth, Helix, EventSub, a control API) until Ctrl-C"
   )
+)

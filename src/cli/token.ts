@@ -35,7 +35,9 @@ const withServices = (t: Target, tokens: string) => Effect.provide(servicesLayer
 
 const scopes = Options.text("scopes").pipe(
   Options.withAlias("s"),
-  Options.withDescription("The scopes to ask for, separated by commas or spaces (repeatable), e.g. user:read:chat,user:write:chat"),
+  Options.withDescription(
+    "The scopes to ask for, separated by commas or spaces (repeatable), e.g. user:read:chat,user:write:chat"
+  ),
   Options.repeated
 )
 
@@ -64,10 +66,16 @@ const approveOnSimulator = (url: string, userCode: string, userId: string) =>
       response.status === 204 || response.status === 200
         ? Effect.void
         : Effect.flatMap(response.text, (text) =>
-          new CliError({ code: ExitCode.twitch, description: `simulator: approving ${userCode} failed: ${response.status} ${text}` }))
+          new CliError({
+            code: ExitCode.twitch,
+            description: `simulator: approving ${userCode} failed: ${response.status} ${text}`
+          }))
     ),
-    Effect.catchTag("RequestError", "ResponseError", (e) =>
-      new CliError({ code: ExitCode.network, description: `simulator: ${e.message}` })),
+    Effect.catchTag(
+      "RequestError",
+      "ResponseError",
+      (e) => new CliError({ code: ExitCode.network, description: `simulator: ${e.message}` })
+    ),
     Effect.scoped
   )
 
@@ -80,36 +88,49 @@ const device = Command.make(
       if (Option.isSome(args.approveAs) && Option.isNone(args.target.simulator)) {
         return yield* usage("token device: --approve-as works against a simulator only (add --simulator)")
       }
-      const auth = yield* DeviceAuth.DeviceAuth
-      yield* auth.authorize(list).pipe(
-        Stream.runForEach((event) => {
-          switch (event._tag) {
-            case "CodeIssued": {
-              const minutes = Math.round(event.expiresIn / 60)
-              return Effect.zipRight(
-                progress(
-                  `Open ${event.verificationUri}\nand enter the code ${event.userCode} (valid ${minutes} min).\nWaiting…`
-                ),
-                Option.match(Option.all([args.target.simulator, args.approveAs]), {
-                  onNone: () => Effect.void,
-                  onSome: ([url, userId]) => approveOnSimulator(url, event.userCode, userId)
-                })
-              )
-            }
-            case "Waiting":
-              return progress(`  still waiting (poll ${event.attempt}, every ${event.interval} s)…`)
-            case "Authorized":
-              return Effect.zipRight(
-                progress(`Authorized as ${event.token.login} (${event.token.userId}); stored in ${args.tokens}`),
-                printJson(tokenSummary(event.token, args.showToken))
-              )
-          }
-        })
-      )
-    }).pipe(withServices(args.target, args.tokens))
+      return yield* authorize(args, list).pipe(withServices(args.target, args.tokens))
+    })
 ).pipe(Command.withDescription(
   "Get a user token with the Device Code flow: shows the URL and code to enter, waits, stores the token in the token file"
 ))
+
+const authorize = (
+  args: {
+    readonly target: Target
+    readonly tokens: string
+    readonly approveAs: Option.Option<string>
+    readonly showToken: boolean
+  },
+  list: ReadonlyArray<string>
+) =>
+  Effect.gen(function*() {
+    const auth = yield* DeviceAuth.DeviceAuth
+    yield* auth.authorize(list).pipe(
+      Stream.runForEach((event) => {
+        switch (event._tag) {
+          case "CodeIssued": {
+            const minutes = Math.round(event.expiresIn / 60)
+            return Effect.zipRight(
+              progress(
+                `Open ${event.verificationUri}\nand enter the code ${event.userCode} (valid ${minutes} min).\nWaiting…`
+              ),
+              Option.match(Option.all([args.target.simulator, args.approveAs]), {
+                onNone: () => Effect.void,
+                onSome: ([url, userId]) => approveOnSimulator(url, event.userCode, userId)
+              })
+            )
+          }
+          case "Waiting":
+            return progress(`  still waiting (poll ${event.attempt}, every ${event.interval} s)…`)
+          case "Authorized":
+            return Effect.zipRight(
+              progress(`Authorized as ${event.token.login} (${event.token.userId}); stored in ${args.tokens}`),
+              printJson(tokenSummary(event.token, args.showToken))
+            )
+        }
+      })
+    )
+  })
 
 // ------------------------------------------------------------------------------------------------ validate
 

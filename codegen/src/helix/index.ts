@@ -2,8 +2,8 @@
 // route table (src/testing/internal/helixRoutes.json) and the command-line tool's parameter table
 // (src/cli/internal/helixParameters.ts), from the pinned spec and the reviewed overrides.
 import type { Context } from "../emit.js"
-import { emitCliTable } from "./emitCliTable.js"
 import { emitClient } from "./emitClient.js"
+import { emitCliTable } from "./emitCliTable.js"
 import { emitRoutes } from "./emitRoutes.js"
 import { modelOf } from "./ir.js"
 import type { Overrides } from "./overrides.js"
