@@ -1,5 +1,5 @@
 // `npm run build`: dist/ from src/ (ESM, .d.ts with stripInternal, declaration and source maps), plus
-// the data file the simulator reads at run time and an executable simulator bin.
+// the data files the simulator (and `effect-twitch event trigger`) read at run time, and the executable bins.
 import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -14,5 +14,5 @@ execFileSync(process.execPath, [Path.join(root, "node_modules/typescript/bin/tsc
 for (const file of ["testing/internal/eventsubExamples.json", "testing/internal/helixRoutes.json"]) {
   Fs.copyFileSync(Path.join(root, "src", file), Path.join(dist, file))
 }
-Fs.chmodSync(Path.join(dist, "bin/simulator.js"), 0o755)
+for (const bin of ["bin/simulator.js", "bin/effect-twitch.js"]) Fs.chmodSync(Path.join(dist, bin), 0o755)
 console.log("built dist/")

@@ -10,7 +10,10 @@
 //   types      a bot using the public API (scripts/consumer/bot.ts) typechecks under strict consumer
 //              settings, NodeNext and Bundler resolution, without skipLibCheck
 //   privacy    internal paths fail with ERR_PACKAGE_PATH_NOT_EXPORTED
-//   bin        `npx effect-twitch-simulator --port 0` gets ready (time to its "listening" line)
+//   bin        `npx effect-twitch-simulator --port 0` gets ready (time to its "listening" line); `npx effect-twitch`
+//              prints its overview (exit 0) and refuses an unknown operation (exit 2)
+//   lazy cli   with @effect/cli removed from node_modules, every entry point of `exports` still imports
+//              (the library never loads the command-line tool's dependency)
 //   peers      a project on effect 4 is refused by npm (ERESOLVE naming effect)
 // Ends with `N passed, N failed`; exits 1 on any failure; removes its temporary directories.
 import * as Fs from "node:fs"
@@ -75,9 +78,7 @@ const checkContents = async (tarball) => {
     "README.md",
     "LICENSE",
     "package.json",
-    manifest.bin[
-      "effect-twitch-simulator"
-    ],
+    ...Object.values(manifest.bin),
     ...targets
   ]
   const missing = [...new Set(required.map((f) => `package/${f.replace(/^\.\//, "")}`))].filter((f) =>
@@ -128,6 +129,8 @@ const internalPaths = [
   "effect-twitch/testing/internal/state",
   "effect-twitch/bin/simulator",
   "effect-twitch/dist/bin/simulator.js",
+  "effect-twitch/dist/cli/main.js",
+  "effect-twitch/cli/main",
   "effect-twitch/src/Client.ts"
 ]
 
@@ -159,6 +162,37 @@ const checkBin = async (app) => {
   const port = Number(ready.line.match(/:(\d+)/)?.[1])
   assert(port > 0 && port !== 8080, `--port 0 should pick a free port, got: ${ready.line}`)
   return `ready in ${ready.ms} ms: "${ready.line}"`
+}
+
+const checkCliBin = async (app) => {
+  const overview = await Consumer.run("npx", ["--no", "--", "effect-twitch", "--help"], { cwd: app, timeoutMs: 30_000 })
+  assert(overview.status === 0 && overview.stdout.includes("Exit codes"), failure(overview))
+  const wrong = await Consumer.run("npx", ["--no", "--", "effect-twitch", "api", "getUser"], { cwd: app })
+  assert(wrong.status === 2 && wrong.stderr.includes("getUsers"), `expected exit 2 naming getUsers: ${failure(wrong)}`)
+  return "--help exit 0; `api getUser` exit 2 (did you mean getUsers)"
+}
+
+// --- lazy cli --------------------------------------------------------------------------------------
+
+const checkLazyCli = async (app) => {
+  const cli = Path.join(app, "node_modules/@effect/cli")
+  const hidden = Path.join(app, "node_modules/@effect/.cli-hidden")
+  Fs.renameSync(cli, hidden)
+  try {
+    const program = `import { createRequire } from "node:module"
+      const manifest = createRequire(import.meta.url)("effect-twitch/package.json")
+      let n = 0
+      for (const [key, target] of Object.entries(manifest.exports)) {
+        if (key.endsWith(".json") || key.includes("*") || target === null) continue
+        await import(key === "." ? manifest.name : manifest.name + "/" + key.slice(2)); n++
+      }
+      console.log(n)`
+    const result = await Consumer.run(process.execPath, ["--input-type=module", "-e", program], { cwd: app })
+    assert(result.status === 0, failure(result))
+    return `${result.stdout.trim()} entry points imported without @effect/cli installed`
+  } finally {
+    Fs.renameSync(hidden, cli)
+  }
 }
 
 // --- peers -----------------------------------------------------------------------------------------
@@ -208,6 +242,8 @@ const main = async (tmp) => {
   await check("runtime: node imports every export; Client ↔ simulator", () => checkClient(app))
   await checkPrivate(app)
   await check("bin: npx effect-twitch-simulator --port 0", () => checkBin(app)) // timed: nothing else runs
+  await check("bin: npx effect-twitch --help, and a usage error", () => checkCliBin(app))
+  await check("lazy cli: the library imports without @effect/cli", () => checkLazyCli(app))
   await Promise.all([checkTypes(app), checkEffect4(Path.join(tmp, "effect4"), packed.tarball)])
 }
 
