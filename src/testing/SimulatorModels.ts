@@ -203,7 +203,12 @@ export interface SimEventSubSubscriptionInfo {
   readonly type: string
   readonly version: string
   readonly status: string
+  /** how its messages go out */
+  readonly transport: "websocket" | "webhook"
+  /** the WebSocket session (empty for a webhook subscription) */
   readonly sessionId: string
+  /** the webhook callback (null for a WebSocket subscription) */
+  readonly callback: string | null
   readonly condition: { readonly [key: string]: string }
   readonly subscription: SimJsonObject
 }
