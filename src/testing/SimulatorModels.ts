@@ -155,8 +155,20 @@ export interface EventSubOptions {
   readonly subscribeDeadlineSeconds?: number
   /** old socket closed with 4004 this long after `session_reconnect` (default 30) */
   readonly reconnectGraceSeconds?: number
-  /** WS Ping interval; a Ping not answered before the next one closes with 4002. Default: no pings. */
+  /**
+   * WebSocket Ping interval, as Twitch pings (default 10; 0: no pings). A Ping not answered by the next one closes
+   * with 4002; a pong gets a short real-time allowance too (a round trip takes real time, whatever the `Clock`).
+   */
   readonly pingIntervalSeconds?: number
+  /** Webhooks: an answer slower than this (on the `Clock`) is a failed attempt (default 10). */
+  readonly webhookTimeoutSeconds?: number
+  /**
+   * Webhooks: attempts per notification, the first one and its retries (default 4). A notification whose attempts
+   * all fail (no 2xx answer in time) revokes the subscription with `notification_failures_exceeded`.
+   */
+  readonly webhookAttempts?: number
+  /** Webhooks: delay before the first retry, doubled before each further one (default 1; on the `Clock`). */
+  readonly webhookRetryDelaySeconds?: number
 }
 
 /**

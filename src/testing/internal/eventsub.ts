@@ -1,9 +1,9 @@
-// The simulator's EventSub side: the WebSocket at `/ws`, the `/eventsub/subscriptions` REST endpoints and a
+// The simulator's EventSub side: the WebSocket at `/ws`, webhooks, the `/eventsub/subscriptions` REST endpoints and a
 // control API (trigger, reconnect, close, keepalive switch, resend, old timestamps, malformed frames, revocation,
 // bursts). Behaviour follows production Twitch (REFERENCE.md §1–2, SIMULATOR_CHECKLIST.md §A–B).
 //
 // The parts live in ./eventsub/: the registry (state), the catalogue of types, the WebSocket transport, the REST
-// handlers, delivery (triggering), bursts and the control API. This module wires them.
+// handlers, the webhook transport, delivery (triggering), bursts and the control API. This module wires them.
 import type * as HttpApp from "@effect/platform/HttpApp"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
@@ -18,6 +18,7 @@ import * as Control from "./eventsub/control.js"
 import * as Delivery from "./eventsub/delivery.js"
 import { makeClock, Registry } from "./eventsub/registry.js"
 import * as Rest from "./eventsub/rest.js"
+import * as Webhook from "./eventsub/webhook.js"
 import * as WebSocketTransport from "./eventsub/websocket.js"
 
 /** @internal */
@@ -57,9 +58,24 @@ const webSocketSettings = (options: EventSubOptions): WebSocketTransport.WebSock
   keepaliveSeconds: options.keepaliveSeconds ?? 10,
   subscribeDeadlineSeconds: options.subscribeDeadlineSeconds ?? 10,
   reconnectGraceSeconds: options.reconnectGraceSeconds ?? 30,
-  pingIntervalSeconds: options.pingIntervalSeconds ?? 0,
+  pingIntervalSeconds: options.pingIntervalSeconds ?? 10,
   baseWsUrl: options.baseWsUrl
 })
+
+const webhookSettings = (options: EventSubOptions): Webhook.WebhookSettings => ({
+  timeoutMillis: (options.webhookTimeoutSeconds ?? 10) * 1000,
+  attempts: Math.max(1, options.webhookAttempts ?? 4),
+  retryDelayMillis: (options.webhookRetryDelaySeconds ?? 1) * 1000
+})
+
+/** OAuth revocation: the user's WebSocket subscriptions, and webhook ones the user authorized, are revoked. */
+const onRevoke = (registry: Registry, delivery: Delivery.Delivery) => (token: SimTokenInfo): void => {
+  if (token.userId === null) return
+  for (const sub of registry.subscriptions.values()) {
+    if (sub.clientId !== token.clientId || sub.userId !== token.userId) continue
+    if (sub.webhook === null || sub.def.scopes.length > 0) delivery.revoke(sub, "authorization_revoked")
+  }
+}
 
 /**
  * Builds the EventSub part. Everything it starts (timers, sockets) ends with the scope.
@@ -75,19 +91,13 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
     const run = yield* FiberSet.makeRuntime<never, void, never>()
     const ws = new WebSocketTransport.WebSocketTransport(registry, run, webSocketSettings(options))
     yield* Effect.addFinalizer(() => Effect.sync(() => ws.shutdown()))
-    const delivery = Delivery.make(registry, catalogue, ws)
-    auth.onRevoke((token: SimTokenInfo) => {
-      if (token.userId === null) return
-      for (const sub of registry.subscriptions.values()) {
-        if (sub.clientId === token.clientId && sub.userId === token.userId) {
-          delivery.revoke(sub, "authorization_revoked")
-        }
-      }
-    })
+    const webhook = new Webhook.WebhookTransport(registry, run, webhookSettings(options))
+    const delivery = Delivery.make(registry, catalogue, ws, webhook)
+    auth.onRevoke(onRevoke(registry, delivery))
     const burst = Burst.make(registry, catalogue, ws)
-    const control = Control.make({ registry, ws, delivery, burst })
+    const control = Control.make({ registry, ws, webhook, delivery, burst })
     return {
-      subscriptionsApp: Rest.make(auth, registry, catalogue),
+      subscriptionsApp: Rest.make({ auth, registry, catalogue, verify: (sub) => webhook.verify(sub) }),
       handleUpgrade: ws.handleUpgrade,
       control,
       httpControlApp: Control.httpApp(control)

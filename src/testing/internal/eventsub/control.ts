@@ -18,13 +18,15 @@ import {
   type Sub,
   subscriptionInfo
 } from "./model.js"
-import type { Registry } from "./registry.js"
+import type { RecentMessage, Registry } from "./registry.js"
+import type { WebhookTransport } from "./webhook.js"
 import type { WebSocketTransport } from "./websocket.js"
 
 /** What the control API drives. @internal */
 export interface Parts {
   readonly registry: Registry
   readonly ws: WebSocketTransport
+  readonly webhook: WebhookTransport
   readonly delivery: Delivery
   readonly burst: EventSubControl["burst"]
 }
@@ -55,13 +57,21 @@ const reconnect = ({ registry, ws }: Parts): EventSubControl["reconnect"] => (op
     return Effect.succeed(out)
   })
 
-const resend = ({ registry, ws }: Parts): EventSubControl["resend"] => ({ messageId, sessionId }) =>
+/** At-least-once delivery: the same message (id, timestamp, body) once more, retried like any notification. */
+const resendWebhook = ({ registry, webhook }: Parts, messageId: string, message: RecentMessage & { _tag: "Webhook" }) =>
+  Effect.flatMap(findSub(registry, message.subscriptionId), (sub) => {
+    if (sub.status !== "enabled") return Effect.fail(controlError(`subscription ${sub.id} is ${sub.status}`))
+    return Effect.sync(() =>
+      webhook.notify(sub, { id: messageId, type: "notification", timestamp: message.timestamp, body: message.body })
+    )
+  })
+
+const resend = (parts: Parts): EventSubControl["resend"] => ({ messageId, sessionId }) =>
   Effect.suspend(() => {
+    const { registry, ws } = parts
     const message = registry.recent.get(messageId)
     if (message === undefined) return Effect.fail(controlError(`unknown message id ${messageId}`))
-    if (message._tag !== "WebSocket") {
-      return Effect.fail(controlError(`message ${messageId} was not sent over a websocket`))
-    }
+    if (message._tag === "Webhook") return resendWebhook(parts, messageId, message)
     return Effect.flatMap(
       findSession(registry, sessionId ?? message.sessionId),
       (s) => sendOrFail(ws, s, message.frame)

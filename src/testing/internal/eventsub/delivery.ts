@@ -6,6 +6,7 @@ import type { SimEventSubTriggerOptions, SimJsonObject } from "../../SimulatorMo
 import type { Catalogue } from "./catalogue.js"
 import { deepMerge, messageView, type SimEventSubControlError, type Sub } from "./model.js"
 import type { Registry } from "./registry.js"
+import type { WebhookTransport } from "./webhook.js"
 import type { WebSocketTransport } from "./websocket.js"
 
 const buildEvent = (sub: Sub, overrides: SimJsonObject | undefined): Record<string, unknown> => {
@@ -61,7 +62,12 @@ export interface Delivery {
 }
 
 /** @internal */
-export const make = (registry: Registry, catalogue: Catalogue, ws: WebSocketTransport): Delivery => {
+export const make = (
+  registry: Registry,
+  catalogue: Catalogue,
+  ws: WebSocketTransport,
+  webhook: WebhookTransport
+): Delivery => {
   const { clock } = registry
 
   const notifyWebSocket = (sub: Sub, messageId: string, timestamp: string, event: SimJsonObject | undefined) => {
@@ -74,6 +80,14 @@ export const make = (registry: Registry, catalogue: Catalogue, ws: WebSocketTran
     return true
   }
 
+  /** webhook messages go out in the background (retried on failure); true: sent (or sending) */
+  const notifyWebhook = (sub: Sub, messageId: string, timestamp: string, event: SimJsonObject | undefined) => {
+    const body = JSON.stringify(notificationPayload(sub, event))
+    webhook.notify(sub, { id: messageId, type: "notification", timestamp, body })
+    registry.remember(messageId, { _tag: "Webhook", subscriptionId: sub.id, body, timestamp })
+    return true
+  }
+
   const deliver = (options: SimEventSubTriggerOptions, ageSeconds: number) =>
     Effect.andThen(
       catalogue.check(options.type, options.version),
@@ -82,7 +96,8 @@ export const make = (registry: Registry, catalogue: Catalogue, ws: WebSocketTran
         const timestamp = clock.now() - ageSeconds * 1000
         for (const sub of registry.matching(options)) {
           const messageId = options.messageId ?? randomUUID()
-          if (notifyWebSocket(sub, messageId, clock.timestamp(timestamp), options.event)) ids.push(messageId)
+          const notify = sub.webhook === null ? notifyWebSocket : notifyWebhook
+          if (notify(sub, messageId, clock.timestamp(timestamp), options.event)) ids.push(messageId)
         }
         return ids as ReadonlyArray<string>
       })
@@ -90,6 +105,7 @@ export const make = (registry: Registry, catalogue: Catalogue, ws: WebSocketTran
 
   const revoke = (sub: Sub, status: string): void => {
     if (sub.status !== "enabled") return
+    if (sub.webhook !== null) return webhook.revoke(sub, status)
     const session = registry.sessions.get(sub.sessionId)
     if (session !== undefined) {
       const payload = { subscription: messageView(sub, status) }

@@ -10,20 +10,25 @@ import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import type { SimAuth, SimTokenInfo } from "../contracts.js"
 import type { Catalogue, TypeDef } from "./catalogue.js"
-import { conditionEquals, errorResponse, restView, type Session, type Sub } from "./model.js"
+import { conditionEquals, errorResponse, restView, type Session, type Sub, type WebhookTarget } from "./model.js"
 import { ownedBy, type Registry } from "./registry.js"
+import * as Webhooks from "./restWebhook.js"
+import {
+  authorizingField,
+  fail,
+  hasScopes,
+  MAX_SAME_TYPE_CONDITION,
+  type Response,
+  type Step,
+  wrongToken
+} from "./steps.js"
 
 const MAX_TOTAL_COST = 10
+/** webhook (app token) totals report this */
+const MAX_TOTAL_COST_WEBHOOK = 10_000
 const MAX_SUBSCRIPTIONS_PER_SESSION = 300
 const MAX_SESSIONS_PER_USER = 3
-const MAX_SAME_TYPE_CONDITION = 3
 const PAGE_SIZE = 100
-
-type Response = HttpServerResponse.HttpServerResponse
-/** a step of a request: Twitch's error answer, or what the step found */
-type Step<A> = Either.Either<A, Response>
-
-const fail = (status: number, message: string): Step<never> => Either.left(errorResponse(status, message))
 
 const CreateBody = Schema.Struct({
   type: Schema.optional(Schema.Unknown),
@@ -34,19 +39,12 @@ const CreateBody = Schema.Struct({
 const decodeCreateBody = Schema.decodeUnknownEither(CreateBody)
 const Transport = Schema.Struct({
   method: Schema.optional(Schema.Unknown),
-  session_id: Schema.optional(Schema.Unknown)
+  session_id: Schema.optional(Schema.Unknown),
+  callback: Schema.optional(Schema.Unknown),
+  secret: Schema.optional(Schema.Unknown)
 })
 const decodeTransport = Schema.decodeUnknownEither(Transport)
 const decodeJsonObject = Schema.decodeUnknownEither(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
-
-const hasScopes = (def: TypeDef, scopes: ReadonlyArray<string>): boolean =>
-  def.scopes.every((anyOf) => anyOf.some((scope) => scopes.includes(scope)))
-
-/** The condition field naming the user who must have authorized the subscription. */
-const authorizingField = (def: TypeDef): string | undefined => {
-  const fields = def.conditionFields
-  return ["moderator_user_id", "user_id", "broadcaster_user_id"].find((f) => fields.includes(f))
-}
 
 // ---------------------------------------------------------------------------------------------------- create
 
@@ -82,22 +80,44 @@ const conditionOf = (def: TypeDef, raw: unknown): Step<Record<string, string>> =
   return Either.right(condition)
 }
 
-const sessionIdOf = (raw: unknown): Step<string> => {
+type TransportRequest =
+  | { readonly method: "websocket"; readonly sessionId: string }
+  | { readonly method: "webhook"; readonly target: WebhookTarget }
+
+/** A secret of 10 to 100 ASCII characters. */
+const SECRET = /^[\x20-\x7e]{10,100}$/
+
+const webhookOf = (callback: unknown, secret: unknown): Step<TransportRequest> => {
+  if (typeof callback !== "string" || callback === "") {
+    return fail(400, "The parameter \"transport.callback\" is required")
+  }
+  const url = URL.canParse(callback) ? new URL(callback) : undefined
+  if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    return fail(400, "The URL in the transport's callback field is not valid")
+  }
+  if (typeof secret !== "string" || !SECRET.test(secret)) {
+    return fail(400, "The length of the string in the secret field is not valid")
+  }
+  return Either.right({ method: "webhook", target: { callback, secret } })
+}
+
+const transportOf = (raw: unknown): Step<TransportRequest> => {
   const transport = decodeTransport(raw)
   if (Either.isLeft(transport) || raw === undefined) return fail(400, "The parameter \"transport\" is required")
-  if (transport.right.method !== "websocket") {
-    return fail(400, "The value in \"transport.method\" is not valid (the simulator supports websocket)")
+  const { callback, method, secret, session_id: sessionId } = transport.right
+  if (method === "webhook") return webhookOf(callback, secret)
+  if (method !== "websocket") {
+    return fail(400, "The value in \"transport.method\" is not valid (the simulator supports websocket and webhook)")
   }
-  const sessionId = transport.right.session_id
   if (typeof sessionId !== "string" || sessionId === "") {
     return fail(400, "The parameter \"transport.session_id\" is required")
   }
-  return Either.right(sessionId)
+  return Either.right({ method: "websocket", sessionId })
 }
 
 /** A user token whose user authorized the type's scopes and is the user the condition names. */
 const authorizedUser = (token: SimTokenInfo, def: TypeDef, condition: Record<string, string>): Step<string> => {
-  if (token.userId === null) return fail(401, "The websocket transport requires a user access token")
+  if (token.userId === null) return wrongToken()
   if (def.scopes.length > 0) {
     const field = authorizingField(def)
     if (!hasScopes(def, token.scopes) || (field !== undefined && condition[field] !== token.userId)) {
@@ -164,7 +184,11 @@ const totals = (registry: Registry, token: SimTokenInfo) => {
     total++
     if (sub.status === "enabled") totalCost += sub.cost
   }
-  return { total, total_cost: totalCost, max_total_cost: MAX_TOTAL_COST }
+  return {
+    total,
+    total_cost: totalCost,
+    max_total_cost: token.userId === null ? MAX_TOTAL_COST_WEBHOOK : MAX_TOTAL_COST
+  }
 }
 
 const insert = (registry: Registry, w: Wanted, cost: number): Sub => {
@@ -187,22 +211,45 @@ const insert = (registry: Registry, w: Wanted, cost: number): Sub => {
   return sub
 }
 
+/** What a request needs besides itself. @internal */
+export interface RestDeps {
+  readonly auth: SimAuth
+  readonly registry: Registry
+  readonly catalogue: Catalogue
+  /** starts the callback verification of a new webhook subscription */
+  readonly verify: (sub: Sub) => void
+}
+
+const createWebSocket = (
+  deps: RestDeps,
+  token: SimTokenInfo,
+  request: { readonly def: TypeDef; readonly condition: Record<string, string>; readonly sessionId: string }
+): Step<Sub> =>
+  Either.gen(function*() {
+    const { condition, def } = request
+    const userId = yield* authorizedUser(token, def, condition)
+    const session = yield* openSession(deps.registry, request.sessionId)
+    deps.registry.prune()
+    const wanted: Wanted = { clientId: token.clientId, userId, def, condition, session }
+    return insert(deps.registry, wanted, yield* withinLimits(deps.registry, wanted))
+  })
+
 /** Create EventSub Subscription. */
-const create = (registry: Registry, catalogue: Catalogue, token: SimTokenInfo, raw: unknown): Response =>
+const create = (deps: RestDeps, token: SimTokenInfo, raw: unknown): Response =>
   Either.merge(Either.gen(function*() {
     const body = yield* Either.mapLeft(
       decodeCreateBody(raw),
       () => errorResponse(400, "The request body is not a valid JSON object")
     )
-    const def = yield* typeOf(catalogue, body.type, body.version)
-    const sessionId = yield* sessionIdOf(body.transport)
+    const def = yield* typeOf(deps.catalogue, body.type, body.version)
+    const transport = yield* transportOf(body.transport)
     const condition = yield* conditionOf(def, body.condition)
-    const userId = yield* authorizedUser(token, def, condition)
-    const session = yield* openSession(registry, sessionId)
-    registry.prune()
-    const wanted: Wanted = { clientId: token.clientId, userId, def, condition, session }
-    const sub = insert(registry, wanted, yield* withinLimits(registry, wanted))
-    return HttpServerResponse.unsafeJson({ data: [restView(sub)], ...totals(registry, token) }, { status: 202 })
+    const sub = transport.method === "websocket"
+      ? yield* createWebSocket(deps, token, { def, condition, sessionId: transport.sessionId })
+      : yield* Webhooks.create(deps.auth, deps.registry, token, { def, condition, target: transport.target })
+    const response = { data: [restView(sub)], ...totals(deps.registry, token) }
+    if (sub.webhook !== null) deps.verify(sub)
+    return HttpServerResponse.unsafeJson(response, { status: 202 })
   }))
 
 // ---------------------------------------------------------------------------------------------------- get, delete
@@ -243,8 +290,9 @@ const remove = (registry: Registry, token: SimTokenInfo, params: URLSearchParams
  * The REST handler for GET/POST/DELETE of /eventsub/subscriptions (the path is not checked: the core mounts it).
  * @internal
  */
-export const make = (auth: SimAuth, registry: Registry, catalogue: Catalogue): HttpApp.Default =>
+export const make = (deps: RestDeps): HttpApp.Default =>
   Effect.gen(function*() {
+    const { auth, registry } = deps
     const request = yield* HttpServerRequest.HttpServerRequest
     const now = registry.clock.now()
     const result = auth.authenticate(request.headers["authorization"], request.headers["client-id"], now)
@@ -259,7 +307,7 @@ export const make = (auth: SimAuth, registry: Registry, catalogue: Catalogue): H
         const body = yield* Effect.either(request.json)
         return Either.isLeft(body)
           ? errorResponse(400, "The request body is not valid JSON")
-          : create(registry, catalogue, result.token, body.right)
+          : create(deps, result.token, body.right)
       }
       default:
         return errorResponse(405, `Method ${request.method} is not allowed`)

@@ -44,6 +44,14 @@ export interface WebSocketSettings {
   readonly baseWsUrl: string
 }
 
+/** a pong's real-time allowance (see `pingLoop`) */
+const PONG_ALLOWANCE_MS = 50
+
+const realTimeAllowance = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), PONG_ALLOWANCE_MS)
+  return Effect.sync(() => clearTimeout(timer))
+})
+
 /** @internal */
 export type Run = (effect: Effect.Effect<void>) => Fiber.RuntimeFiber<void>
 
@@ -318,13 +326,13 @@ export class WebSocketTransport {
     )
   }
 
-  /** a ping not answered by the next one closes with 4002 */
+  /**
+   * A ping not answered by the next one closes with 4002. Before that, a pong still on its way gets
+   * PONG_ALLOWANCE_MS of real time: under `TestClock` many ping periods can pass in one adjustment, with no time
+   * for the network round trip.
+   */
   private pingLoop(s: Session, seconds: number): Effect.Effect<void> {
-    const tick = Effect.sync(() => {
-      if (s.pongPending) {
-        this.closeSession(s, 4002)
-        return false
-      }
+    const ping = Effect.sync(() => {
       if (this.isOpen(s)) {
         s.pongPending = true
         s.ws.ping()
@@ -332,12 +340,14 @@ export class WebSocketTransport {
         // the ping is lost on the way: no pong will come, which is how the server notices
         s.pongPending = true
       }
-      return true
     })
+    const noPong = Effect.sync(() => this.closeSession(s, 4002))
     return Effect.gen(function*() {
       while (s.status !== "closed") {
         yield* Effect.sleep(seconds * 1000)
-        if (!(yield* tick)) return
+        if (s.pongPending) yield* realTimeAllowance
+        if (s.pongPending) return yield* noPong
+        yield* ping
       }
     })
   }
