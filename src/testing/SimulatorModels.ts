@@ -237,6 +237,7 @@ export interface SimEventSubTarget {
   /** matched by equality of every given field */
   readonly condition?: { readonly [key: string]: string }
   readonly subscriptionId?: string
+  /** a WebSocket session (matches no webhook subscription) */
   readonly sessionId?: string
 }
 
@@ -304,7 +305,10 @@ export interface SimEventSubBurstOptions extends SimEventSubTarget {
  * @category models
  */
 export interface EventSubControl {
-  /** One notification per matching enabled subscription; returns the message ids sent (none if nothing matched). */
+  /**
+   * One notification per matching enabled subscription, WebSocket or webhook; returns the message ids sent (none if
+   * nothing matched). Webhook notifications are POSTed in the background (retried on failure).
+   */
   readonly trigger: (
     options: SimEventSubTriggerOptions
   ) => Effect.Effect<ReadonlyArray<string>, SimEventSubControlError>
@@ -324,7 +328,10 @@ export interface EventSubControl {
   readonly setKeepalive: (
     options: { readonly sessionId: string; readonly enabled: boolean }
   ) => Effect.Effect<void, SimEventSubControlError>
-  /** Send an already delivered notification again, same `message_id`, to its session or to `sessionId`. */
+  /**
+   * Send an already delivered notification again, same `message_id`: over WebSocket to its session or to
+   * `sessionId`; over a webhook the same message (id, timestamp, body) POSTed again to its enabled subscription.
+   */
   readonly resend: (
     options: { readonly messageId: string; readonly sessionId?: string }
   ) => Effect.Effect<void, SimEventSubControlError>
@@ -341,7 +348,7 @@ export interface EventSubControl {
   readonly sendMalformed: (
     options: { readonly sessionId: string; readonly text: string }
   ) => Effect.Effect<void, SimEventSubControlError>
-  /** Send a `revocation` (default status `authorization_revoked`) for a subscription and disable it. */
+  /** Send a `revocation` (default status `authorization_revoked`) for a subscription and disable it (any transport). */
   readonly revoke: (options: {
     readonly subscriptionId: string
     readonly status?: "authorization_revoked" | "user_removed" | "version_removed"
