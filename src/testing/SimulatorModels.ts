@@ -211,6 +211,7 @@ export interface SimEventSubSessionInfo {
 export interface SimEventSubSubscriptionInfo {
   readonly id: string
   readonly clientId: string
+  /** the user whose token created it (WebSocket), or the user its condition names (webhook; empty when none) */
   readonly userId: string
   readonly type: string
   readonly version: string
