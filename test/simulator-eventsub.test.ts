@@ -68,6 +68,10 @@ const makeAuth = () => {
       if (clientId !== token.clientId) return { _tag: "Unauthorized", message: "Client ID and token do not match" }
       return { _tag: "Ok", token }
     },
+    grantedScopes: (clientId, userId) => {
+      const granted = Object.values(tokens).filter((t) => t.clientId === clientId && t.userId === userId)
+      return granted.length === 0 ? null : granted.flatMap((t) => t.scopes)
+    },
     onRevoke: (listener) => {
       listeners.push(listener)
     }
@@ -534,7 +538,7 @@ describe("simulator EventSub", () => {
       )
       expect(yield* subscribe(h, { ...followBody("unknown-session") }), 400)
       expect(yield* subscribe(h, { ...followBody(sessionId), transport: { method: "webhook" } }), 400)
-      expect(yield* subscribe(h, followBody(sessionId), "app"), 401)
+      expect(yield* subscribe(h, followBody(sessionId), "app"), 400)
       expect(yield* subscribe(h, followBody(sessionId), "nobody"), 401)
       expect(yield* subscribe(h, followBody(sessionId), "noscope"), 403)
       expect(yield* subscribe(h, followBody(sessionId, { moderator_user_id: "42" })), 403)

@@ -647,44 +647,45 @@ const describe = (service: Simulator.Service) => ({
 
 const helixRelative = (path: string): string => path.replace(/^\/(?:helix|mock)(?=\/)/, "")
 
-const makeService = (
+type Base = Pick<
+  Simulator.Service,
+  | "port"
+  | "baseUrl"
+  | "authUrl"
+  | "helixUrl"
+  | "eventSubWsUrl"
+  | "clientId"
+  | "clientSecret"
+  | "publicClientId"
+  | "users"
+  | "eventSub"
+>
+
+const fail = (reason: string) => Effect.fail(new SimulatorError({ reason }))
+
+const requireUser = (state: SimState, id: string) => state.users.has(id) ? Effect.void : fail(`unknown user ${id}`)
+
+const userList = (state: SimState, ids: ReadonlyArray<string>) =>
+  Effect.forEach(ids, (id) => {
+    const user = state.userById(id)
+    return user === undefined ? fail(`unknown user ${id}`) : Effect.succeed(user)
+  })
+
+/** The control methods for users, apps and tokens. */
+const accounts = (
   state: SimState,
-  world: helix.HelixWorld,
-  switches: oauth.OAuthSwitches,
-  base: Pick<
-    Simulator.Service,
-    | "port"
-    | "baseUrl"
-    | "authUrl"
-    | "helixUrl"
-    | "eventSubWsUrl"
-    | "clientId"
-    | "clientSecret"
-    | "publicClientId"
-    | "users"
-    | "eventSub"
-  >,
+  base: Base,
   toUser: (input: UserInput) => SimUser
-): Simulator.Service => {
-  const fail = (reason: string) => Effect.fail(new SimulatorError({ reason }))
-  const requireUser = (id: string) => state.users.has(id) ? Effect.void : fail(`unknown user ${id}`)
-  const device = (userCode: string) => {
-    const record = state.deviceByUserCode(userCode)
-    return record === undefined ? fail(`unknown user code ${userCode}`) : Effect.succeed(record)
-  }
+): Pick<
+  Simulator.Service,
+  "addUser" | "getUser" | "addClient" | "issueUserToken" | "issueAppToken" | "tokenInfo" | "expireToken" | "revokeToken"
+> => {
   const token = (accessToken: string) => {
     const record = state.tokens.get(accessToken)
     return record === undefined ? fail("unknown access token") : Effect.succeed(record)
   }
   const client = (id: string) => state.clients.has(id) ? Effect.void : fail(`unknown client ${id}`)
-  const userList = (ids: ReadonlyArray<string>) =>
-    Effect.forEach(ids, (id) => {
-      const user = state.userById(id)
-      return user === undefined ? fail(`unknown user ${id}`) : Effect.succeed(user)
-    })
-
   return {
-    ...base,
     addUser: (input) => Effect.sync(() => state.putUser(toUser(input))),
     getUser: (id) => Effect.sync(() => Option.fromNullable(state.userById(id))),
     addClient: (c) =>
@@ -695,7 +696,7 @@ const makeService = (
       Effect.gen(function*() {
         const clientId = options.clientId ?? base.clientId
         yield* client(clientId)
-        yield* requireUser(options.userId)
+        yield* requireUser(state, options.userId)
         const now = yield* Clock.currentTimeMillis
         const record = state.issueToken(now, {
           clientId,
@@ -741,14 +742,30 @@ const makeService = (
         (r) => Effect.map(Clock.currentTimeMillis, (now) => void state.expireToken(r.token, now))
       ),
     revokeToken: (accessToken) =>
-      Effect.flatMap(token(accessToken), (r) => Effect.sync(() => void state.revokeToken(r.token))),
+      Effect.flatMap(token(accessToken), (r) => Effect.sync(() => void state.revokeToken(r.token)))
+  }
+}
+
+/** The control methods for the device flow. */
+const devices = (
+  state: SimState,
+  switches: oauth.OAuthSwitches
+): Pick<
+  Simulator.Service,
+  "pendingDevices" | "approveDevice" | "denyDevice" | "setDeviceSlowDown" | "setAutoApproveDevice"
+> => {
+  const device = (userCode: string) => {
+    const record = state.deviceByUserCode(userCode)
+    return record === undefined ? fail(`unknown user code ${userCode}`) : Effect.succeed(record)
+  }
+  return {
     pendingDevices: Effect.map(
       Clock.currentTimeMillis,
       (now) => state.pendingDevices(now).map((d) => ({ userCode: d.userCode, clientId: d.clientId, scopes: d.scopes }))
     ),
     approveDevice: (userCode, userId) =>
       Effect.gen(function*() {
-        yield* requireUser(userId)
+        yield* requireUser(state, userId)
         const record = yield* device(userCode)
         if (record.status !== "pending") return yield* fail(`device code ${userCode} is ${record.status}`)
         record.status = "approved"
@@ -767,30 +784,46 @@ const makeService = (
     setAutoApproveDevice: (options) =>
       Effect.sync(() => {
         state.autoApproveDevice = options
-      }),
+      })
+  }
+}
+
+/** The control methods for what happens in channels. */
+const channels = (
+  state: SimState,
+  world: helix.HelixWorld
+): Pick<
+  Simulator.Service,
+  "addFollowers" | "addChatters" | "addModerator" | "setChannel" | "setStream" | "addSubscription" | "redeemReward"
+> => {
+  return {
     addFollowers: (broadcasterId, followers) =>
       Effect.gen(function*() {
-        yield* requireUser(broadcasterId)
+        yield* requireUser(state, broadcasterId)
         const now = yield* Clock.currentTimeMillis
         if (typeof followers === "number") state.addGeneratedFollowers(broadcasterId, followers, now)
-        else state.addFollowerUsers(broadcasterId, yield* userList(followers), now)
+        else state.addFollowerUsers(broadcasterId, yield* userList(state, followers), now)
       }),
     addChatters: (broadcasterId, chatters) =>
       Effect.gen(function*() {
-        yield* requireUser(broadcasterId)
+        yield* requireUser(state, broadcasterId)
         const list = typeof chatters === "number"
           ? state.generatedChatters(chatters)
-          : (yield* userList(chatters)).map((u) => ({ user_id: u.id, user_login: u.login, user_name: u.display_name }))
+          : (yield* userList(state, chatters)).map((u) => ({
+            user_id: u.id,
+            user_login: u.login,
+            user_name: u.display_name
+          }))
         state.addChatterUsers(broadcasterId, list)
       }),
     addModerator: (broadcasterId, userId) =>
       Effect.zipRight(
-        Effect.zipRight(requireUser(broadcasterId), requireUser(userId)),
+        Effect.zipRight(requireUser(state, broadcasterId), requireUser(state, userId)),
         Effect.sync(() => state.addModerator(broadcasterId, userId))
       ),
     setChannel: (broadcasterId, input) =>
       Effect.gen(function*() {
-        yield* requireUser(broadcasterId)
+        yield* requireUser(state, broadcasterId)
         const channel = state.channel(broadcasterId)!
         if (input.title !== undefined) channel.title = input.title
         if (input.gameId !== undefined) channel.game_id = input.gameId
@@ -801,7 +834,7 @@ const makeService = (
       }),
     setStream: (userId, input) =>
       Effect.gen(function*() {
-        yield* requireUser(userId)
+        yield* requireUser(state, userId)
         if (input === null) {
           state.streams.delete(userId)
           return
@@ -828,6 +861,33 @@ const makeService = (
           is_mature: false
         })
       }),
+    addSubscription: (options) =>
+      Effect.zipRight(
+        Effect.zipRight(requireUser(state, options.broadcasterId), requireUser(state, options.userId)),
+        Effect.sync(() => {
+          nested(world.store.subscriptions, options.broadcasterId).set(options.userId, {
+            broadcasterId: options.broadcasterId,
+            userId: options.userId,
+            tier: options.tier ?? "1000",
+            gifterId: options.gifterId ?? null
+          })
+        })
+      ),
+    redeemReward: (options) =>
+      Effect.gen(function*() {
+        yield* requireUser(state, options.userId)
+        const now = yield* Clock.currentTimeMillis
+        const id = yield* redeem({ ...world, now }, options)
+        return id === undefined ? yield* fail(`unknown custom reward ${options.rewardId}`) : id
+      })
+  }
+}
+
+/** The control methods for rate limit, clock skew, faults and dropped chat. */
+const switchesOf = (
+  state: SimState
+): Pick<Simulator.Service, "setRateLimit" | "setClockSkew" | "injectFaults" | "clearFaults" | "setChatDrop"> => {
+  return {
     setRateLimit: (rateLimit) => Effect.sync(() => state.setRateLimit(rateLimit)),
     setClockSkew: (seconds) =>
       Effect.sync(() => {
@@ -849,7 +909,25 @@ const makeService = (
           : drop === true
           ? { code: "msg_rejected", message: "Your message is being checked by mods and has not been sent." }
           : drop
-      }),
+      })
+  }
+}
+
+/** The control methods for what the simulator recorded. */
+const records = (
+  state: SimState
+): Pick<
+  Simulator.Service,
+  | "requestLog"
+  | "clearRequestLog"
+  | "countRequests"
+  | "counters"
+  | "chatMessages"
+  | "whispers"
+  | "announcements"
+  | "bans"
+> => {
+  return {
     requestLog: Effect.sync(() => [...state.log]),
     clearRequestLog: Effect.sync(() => {
       state.log.length = 0
@@ -869,28 +947,24 @@ const makeService = (
     chatMessages: Effect.sync(() => [...state.chatMessages]),
     whispers: Effect.sync(() => [...state.whispers]),
     announcements: Effect.sync(() => [...state.announcements]),
-    bans: (broadcasterId) => Effect.sync(() => [...(state.bans.get(broadcasterId)?.values() ?? [])]),
-    addSubscription: (options) =>
-      Effect.zipRight(
-        Effect.zipRight(requireUser(options.broadcasterId), requireUser(options.userId)),
-        Effect.sync(() => {
-          nested(world.store.subscriptions, options.broadcasterId).set(options.userId, {
-            broadcasterId: options.broadcasterId,
-            userId: options.userId,
-            tier: options.tier ?? "1000",
-            gifterId: options.gifterId ?? null
-          })
-        })
-      ),
-    redeemReward: (options) =>
-      Effect.gen(function*() {
-        yield* requireUser(options.userId)
-        const now = yield* Clock.currentTimeMillis
-        const id = yield* redeem({ ...world, now }, options)
-        return id === undefined ? yield* fail(`unknown custom reward ${options.rewardId}`) : id
-      })
+    bans: (broadcasterId) => Effect.sync(() => [...(state.bans.get(broadcasterId)?.values() ?? [])])
   }
 }
+
+const makeService = (
+  state: SimState,
+  world: helix.HelixWorld,
+  switches: oauth.OAuthSwitches,
+  base: Base,
+  toUser: (input: UserInput) => SimUser
+): Simulator.Service => ({
+  ...base,
+  ...accounts(state, base, toUser),
+  ...devices(state, switches),
+  ...channels(state, world),
+  ...switchesOf(state),
+  ...records(state)
+})
 
 /**
  * The simulator as a layer (scoped: the ports close with the layer). Seeds the users in {@link defaultUsers}

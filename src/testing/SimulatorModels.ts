@@ -155,8 +155,20 @@ export interface EventSubOptions {
   readonly subscribeDeadlineSeconds?: number
   /** old socket closed with 4004 this long after `session_reconnect` (default 30) */
   readonly reconnectGraceSeconds?: number
-  /** WS Ping interval; a Ping not answered before the next one closes with 4002. Default: no pings. */
+  /**
+   * WebSocket Ping interval, as Twitch pings (default 10; 0: no pings). A Ping not answered by the next one closes
+   * with 4002; a pong gets a short real-time allowance too (a round trip takes real time, whatever the `Clock`).
+   */
   readonly pingIntervalSeconds?: number
+  /** Webhooks: an answer slower than this (on the `Clock`) is a failed attempt (default 10). */
+  readonly webhookTimeoutSeconds?: number
+  /**
+   * Webhooks: attempts per notification, the first one and its retries (default 4). A notification whose attempts
+   * all fail (no 2xx answer in time) revokes the subscription with `notification_failures_exceeded`.
+   */
+  readonly webhookAttempts?: number
+  /** Webhooks: delay before the first retry, doubled before each further one (default 1; on the `Clock`). */
+  readonly webhookRetryDelaySeconds?: number
 }
 
 /**
@@ -199,11 +211,17 @@ export interface SimEventSubSessionInfo {
 export interface SimEventSubSubscriptionInfo {
   readonly id: string
   readonly clientId: string
+  /** the user whose token created it (WebSocket), or the user its condition names (webhook; empty when none) */
   readonly userId: string
   readonly type: string
   readonly version: string
   readonly status: string
+  /** how its messages go out */
+  readonly transport: "websocket" | "webhook"
+  /** the WebSocket session (empty for a webhook subscription) */
   readonly sessionId: string
+  /** the webhook callback (null for a WebSocket subscription) */
+  readonly callback: string | null
   readonly condition: { readonly [key: string]: string }
   readonly subscription: SimJsonObject
 }
@@ -220,6 +238,7 @@ export interface SimEventSubTarget {
   /** matched by equality of every given field */
   readonly condition?: { readonly [key: string]: string }
   readonly subscriptionId?: string
+  /** a WebSocket session (matches no webhook subscription) */
   readonly sessionId?: string
 }
 
@@ -287,7 +306,10 @@ export interface SimEventSubBurstOptions extends SimEventSubTarget {
  * @category models
  */
 export interface EventSubControl {
-  /** One notification per matching enabled subscription; returns the message ids sent (none if nothing matched). */
+  /**
+   * One notification per matching enabled subscription, WebSocket or webhook; returns the message ids sent (none if
+   * nothing matched). Webhook notifications are POSTed in the background (retried on failure).
+   */
   readonly trigger: (
     options: SimEventSubTriggerOptions
   ) => Effect.Effect<ReadonlyArray<string>, SimEventSubControlError>
@@ -307,7 +329,10 @@ export interface EventSubControl {
   readonly setKeepalive: (
     options: { readonly sessionId: string; readonly enabled: boolean }
   ) => Effect.Effect<void, SimEventSubControlError>
-  /** Send an already delivered notification again, same `message_id`, to its session or to `sessionId`. */
+  /**
+   * Send an already delivered notification again, same `message_id`: over WebSocket to its session or to
+   * `sessionId`; over a webhook the same message (id, timestamp, body) POSTed again to its enabled subscription.
+   */
   readonly resend: (
     options: { readonly messageId: string; readonly sessionId?: string }
   ) => Effect.Effect<void, SimEventSubControlError>
@@ -324,7 +349,7 @@ export interface EventSubControl {
   readonly sendMalformed: (
     options: { readonly sessionId: string; readonly text: string }
   ) => Effect.Effect<void, SimEventSubControlError>
-  /** Send a `revocation` (default status `authorization_revoked`) for a subscription and disable it. */
+  /** Send a `revocation` (default status `authorization_revoked`) for a subscription and disable it (any transport). */
   readonly revoke: (options: {
     readonly subscriptionId: string
     readonly status?: "authorization_revoked" | "user_removed" | "version_removed"

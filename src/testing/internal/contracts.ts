@@ -21,6 +21,11 @@ export type SimAuthResult =
 export interface SimAuth {
   /** Check `Authorization: Bearer` and `Client-Id` header values as Twitch does (unknown/expired/revoked token or client mismatch → Unauthorized). `now` in epoch millis. */
   readonly authenticate: (authorization: string | undefined, clientId: string | undefined, now: number) => SimAuthResult
+  /**
+   * The scopes `userId` granted `clientId` (the union over the tokens issued to them that are not revoked; expired
+   * ones count: an authorization outlives its tokens), or null when the user never authorized the client.
+   */
+  readonly grantedScopes: (clientId: string, userId: string) => ReadonlyArray<string> | null
   /** Called when a user's token is revoked (`/revoke`) so their EventSub subscriptions become `authorization_revoked`. */
   readonly onRevoke: (listener: (token: SimTokenInfo) => void) => void
 }

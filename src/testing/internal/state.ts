@@ -462,8 +462,20 @@ export class SimState {
     return { _tag: "Ok", token: found }
   }
 
+  /** See `SimAuth.grantedScopes`. */
+  grantedScopes(clientId: string, userId: string): ReadonlyArray<string> | null {
+    let granted: Set<string> | null = null
+    for (const record of this.tokens.values()) {
+      if (record.clientId !== clientId || record.userId !== userId || record.revoked) continue
+      granted ??= new Set()
+      for (const scope of record.scopes) granted.add(scope)
+    }
+    return granted === null ? null : [...granted]
+  }
+
   readonly simAuth: SimAuth = {
     authenticate: (authorization, clientId, now) => this.authenticate(authorization, clientId, now),
+    grantedScopes: (clientId, userId) => this.grantedScopes(clientId, userId),
     onRevoke: (listener) => {
       this.revokeListeners.push(listener)
     }
