@@ -6,7 +6,9 @@
  * No credentials needed. `simbroadcaster` runs the follow announcer (examples/follow-announcer.ts),
  * `simbot` runs the invite bot (examples/invite-bot.ts). The demo then plays Twitch: a viewer
  * follows, types `!invite`, approves the device code; EventSub asks every connection to reconnect
- * mid-way; another follow proves nothing was lost. It prints what happened and exits.
+ * mid-way; another follow proves nothing was lost. Beside them, a service that holds no socket receives
+ * the same follows over EventSub webhooks (examples/webhook-follows.ts), signed and verified. It prints
+ * what happened and exits.
  */
 import { Console, Duration, Effect, Layer, LogLevel, Stream, SubscriptionRef } from "effect"
 import { TokenStore } from "effect-twitch"
@@ -15,6 +17,7 @@ import { Simulator } from "effect-twitch/testing"
 import * as FollowAnnouncer from "./follow-announcer.js"
 import * as Env from "./internal/env.js"
 import * as InviteBot from "./invite-bot.js"
+import * as WebhookFollows from "./webhook-follows.js"
 
 const main = Effect.gen(function*() {
   const started = Date.now()
@@ -46,18 +49,23 @@ const main = Effect.gen(function*() {
     Stream.runForEach(({ text }) => say(`bot said: ${text}`)),
     Effect.provide(NodeTwitch.layerClient({ userId: broadcaster, scopes: FollowAnnouncer.scopes }))
   )
+  const webhook = WebhookFollows.follows(channel).pipe(
+    Stream.runForEach((follow) => say(`webhook listener: ${follow.user_login} followed`)),
+    Effect.provide(WebhookFollows.layerWebhook(WebhookFollows.localCallback()))
+  )
   const inviteBot = InviteBot.inviteBot({ botUserId: bot, channelId: channel, say }).pipe(
     Effect.scoped,
     Effect.provide(NodeTwitch.layerBot({ defaultUser: bot }))
   )
 
   const story = Effect.gen(function*() {
-    yield* Env.awaitSubscription(sim, "channel.follow")
+    yield* Env.awaitSubscription(sim, "channel.follow", 2) // the announcer's (WebSocket) and the webhook's
     yield* Env.awaitSubscription(sim, "channel.chat.message")
 
     yield* step("simviewer follows simbroadcaster")
     yield* Env.simulateFollow(sim, channel, viewer)
     yield* reaction("Thanks for the follow, SimViewer")
+    yield* reaction("webhook listener: simviewer followed")
 
     yield* step("simviewer writes \"!invite\" in chat")
     yield* Env.simulateChat(sim, channel, viewer, "!invite")
@@ -74,6 +82,7 @@ const main = Effect.gen(function*() {
     yield* step("simmoderator follows simbroadcaster")
     yield* Env.simulateFollow(sim, channel, moderator)
     yield* reaction("Thanks for the follow, SimModerator")
+    yield* reaction("webhook listener: simmoderator followed")
 
     // the bot's next device poll (every 5 s) picks up the approval
     yield* reaction("registered simviewer")
@@ -81,9 +90,10 @@ const main = Effect.gen(function*() {
   })
 
   yield* Console.log("effect-twitch demo: a local Twitch (the simulator) with two bots on it")
-  yield* Console.log("  the follow announcer runs as simbroadcaster, the invite bot as simbot\n")
+  yield* Console.log("  the follow announcer runs as simbroadcaster, the invite bot as simbot,")
+  yield* Console.log("  and a webhook listener receives the channel's follows without a socket\n")
   // the story ends the demo; a bot failing ends it too (with its error)
-  yield* Effect.raceFirst(story, Effect.all([announcer, inviteBot], { concurrency: 2, discard: true }))
+  yield* Effect.raceFirst(story, Effect.all([announcer, inviteBot, webhook], { concurrency: 3, discard: true }))
   yield* Console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 })
 

@@ -92,6 +92,7 @@ beforeAll(() => {
     const file of [
       "demo.ts",
       "follow-announcer.ts",
+      "webhook-follows.ts",
       "invite-bot.ts",
       "custom-auth-flow.ts",
       "test-token-store.ts",
@@ -169,6 +170,12 @@ describe("examples against the in-process simulator", () => {
         "simviewer followed → said: Thanks for the follow, SimViewer!",
         "simmoderator followed → said: Thanks for the follow, SimModerator!"
       ])))
+
+  it.live("webhook-follows receives two follows over signed webhooks and ends", () =>
+    Effect.map(
+      simulatorRun("webhook-follows.ts"),
+      (r) => assertSucceeded(r, ["Listening on http://127.0.0.1:", "simviewer followed", "simmoderator followed"])
+    ))
 
   it.live("invite-bot whispers the code, registers the viewer and whispers success", () =>
     Effect.map(simulatorRun("invite-bot.ts"), (r) =>

@@ -128,10 +128,10 @@ export const channel = (user: { readonly id: string; readonly login: string }) =
 /** Checking the simulator for something to happen: every 50 ms, for up to 30 s (a loaded CI machine is slow). */
 export const polling = Schedule.spaced("50 millis").pipe(Schedule.upTo("30 seconds"))
 
-/** Waits until an EventSub subscription of `type` is enabled at the simulator (the example listens). */
-export const awaitSubscription = (sim: Simulator.Simulator.Service, type: string) =>
+/** Waits until `count` EventSub subscriptions of `type` are enabled at the simulator (the example listens). */
+export const awaitSubscription = (sim: Simulator.Simulator.Service, type: string, count = 1) =>
   sim.eventSub.subscriptions.pipe(
-    Effect.filterOrFail((subs) => subs.some((s) => s.type === type && s.status === "enabled")),
+    Effect.filterOrFail((subs) => subs.filter((s) => s.type === type && s.status === "enabled").length >= count),
     Effect.retry(polling),
     Effect.orElseFail(() => new ExampleError({ message: `the example did not subscribe to ${type} in time` }))
   )
