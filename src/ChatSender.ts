@@ -171,7 +171,7 @@ export declare namespace ChatSender {
       privileged: boolean,
       sender?: string | undefined
     ) => Effect.Effect<void>
-    /** messages waiting in the lane of `channel` (default sender) */
+    /** messages waiting in the lane of `channel` (default sender), with those waiting for room in it */
     readonly queued: (channel: string, sender?: string | undefined) => Effect.Effect<number>
   }
 }

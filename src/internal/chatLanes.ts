@@ -94,7 +94,7 @@ export interface Lanes<A, E> {
   /** Queues the parts in order (waiting while the lane is full) and waits for each answer. */
   readonly send: (parts: ReadonlyArray<LaneRequest>) => Effect.Effect<ReadonlyArray<A>, E>
   readonly setPrivileged: (sender: string, channel: string, privileged: boolean) => Effect.Effect<void>
-  /** messages waiting in the sender's lane for `channel` */
+  /** messages waiting in the sender's lane for `channel` (with those waiting for room) */
   readonly queued: (sender: string, channel: string) => Effect.Effect<number>
 }
 
