@@ -395,9 +395,9 @@ const helpCommand = <E, R>(name: string, prefix: string, commands: () => Readonl
   const describe = (command: Command<E, R>) => {
     const usage = `${prefix}${command.name}${command.usage === "" ? "" : ` ${command.usage}`}`
     const aliases = command.aliases.length === 0 ? "" : ` (also ${command.aliases.map((a) => prefix + a).join(", ")})`
-    const who = command.permission === "anyone" ? "" : ` For ${plural[command.permission]}.`
     const what = command.description === "" ? "" : `: ${command.description}`
-    return `${usage}${aliases}${what}.${who}`.replace(/\.\./g, ".").replace(/\.$/, "")
+    const who = command.permission === "anyone" ? "" : ` (for ${plural[command.permission]})`
+    return `${usage}${aliases}${what}${who}`
   }
   return {
     name,
