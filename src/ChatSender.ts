@@ -122,8 +122,7 @@ export const idealMillis = (limits: Limits, count: number, privileged = false): 
  * @since 0.3.0
  * @category utils
  */
-export const split = (text: string, max: number = twitchLimits.maxLength): ReadonlyArray<string> =>
-  splitText(text, max)
+export const split = (text: string, max: number = twitchLimits.maxLength): ReadonlyArray<string> => splitText(text, max)
 
 /**
  * One chat message to send.
@@ -229,7 +228,12 @@ const sentOrDropped = (
  */
 export const sendNow = (
   helix: Helix.Helix.Service,
-  message: { readonly sender: string; readonly channel: string; readonly text: string; readonly replyTo?: string | undefined }
+  message: {
+    readonly sender: string
+    readonly channel: string
+    readonly text: string
+    readonly replyTo?: string | undefined
+  }
 ): Effect.Effect<Chat.SendChatMessageItem, Helix.HelixFailure> =>
   helix.request(Chat.sendChatMessage, {
     broadcaster_id: message.channel,

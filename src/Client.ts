@@ -295,7 +295,8 @@ const makeService = (
           needs("sendMessage", SCOPES.sendMessage),
           Effect.flatMap(
             chat.send({ channel: options?.channel ?? user.id, text, replyTo: options?.replyTo }),
-            (sent) => Effect.succeed(sent[0]!)
+            (sent) =>
+              Effect.succeed(sent[0]!)
           )
         ).pipe(Effect.withSpan("Client.sendMessage")),
       whisper: (toUserId, text) =>

@@ -349,32 +349,33 @@ const formatIssue = (error: ParseResult.ParseError): string => {
  * @since 0.3.0
  * @category combinators
  */
-export const add = <A = ReadonlyArray<string>, I extends ReadonlyArray<string> = ReadonlyArray<string>, E2 = never, R2 = never>(
-  spec: string | Spec<A, I>,
-  handler: Handler<A, E2, R2>
-) =>
-<E, R>(self: Commands<E, R>): Commands<E | E2, R | R2> => {
-  const s: Spec<A, I> = typeof spec === "string" ? { name: spec } : spec
-  const args = s.args
-  const decodeArgs = args === undefined ? undefined : Schema.decodeUnknownEither(args)
-  const command: Command<E2, R2> = {
-    name: s.name.toLowerCase(),
-    aliases: (s.aliases ?? []).map((alias) => alias.toLowerCase()),
-    description: s.description ?? "",
-    usage: s.usage ?? (args === undefined ? "" : usageOf(args.ast)),
-    permission: s.permission ?? "anyone",
-    cooldownUserMillis: millisOf(s.cooldown?.user),
-    cooldownChannelMillis: millisOf(s.cooldown?.channel),
-    hidden: s.hidden ?? false,
-    decode: (words) =>
-      decodeArgs === undefined ? Either.right(words) : Either.mapLeft(decodeArgs(words), formatIssue),
-    run: (context) => {
-      const answer = handler(context as Context<A>)
-      return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
+export const add =
+  <A = ReadonlyArray<string>, I extends ReadonlyArray<string> = ReadonlyArray<string>, E2 = never, R2 = never>(
+    spec: string | Spec<A, I>,
+    handler: Handler<A, E2, R2>
+  ) =>
+  <E, R>(self: Commands<E, R>): Commands<E | E2, R | R2> => {
+    const s: Spec<A, I> = typeof spec === "string" ? { name: spec } : spec
+    const args = s.args
+    const decodeArgs = args === undefined ? undefined : Schema.decodeUnknownEither(args)
+    const command: Command<E2, R2> = {
+      name: s.name.toLowerCase(),
+      aliases: (s.aliases ?? []).map((alias) => alias.toLowerCase()),
+      description: s.description ?? "",
+      usage: s.usage ?? (args === undefined ? "" : usageOf(args.ast)),
+      permission: s.permission ?? "anyone",
+      cooldownUserMillis: millisOf(s.cooldown?.user),
+      cooldownChannelMillis: millisOf(s.cooldown?.channel),
+      hidden: s.hidden ?? false,
+      decode: (words) =>
+        decodeArgs === undefined ? Either.right(words) : Either.mapLeft(decodeArgs(words), formatIssue),
+      run: (context) => {
+        const answer = handler(context as Context<A>)
+        return Effect.isEffect(answer) ? answer : Effect.succeed(answer)
+      }
     }
+    return makeCommands<E | E2, R | R2>(self.options, [...self.commands, command])
   }
-  return makeCommands<E | E2, R | R2>(self.options, [...self.commands, command])
-}
 
 // ------------------------------------------------------------------------------------------------ running
 
@@ -456,7 +457,10 @@ const decide = <E, R>(
   const { name, rest, words } = line.value
   const command = resolved.byName.get(name)
   if (command === undefined) {
-    return Option.some({ _tag: "Answer", outcome: { _tag: "UnknownCommand", command: resolved.prefix + name, ...base(message) } })
+    return Option.some({
+      _tag: "Answer",
+      outcome: { _tag: "UnknownCommand", command: resolved.prefix + name, ...base(message) }
+    })
   }
   const typed = resolved.prefix + command.name
   const permission = levelOf(message)
@@ -571,40 +575,41 @@ const execute = <E, R>(
  * @since 0.3.0
  * @category running
  */
-export const outcomes = <E2, R2>(messages: Stream.Stream<ChatMessage, E2, R2>) =>
-<E, R>(self: Commands<E, R>): Stream.Stream<Outcome, E2, R | R2 | ChatSender.ChatSender> =>
-  Stream.unwrap(Effect.gen(function*() {
-    const chat = yield* ChatSender.ChatSender
-    const resolved = resolve(self)
-    const cooldowns = new Cooldowns()
-    const privileged = new Map<string, boolean>()
-    const reply = (message: ChatMessage, text: string) =>
-      Effect.asVoid(chat.send({ channel: message.broadcaster_user_id, text, replyTo: message.message_id }))
-    const decideOne = decide(resolved, cooldowns, reply)
+export const outcomes =
+  <E2, R2>(messages: Stream.Stream<ChatMessage, E2, R2>) =>
+  <E, R>(self: Commands<E, R>): Stream.Stream<Outcome, E2, R | R2 | ChatSender.ChatSender> =>
+    Stream.unwrap(Effect.gen(function*() {
+      const chat = yield* ChatSender.ChatSender
+      const resolved = resolve(self)
+      const cooldowns = new Cooldowns()
+      const privileged = new Map<string, boolean>()
+      const reply = (message: ChatMessage, text: string) =>
+        Effect.asVoid(chat.send({ channel: message.broadcaster_user_id, text, replyTo: message.message_id }))
+      const decideOne = decide(resolved, cooldowns, reply)
 
-    /** The sender's own message: learn its level there; nothing to answer. */
-    const own = (message: ChatMessage) => {
-      const isPrivileged = rank(levelOf(message)) >= rank("vip")
-      if (privileged.get(message.broadcaster_user_id) === isPrivileged) return Effect.void
-      privileged.set(message.broadcaster_user_id, isPrivileged)
-      return chat.setPrivileged(message.broadcaster_user_id, isPrivileged)
-    }
-    const fromElsewhere = (message: ChatMessage) =>
-      !resolved.sharedChat && message.source_broadcaster_user_id !== null &&
-      message.source_broadcaster_user_id !== message.broadcaster_user_id
+      /** The sender's own message: learn its level there; nothing to answer. */
+      const own = (message: ChatMessage) => {
+        const isPrivileged = rank(levelOf(message)) >= rank("vip")
+        if (privileged.get(message.broadcaster_user_id) === isPrivileged) return Effect.void
+        privileged.set(message.broadcaster_user_id, isPrivileged)
+        return chat.setPrivileged(message.broadcaster_user_id, isPrivileged)
+      }
+      const fromElsewhere = (message: ChatMessage) =>
+        !resolved.sharedChat && message.source_broadcaster_user_id !== null &&
+        message.source_broadcaster_user_id !== message.broadcaster_user_id
 
-    return messages.pipe(
-      Stream.mapEffect((message) =>
-        message.chatter_user_id === chat.sender
-          ? Effect.as(own(message), Option.none())
-          : fromElsewhere(message)
-          ? Effect.succeed(Option.none())
-          : Effect.map(Clock.currentTimeMillis, (now) => decideOne(message, now))
-      ),
-      Stream.filterMap((decision) => decision),
-      Stream.mapEffect(execute(resolved, reply), { concurrency: self.options.concurrency ?? 16 })
-    )
-  }))
+      return messages.pipe(
+        Stream.mapEffect((message) =>
+          message.chatter_user_id === chat.sender
+            ? Effect.as(own(message), Option.none())
+            : fromElsewhere(message)
+            ? Effect.succeed(Option.none())
+            : Effect.map(Clock.currentTimeMillis, (now) => decideOne(message, now))
+        ),
+        Stream.filterMap((decision) => decision),
+        Stream.mapEffect(execute(resolved, reply), { concurrency: self.options.concurrency ?? 16 })
+      )
+    }))
 
 /**
  * Runs the commands over `messages` until the stream ends (or fails).
@@ -612,6 +617,7 @@ export const outcomes = <E2, R2>(messages: Stream.Stream<ChatMessage, E2, R2>) =
  * @since 0.3.0
  * @category running
  */
-export const run = <E2, R2>(messages: Stream.Stream<ChatMessage, E2, R2>) =>
-<E, R>(self: Commands<E, R>): Effect.Effect<void, E2, R | R2 | ChatSender.ChatSender> =>
-  Stream.runDrain(outcomes(messages)(self))
+export const run =
+  <E2, R2>(messages: Stream.Stream<ChatMessage, E2, R2>) =>
+  <E, R>(self: Commands<E, R>): Effect.Effect<void, E2, R | R2 | ChatSender.ChatSender> =>
+    Stream.runDrain(outcomes(messages)(self))

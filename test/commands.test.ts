@@ -66,7 +66,10 @@ const recording = Effect.gen(function*() {
           })
         )
         : Effect.as(
-          Ref.update(sent, (all) => [...all, { channel: message.channel, text: message.text, replyTo: message.replyTo }]),
+          Ref.update(
+            sent,
+            (all) => [...all, { channel: message.channel, text: message.text, replyTo: message.replyTo }]
+          ),
           [{ message_id: "m", is_sent: true, drop_reason: undefined }]
         ),
     setPrivileged: (channel, value) => Ref.update(privileged, (all) => [...all, [channel, value] as [string, boolean]]),
@@ -106,7 +109,11 @@ const runOver = <E, R>(set: Commands.Commands<E, R>, messages: ReadonlyArray<Cli
     const outcomes = yield* Stream.runCollect(set.pipe(Commands.outcomes(Stream.fromIterable(messages)))).pipe(
       Effect.provide(layer)
     )
-    return { outcomes: Chunk.toReadonlyArray(outcomes), sent: yield* Ref.get(sent), privileged: yield* Ref.get(privileged) }
+    return {
+      outcomes: Chunk.toReadonlyArray(outcomes),
+      sent: yield* Ref.get(sent),
+      privileged: yield* Ref.get(privileged)
+    }
   })
 
 describe("Commands", () => {
@@ -206,7 +213,9 @@ describe("Commands", () => {
 
   it.scoped("per-channel cooldown holds everyone in the channel; answered when configured", () =>
     Effect.gen(function*() {
-      const set = Commands.make({ answers: { cooldown: (o) => `${o.command} again in ${Duration.format(o.remaining)}` } })
+      const set = Commands.make({
+        answers: { cooldown: (o) => `${o.command} again in ${Duration.format(o.remaining)}` }
+      })
         .pipe(Commands.add({ name: "raffle", cooldown: { channel: "1 minute" } }, () => "raffle!"))
       const { at, live, sent } = yield* live_(set)
       yield* at(chat("a", "!raffle"))
@@ -216,7 +225,12 @@ describe("Commands", () => {
       yield* TestClock.adjust("30 seconds")
       yield* at(chat("b", "!raffle"))
       assert.deepStrictEqual((yield* live).map((o) => o._tag), ["Ran", "CoolingDown", "Ran", "Ran"])
-      assert.deepStrictEqual((yield* Ref.get(sent)).map((s) => s.text), ["raffle!", "!raffle again in 30s", "raffle!", "raffle!"])
+      assert.deepStrictEqual((yield* Ref.get(sent)).map((s) => s.text), [
+        "raffle!",
+        "!raffle again in 30s",
+        "raffle!",
+        "raffle!"
+      ])
     }))
 
   it.effect("a failing or dying handler answers sorry, is logged, and the next commands still run", () =>
@@ -245,7 +259,10 @@ describe("Commands", () => {
     Effect.gen(function*() {
       const message = chat("viewer", "!twice")
       const { sent } = yield* runOver(commands, [message])
-      assert.deepStrictEqual(sent.map((s) => [s.text, s.replyTo]), [["one", message.message_id], ["two", message.message_id]])
+      assert.deepStrictEqual(sent.map((s) => [s.text, s.replyTo]), [["one", message.message_id], [
+        "two",
+        message.message_id
+      ]])
     }))
 
   it.effect("!help lists the commands the chatter may use; !help <name> tells about one", () =>

@@ -92,6 +92,7 @@ beforeAll(() => {
     const file of [
       "demo.ts",
       "follow-announcer.ts",
+      "commands-bot.ts",
       "invite-bot.ts",
       "custom-auth-flow.ts",
       "test-token-store.ts",
@@ -169,6 +170,18 @@ describe("examples against the in-process simulator", () => {
         "simviewer followed → said: Thanks for the follow, SimViewer!",
         "simmoderator followed → said: Thanks for the follow, SimModerator!"
       ])))
+
+  it.live("commands-bot answers !ping, !uptime and !help, ignores !nope, thanks the follow and the subscription", () =>
+    Effect.map(simulatorRun("commands-bot.ts"), (r) => {
+      assertSucceeded(r, [
+        "bot said: pong",
+        /bot said: Live for 1h 23m\./,
+        "bot said: Commands: !ping, !uptime",
+        "bot said: Thanks for the follow, SimViewer!",
+        "bot said: Thanks for subscribing, SimViewer!"
+      ])
+      assert.notMatch(r.stdout, /bot said: .*nope/, "an unknown command gets no answer")
+    }))
 
   it.live("invite-bot whispers the code, registers the viewer and whispers success", () =>
     Effect.map(simulatorRun("invite-bot.ts"), (r) =>
