@@ -49,7 +49,7 @@ import * as Stream from "effect/Stream"
 import * as ChatSender from "./ChatSender.js"
 import type { ChatMessage } from "./Client.js"
 import type * as Helix from "./Helix.js"
-import { Cooldowns, type Level, levelOf, LEVELS, parseLine, rank, usageOf } from "./internal/commands.js"
+import { Cooldowns, levelOf, LEVELS, parseLine, rank, usageOf } from "./internal/commands.js"
 
 /**
  * Who may use a command, lowest first: `anyone` < `subscriber` < `vip` < `moderator` < `broadcaster`.
@@ -58,7 +58,7 @@ import { Cooldowns, type Level, levelOf, LEVELS, parseLine, rank, usageOf } from
  * @since 0.3.0
  * @category models
  */
-export type Permission = Level
+export type Permission = "anyone" | "subscriber" | "vip" | "moderator" | "broadcaster"
 
 /**
  * The levels in order, lowest first.
