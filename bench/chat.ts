@@ -18,7 +18,12 @@ import { AccessTokens, ChatSender, Helix, OAuth, TokenStore, TwitchConfig } from
 import * as Simulator from "../src/testing/Simulator.js"
 
 const messages = Number(process.env.BENCH_CHAT_MESSAGES ?? 200)
-const scale = eval(process.env.BENCH_CHAT_SCALE ?? "1/30") as number
+/** `1/30` or `0.0333` */
+const parseScale = (text: string): number => {
+  const [a, b] = text.split("/").map(Number)
+  return b === undefined ? a! : a! / b
+}
+const scale = parseScale(process.env.BENCH_CHAT_SCALE ?? "1/30")
 const limits = ChatSender.scaleTime(ChatSender.twitchLimits, scale)
 const idealMs = ChatSender.idealMillis(limits, messages)
 
