@@ -11,8 +11,9 @@
  * Each sender and channel has its own lane: a queue of at most `capacity` messages (default 100)
  * drained in order by one fiber. When the lane is full, `send` waits for room (it never drops).
  * `send` answers once Twitch answered every part; a message Twitch drops (AutoMod, a ban, slow mode,
- * `msg_ratelimit`, …) fails with `Helix.ChatMessageDropped`, whose `code` and `reason` are Twitch's
- * `drop_reason`.
+ * …) fails with `Helix.ChatMessageDropped`, whose `code` and `reason` are Twitch's `drop_reason`. A
+ * message Twitch refuses for rate all the same (`msg_ratelimit`: another client on the same account,
+ * say) is sent once more after a full window; refused again, it fails the same way.
  *
  * The sender does not know by itself whether it is a moderator or VIP in a channel: by default only
  * its own channel counts as privileged; name others in `privileged`, or call `setPrivileged` (the
@@ -266,7 +267,8 @@ export const make = (options: Options): Effect.Effect<ChatSender.Service, never,
       },
       capacity: options.capacity ?? 100,
       isPrivileged: (sender, channel) => sender === channel || (sender === options.sender && privileged.has(channel)),
-      send: (request) => sendNow(helix, request)
+      send: (request) => sendNow(helix, request),
+      isRateLimited: (error) => error._tag === "ChatMessageDropped" && error.code === "msg_ratelimit"
     })
     return ChatSender.of({
       sender: options.sender,

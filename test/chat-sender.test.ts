@@ -5,6 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import { ChatSender, Helix } from "effect-twitch"
+import * as Moderation from "effect-twitch/Helix/Moderation"
 import * as Simulator from "effect-twitch/testing/Simulator"
 import { type LaneLimits, makeLanes } from "../src/internal/chatLanes.js"
 import * as Stack from "./fixtures/stack.js"
@@ -26,10 +27,14 @@ const recordingLanes = (limits: LaneLimits, options: { capacity?: number; privil
       capacity: options.capacity ?? 100,
       isPrivileged: () => options.privileged ?? false,
       send: (request) =>
-        Effect.map(Clock.currentTimeMillis, (at) => {
+        Effect.flatMap(Clock.currentTimeMillis, (at) => {
           sent.push({ at, channel: request.channel, text: request.text })
-          return at
-        })
+          // "Twitch" refuses text starting with "rate" for rate the first time, "always" every time
+          const refuse = request.text.startsWith("always") ||
+            (request.text.startsWith("rate") && sent.filter((s) => s.text === request.text).length === 1)
+          return refuse ? Effect.fail("msg_ratelimit" as const) : Effect.succeed(at)
+        }),
+      isRateLimited: (error) => error === "msg_ratelimit"
     })
     return { lanes, sent }
   })
@@ -148,6 +153,27 @@ describe("ChatSender: the lanes keep Twitch's limits (TestClock)", () => {
     }))
 })
 
+describe("ChatSender: Twitch refuses for rate all the same", () => {
+  it.scoped("the lane waits a full window and sends it once more; refused again, the error surfaces", () =>
+    Effect.gen(function*() {
+      const { lanes, sent } = yield* recordingLanes(TWITCH, { privileged: true })
+      const once = yield* Effect.fork(lanes.send([part("rate once")]))
+      const always = yield* Effect.fork(lanes.send([part("always refused")]))
+      yield* TestClock.adjust("29 seconds")
+      assert.strictEqual(sent.length, 1) // the lane holds back while Twitch's window passes
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.join(once), [30_000])
+      yield* TestClock.adjust("30 seconds")
+      assert.deepStrictEqual(yield* Effect.flip(Fiber.join(always)), "msg_ratelimit")
+      assert.deepStrictEqual(sent.map((s) => [s.text, s.at]), [
+        ["rate once", 0],
+        ["rate once", 30_000],
+        ["always refused", 30_000],
+        ["always refused", 60_000]
+      ])
+    }))
+})
+
 // ------------------------------------------------------------------------------------------------ simulator
 
 const { broadcaster, moderator, viewer } = Simulator.defaultUsers
@@ -167,6 +193,16 @@ describe("ChatSender against the simulator (Twitch's limits, 100× faster)", () 
       if (second._tag === "ChatMessageDropped") assert.strictEqual(second.code, "msg_ratelimit")
       assert.strictEqual((yield* sim.counters).chatRateLimited, 1)
     }).pipe(Effect.provide(Stack.layer({ users: [viewer] }))))
+
+  it.live("a VIP (added through Helix) has the privileged limits at the simulator", () =>
+    Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const sim = yield* Simulator.Simulator
+      yield* helix.request(Moderation.addChannelVip, { broadcaster_id: broadcaster, user_id: viewer })
+      yield* Effect.forEach(["1", "2", "3"], (text) =>
+        ChatSender.sendNow(helix, { sender: viewer, channel: broadcaster, text }), { concurrency: "unbounded" })
+      assert.strictEqual((yield* sim.counters).chatRateLimited, 0)
+    }).pipe(Effect.provide(Stack.layer({ users: [broadcaster, viewer] }))))
 
   it.scopedLive("through the queue: a viewer's burst of 45 is never refused and takes about the ideal time", () =>
     Effect.gen(function*() {

@@ -1,8 +1,11 @@
 // The outgoing chat queue: one lane (a bounded queue drained by one fiber) per sender and channel, each
 // message sent only once Twitch's limits allow it. Time comes from the `Clock`, so `TestClock` drives it.
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 
@@ -104,6 +107,11 @@ export const makeLanes = <A, E>(options: {
   readonly capacity: number
   readonly isPrivileged: (sender: string, channel: string) => boolean
   readonly send: (request: LaneRequest) => Effect.Effect<A, E>
+  /**
+   * Twitch refused the message for rate all the same (another client on the account, a limit lower
+   * than modelled): the lane counts its window as full and sends it once more when the window passed.
+   */
+  readonly isRateLimited: (error: E) => boolean
 }): Effect.Effect<Lanes<A, E>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
@@ -113,12 +121,23 @@ export const makeLanes = <A, E>(options: {
     const privilegedOverrides = new Map<string, boolean>()
     const keyOf = (sender: string, channel: string) => `${sender}\u0000${channel}`
 
-    const sendOne = (lane: Lane<A, E>, item: Item<A, E>) =>
+    const attempt = (lane: Lane<A, E>, item: Item<A, E>) =>
       Effect.gen(function*() {
         const mark = yield* reserve(lane as Lane<unknown, unknown>, options.limits)
         const exit = yield* Effect.exit(options.send(item.request))
         mark.at = yield* Clock.currentTimeMillis
         mark.pending = false
+        return exit
+      })
+
+    const sendOne = (lane: Lane<A, E>, item: Item<A, E>) =>
+      Effect.gen(function*() {
+        let exit = yield* attempt(lane, item)
+        if (Exit.isFailure(exit) && Option.exists(Cause.failureOption(exit.cause), options.isRateLimited)) {
+          yield* Effect.logWarning(`chat: Twitch refused a message in ${item.request.channel} for rate; resending once`)
+          yield* Effect.sleep(options.limits.windowMillis)
+          if (!item.cancelled) exit = yield* attempt(lane, item)
+        }
         yield* Deferred.done(item.done, exit)
       })
 
