@@ -38,15 +38,17 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as AccessTokens from "./AccessTokens.js"
+import * as ChatSender from "./ChatSender.js"
 import { ClientIdMismatch, MissingScopes, NoUserToken, TokenRejected, UnknownUser } from "./ClientError.js"
 import type * as DeviceAuth from "./DeviceAuth.js"
 import * as EventSub from "./EventSub.js"
 import type * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
 import * as Channels from "./Helix/Channels.js"
-import * as Chat from "./Helix/Chat.js"
+import type * as Chat from "./Helix/Chat.js"
 import * as Users from "./Helix/Users.js"
 import * as Whispers from "./Helix/Whispers.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
@@ -155,6 +157,9 @@ export declare namespace Client {
     /**
      * Sends a chat message as the user, to the user's own channel unless `channel` (a broadcaster id)
      * is given; `replyTo` is the id of the message answered. Needs `user:write:chat`.
+     *
+     * It goes through the client's `ChatSender` queue: it waits until Twitch's chat limits allow it,
+     * and text over 500 characters is sent as several messages (the answer is the first one's).
      */
     readonly sendMessage: (
       text: string,
@@ -194,6 +199,8 @@ export interface UserOptions {
   readonly token?: Token | undefined
   /** Scopes the program needs; checked at start (`MissingScopes` names the missing ones). */
   readonly scopes?: ReadonlyArray<string> | undefined
+  /** The chat queue's options (limits, privileged channels, verified bot, capacity); the sender is the user. */
+  readonly chat?: Omit<ChatSender.Options, "sender"> | undefined
 }
 
 /**
@@ -212,34 +219,6 @@ export interface Options extends UserOptions {
 const firstOf = <A, E>(
   answer: Effect.Effect<{ readonly data: ReadonlyArray<A> }, E>
 ): Effect.Effect<Option.Option<A>, E> => Effect.map(answer, (body) => Option.fromNullable(body.data[0]))
-
-/** Twitch answers 200 with `is_sent: false` when it drops a message (AutoMod, a ban, a slow mode …). */
-const sentOrDropped = (
-  sent: Chat.SendChatMessageItem | undefined,
-  broadcasterId: string
-): Effect.Effect<Chat.SendChatMessageItem, Helix.HelixFailure> =>
-  sent === undefined
-    ? Effect.fail(
-      new Helix.HelixDecodeError({
-        method: "sendChatMessage",
-        endpoint: "POST /chat/messages",
-        status: 200,
-        path: "data[0]",
-        description: "is missing"
-      })
-    )
-    : sent.is_sent
-    ? Effect.succeed(sent)
-    : Effect.fail(
-      new Helix.ChatMessageDropped({
-        method: "sendChatMessage",
-        endpoint: "POST /chat/messages",
-        broadcasterId,
-        messageId: sent.message_id,
-        code: sent.drop_reason?.code ?? "",
-        reason: sent.drop_reason?.message ?? ""
-      })
-    )
 
 const SCOPES = {
   sendMessage: ["user:write:chat"],
@@ -289,13 +268,14 @@ const makeService = (
 ): Effect.Effect<
   Client.Service,
   never,
-  Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | TokenStore.TokenStore
+  Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | TokenStore.TokenStore | ChatSender.ChatSender
 > =>
   Effect.gen(function*() {
     const helix = yield* Helix.Helix
     const eventSub = yield* EventSub.EventSub
     const tokens = yield* AccessTokens.AccessTokens
     const store = yield* TokenStore.TokenStore
+    const chat = yield* ChatSender.ChatSender
     const user: User = { id: info.userId, login: info.login, scopes: info.scopes }
     const asUser = Helix.withUser(user.id)
 
@@ -314,15 +294,10 @@ const makeService = (
         Effect.zipRight(
           needs("sendMessage", SCOPES.sendMessage),
           Effect.flatMap(
-            helix.request(Chat.sendChatMessage, {
-              broadcaster_id: options?.channel ?? user.id,
-              message: text,
-              reply_parent_message_id: options?.replyTo,
-              sender_id: user.id
-            }),
-            (answer) =>
-              sentOrDropped(answer.data[0], options?.channel ?? user.id)
-          ).pipe(asUser)
+            chat.send({ channel: options?.channel ?? user.id, text, replyTo: options?.replyTo }),
+            (sent) =>
+              Effect.succeed(sent[0]!)
+          )
         ).pipe(Effect.withSpan("Client.sendMessage")),
       whisper: (toUserId, text) =>
         Effect.zipRight(
@@ -353,7 +328,7 @@ const makeService = (
 
 /**
  * Builds the service over existing `Helix` / `EventSub` / `AccessTokens` services, after the start-up
- * checks. (`layer` also makes the client's user the `defaultUser` of `Helix` and `EventSub`.)
+ * checks; its chat queue (`ChatSender`) lives in the `Scope`. (`layer` also makes the client's user the `defaultUser` of `Helix` and `EventSub`.)
  *
  * @since 0.1.0
  * @category constructors
@@ -369,11 +344,18 @@ export const make = (
   | OAuth.OAuth
   | TokenStore.TokenStore
   | TwitchConfig
-> => Effect.flatMap(resolveUser(options), makeService)
+  | Scope.Scope
+> =>
+  Effect.flatMap(resolveUser(options), (user) =>
+    Effect.flatMap(
+      ChatSender.make({ ...options.chat, sender: user.userId }),
+      (chat) => Effect.provideService(makeService(user), ChatSender.ChatSender, chat)
+    ))
 
 /**
  * Everything a single-user program needs. `Helix` and `EventSub` act as the client's user by default
  * (`Helix.withUser` / `Helix.withApp` still switch), and `DeviceAuth` stores into the same `TokenStore`.
+ * `ChatSender` is the user's chat queue (`sendMessage` and `Commands` replies go through it).
  *
  * Provide `TwitchConfig`, a `TokenStore`, an `HttpClient` and a `WebSocketConstructor`
  * (`NodeTwitch.layerClient` provides the last two on Node).
@@ -384,13 +366,20 @@ export const make = (
 export const layer = (
   options: Options = {}
 ): Layer.Layer<
-  Client | Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | OAuth.OAuth | DeviceAuth.DeviceAuth,
+  | Client
+  | ChatSender.ChatSender
+  | Helix.Helix
+  | EventSub.EventSub
+  | AccessTokens.AccessTokens
+  | OAuth.OAuth
+  | DeviceAuth.DeviceAuth,
   ClientError,
   TwitchConfig | TokenStore.TokenStore | HttpClient.HttpClient | Socket.WebSocketConstructor
 > => {
   const client = Layer.unwrapScoped(
     Effect.map(resolveUser(options), (user) =>
       Layer.effect(Client, makeService(user)).pipe(
+        Layer.provideMerge(ChatSender.layer({ ...options.chat, sender: user.userId })),
         Layer.provideMerge(layerApis(options, user.userId))
       ))
   )

@@ -33,6 +33,7 @@ import * as Layer from "effect/Layer"
 import { createServer } from "node:http"
 import type * as AccessTokens from "./AccessTokens.js"
 import * as Bot from "./Bot.js"
+import type * as ChatSender from "./ChatSender.js"
 import * as Client from "./Client.js"
 import type * as DeviceAuth from "./DeviceAuth.js"
 import type * as EventSub from "./EventSub.js"
@@ -61,7 +62,13 @@ export const layerPlatform: Layer.Layer<
 export const layerClient = (
   options: Client.Options = {}
 ): Layer.Layer<
-  Client.Client | Helix.Helix | EventSub.EventSub | AccessTokens.AccessTokens | OAuth.OAuth | DeviceAuth.DeviceAuth,
+  | Client.Client
+  | ChatSender.ChatSender
+  | Helix.Helix
+  | EventSub.EventSub
+  | AccessTokens.AccessTokens
+  | OAuth.OAuth
+  | DeviceAuth.DeviceAuth,
   Client.ClientError,
   TwitchConfig | TokenStore.TokenStore
 > => Client.layer(options).pipe(Layer.provide(layerPlatform))

@@ -9,9 +9,19 @@ export * as AccessTokens from "./AccessTokens.js"
 export * as Bot from "./Bot.js"
 
 /**
+ * @since 0.3.0
+ */
+export * as ChatSender from "./ChatSender.js"
+
+/**
  * @since 0.1.0
  */
 export * as Client from "./Client.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as Commands from "./Commands.js"
 
 /**
  * @since 0.1.0

@@ -2,6 +2,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Fiber, Layer, Option, Redacted, Stream } from "effect"
+import * as ChatSender from "../src/ChatSender.js"
 import * as Client from "../src/Client.js"
 import * as Helix from "../src/Helix.js"
 import * as NodeTwitch from "../src/NodeTwitch.js"
@@ -94,6 +95,29 @@ describe("Client", () => {
       }
       yield* sim.setChatDrop(false)
       assert.isTrue((yield* client.sendMessage("hello again")).is_sent)
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("sendMessage goes through the chat queue: a viewer's burst keeps Twitch's limits, long text is split", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const limits = ChatSender.scaleTime(ChatSender.twitchLimits, 1 / 100)
+      yield* sim.setChatLimits(limits)
+      const issued = yield* issue(viewer)
+      const ctx = yield* start({ token: { accessToken: issued.accessToken }, chat: { limits } })
+      const client = Context.get(ctx, Client.Client)
+      yield* Effect.forEach(["a", "b", "c", "d", "e"], (text) => client.sendMessage(text, { channel: broadcaster }), {
+        concurrency: "unbounded"
+      })
+      const long = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ")
+      const first = yield* client.sendMessage(long, { channel: broadcaster })
+      assert.isTrue(first.is_sent)
+      assert.strictEqual((yield* sim.counters).chatRateLimited, 0)
+      const texts = (yield* sim.chatMessages).filter((m) => m.sender_id === viewer).map((m) => m.message)
+      assert.deepStrictEqual(texts.slice(0, 5), ["a", "b", "c", "d", "e"])
+      assert.strictEqual(texts.slice(5).join(" "), long)
+      assert.strictEqual(texts.length, 7)
+      // the same client's queue is the ChatSender in the layer's context
+      assert.strictEqual(Context.get(ctx, ChatSender.ChatSender).sender, viewer)
     }).pipe(Effect.provide(base), Effect.scoped))
 
   it.live("follows and chatMessages of the user's channel as Streams", () =>

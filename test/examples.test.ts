@@ -93,6 +93,8 @@ beforeAll(() => {
       "demo.ts",
       "follow-announcer.ts",
       "webhook-follows.ts",
+
+      "commands-bot.ts",
       "invite-bot.ts",
       "custom-auth-flow.ts",
       "test-token-store.ts",
@@ -176,6 +178,18 @@ describe("examples against the in-process simulator", () => {
       simulatorRun("webhook-follows.ts"),
       (r) => assertSucceeded(r, ["Listening on http://127.0.0.1:", "simviewer followed", "simmoderator followed"])
     ))
+
+  it.live("commands-bot answers !ping, !uptime and !help, ignores !nope, thanks the follow and the subscription", () =>
+    Effect.map(simulatorRun("commands-bot.ts"), (r) => {
+      assertSucceeded(r, [
+        "bot said: pong",
+        /bot said: Live for 1h 23m\./,
+        "bot said: Commands: !ping, !uptime",
+        "bot said: Thanks for the follow, SimViewer!",
+        "bot said: Thanks for subscribing, SimViewer!"
+      ])
+      assert.notMatch(r.stdout, /bot said: .*nope/, "an unknown command gets no answer")
+    }))
 
   it.live("invite-bot whispers the code, registers the viewer and whispers success", () =>
     Effect.map(simulatorRun("invite-bot.ts"), (r) =>

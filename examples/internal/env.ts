@@ -164,6 +164,16 @@ export const simulateFollow = (sim: Simulator.Simulator.Service, channelId: stri
     followed_at: new Date().toISOString()
   }))
 
+/** The simulator's user `userId` subscribes to `channelId` (tier 1). */
+export const simulateSubscribe = (sim: Simulator.Simulator.Service, channelId: string, userId: string) =>
+  viewerDoes(sim, userId, "channel.subscribe", channelId, (user) => ({
+    user_id: user.id,
+    user_login: user.login,
+    user_name: user.display_name,
+    tier: "1000",
+    is_gift: false
+  }))
+
 /** The simulator's user `userId` writes `text` in `channelId`'s chat. */
 export const simulateChat = (sim: Simulator.Simulator.Service, channelId: string, userId: string, text: string) =>
   viewerDoes(sim, userId, "channel.chat.message", channelId, (user) => ({
@@ -173,6 +183,20 @@ export const simulateChat = (sim: Simulator.Simulator.Service, channelId: string
     message_id: crypto.randomUUID(),
     message: { text, fragments: [{ type: "text", text, cheermote: null, emote: null, mention: null }] }
   }))
+
+/** The simulator's control surface, as the examples stage viewers with it. */
+export type Sim = Simulator.Simulator.Service
+
+/** Waits until `userId` has sent at least `count` chat messages at the simulator; returns their texts. */
+export const awaitChatMessages = (sim: Sim, userId: string, count: number) =>
+  sim.chatMessages.pipe(
+    Effect.map((all) => all.filter((m) => m.sender_id === userId && m.is_sent).map((m) => m.message)),
+    Effect.filterOrFail(
+      (mine) => mine.length >= count,
+      () => new ExampleError({ message: `${userId} sent fewer than ${count} chat messages` })
+    ),
+    Effect.retry(polling)
+  )
 
 /** Waits for the first whisper to `userId` and returns its text. */
 export const awaitWhisper = (sim: Simulator.Simulator.Service, userId: string) =>

@@ -31,6 +31,7 @@ import type * as Scope from "effect/Scope"
 import * as Http from "node:http"
 import type * as Net from "node:net"
 import type { Duplex } from "node:stream"
+import * as ChatSender from "../ChatSender.js"
 import * as Scopes from "../Scopes.js"
 import { UserToken } from "../Token.js"
 import * as TokenStore from "../TokenStore.js"
@@ -330,6 +331,8 @@ export declare namespace Simulator {
     readonly setClockSkew: (seconds: number) => Effect.Effect<void>
     readonly injectFaults: (options: FaultOptions) => Effect.Effect<void>
     readonly clearFaults: Effect.Effect<void>
+    /** change Twitch's chat send limits (`false`: stop enforcing them); the counts so far are kept */
+    readonly setChatLimits: (limits: ChatSender.Limits | false) => Effect.Effect<void>
     /** `true` (a default reason) or a reason: `POST /chat/messages` answers `is_sent: false`; `false` to stop */
     readonly setChatDrop: (
       drop: boolean | { readonly code: string; readonly message: string }
@@ -402,6 +405,14 @@ export interface Options {
   readonly eventSub?: EventSubOptions | undefined
   /** The ids Helix operations create (polls, predictions, rewards, segments, ...) follow this seed (default 0). */
   readonly seed?: number | undefined
+  /**
+   * Twitch's chat send limits, enforced on `POST /chat/messages` (default `ChatSender.twitchLimits`;
+   * `false`: none). A sender over them gets Twitch's answer: 200, `is_sent: false`, `drop_reason.code`
+   * `msg_ratelimit`. `ChatSender.scaleTime` runs the same limits on a faster clock.
+   */
+  readonly chatLimits?: ChatSender.Limits | false | undefined
+  /** senders treated as verified bots (7,500 messages per 30 s across channels, besides the channel limits) */
+  readonly verifiedBots?: ReadonlyArray<string> | undefined
 }
 
 const DEFAULT_SEED: ReadonlyArray<UserInput> = [
@@ -516,6 +527,8 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
       authorizeUserId: options.authorizeUserId ?? defaultUsers.broadcaster,
       clockSkewMillis: (options.clockSkewSeconds ?? 0) * 1000
     })
+    state.chatLimits = options.chatLimits === false ? null : options.chatLimits ?? ChatSender.twitchLimits
+    for (const bot of options.verifiedBots ?? []) state.verifiedBots.add(bot)
     if (options.seedDefaultUsers !== false) {
       state.addModerator(defaultUsers.broadcaster, defaultUsers.moderator)
       state.addModerator(defaultUsers.broadcaster, defaultUsers.bot)
@@ -902,6 +915,10 @@ const switchesOf = (
     clearFaults: Effect.sync(() => {
       state.faults.length = 0
     }),
+    setChatLimits: (limits) =>
+      Effect.sync(() => {
+        state.chatLimits = limits === false ? null : limits
+      }),
     setChatDrop: (drop) =>
       Effect.sync(() => {
         state.chatDrop = drop === false

@@ -81,6 +81,8 @@ export interface Counters {
   helixRequests: number
   /** Helix 429 answers from the bucket (not injected faults) */
   rateLimited: number
+  /** chat messages dropped with `msg_ratelimit` (the sender went over Twitch's chat limits) */
+  chatRateLimited: number
   /** faults injected so far */
   faultsInjected: number
 }

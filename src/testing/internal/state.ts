@@ -181,6 +181,16 @@ const pushBounded = <A>(array: Array<A>, item: A, capacity: number): void => {
   while (array.length > capacity) array.shift()
 }
 
+/** Twitch's chat send limits (the same numbers as `ChatSender.Limits`). @internal */
+export interface ChatLimitsConfig {
+  readonly windowMillis: number
+  readonly perWindow: number
+  readonly perWindowPrivileged: number
+  readonly minIntervalMillis: number
+  readonly verifiedPerWindow: number
+  readonly maxLength: number
+}
+
 /** @internal */
 export interface StateOptions {
   readonly clients: ReadonlyArray<SimClient>
@@ -234,11 +244,16 @@ export class SimState {
     revocations: 0,
     helixRequests: 0,
     rateLimited: 0,
+    chatRateLimited: 0,
     faultsInjected: 0
   }
   private readonly revokeListeners: Array<(token: SimTokenInfo) => void> = []
   deviceSlowDown = false
   chatDrop: { readonly code: string; readonly message: string } | null = null
+  /** Twitch's chat send limits (`null`: not enforced), the verified bots, and the send times they count */
+  chatLimits: ChatLimitsConfig | null = null
+  readonly verifiedBots = new Set<string>()
+  readonly chatSendTimes = new Map<string, Array<number>>()
   rateLimit: RateLimitConfig
   userTokenExpiresInSeconds: number
   appTokenExpiresInSeconds: number

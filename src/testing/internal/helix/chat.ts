@@ -21,18 +21,62 @@ const chatMessageProblem = (ctx: Ctx, body: Body): ReturnType<typeof bad> | unde
   if (ctx.state.userById(broadcaster_id) === undefined) return bad("The ID in broadcaster_id is not valid")
   if (ctx.state.userById(sender_id) === undefined) return bad("The ID in sender_id is not valid")
   if (message.length === 0) return bad("The message field is required")
-  if (message.length > 500) return helixError(422, "The message is too large")
+  if (message.length > (ctx.state.chatLimits?.maxLength ?? 500)) return helixError(422, "The message is too large")
   if (isBanned(ctx, broadcaster_id, sender_id)) {
     return helixError(403, "The sender is not permitted to send chat messages to the broadcaster's chat room")
   }
   return undefined
 }
 
+/**
+ * Twitch's chat limits (docs "Chat & Chatbots", rate limits), counted per sender and channel over a
+ * sliding window: at most `perWindow` messages in any `windowMillis` (`perWindowPrivileged` for the
+ * broadcaster, a moderator or a VIP), at least `minIntervalMillis` between two messages of anyone
+ * else, and a verified bot's `verifiedPerWindow` across channels. A message over a limit is not
+ * counted.
+ */
+const overChatLimits = (ctx: Ctx, broadcasterId: string, senderId: string): boolean => {
+  const limits = ctx.state.chatLimits
+  if (limits === null) return false
+  const privileged = broadcasterId === senderId || ctx.state.isModerator(broadcasterId, senderId) ||
+    ctx.store.vips.get(broadcasterId)?.has(senderId) === true
+  const since = ctx.now - limits.windowMillis
+  const recent = (key: string): Array<number> => {
+    const times = (ctx.state.chatSendTimes.get(key) ?? []).filter((at) => at > since)
+    ctx.state.chatSendTimes.set(key, times)
+    return times
+  }
+  const inChannel = recent(`${senderId}:${broadcasterId}`)
+  const last = inChannel[inChannel.length - 1]
+  const verified = ctx.state.verifiedBots.has(senderId)
+  const everywhere = verified ? recent(senderId) : []
+  const over = inChannel.length >= (privileged ? limits.perWindowPrivileged : limits.perWindow) ||
+    (!privileged && last !== undefined && ctx.now - last < limits.minIntervalMillis) ||
+    (verified && everywhere.length >= limits.verifiedPerWindow)
+  if (over) return true
+  inChannel.push(ctx.now)
+  if (verified) everywhere.push(ctx.now)
+  return false
+}
+
+/**
+ * What Twitch answers a sender over its chat limits: 200 with `is_sent: false` and the drop reason
+ * `msg_ratelimit`, the code Twitch uses for this refusal (its IRC NOTICE `msg_ratelimit`, "Your
+ * message was not sent because you are sending messages too quickly."; the Send Chat Message
+ * reference documents drops as `is_sent: false` with `drop_reason { code, message }`).
+ */
+const RATE_LIMIT_DROP = {
+  code: "msg_ratelimit",
+  message: "Your message was not sent because you are sending messages too quickly."
+} as const
+
 const sendChatMessage = sync((ctx) => {
   const problem = chatMessageProblem(ctx, ctx.body)
   if (problem !== undefined) return problem
   const messageId = randomId()
-  const drop = ctx.state.chatDrop
+  const rateLimited = overChatLimits(ctx, str(ctx.body, "broadcaster_id")!, str(ctx.body, "sender_id")!)
+  if (rateLimited) ctx.state.counters.chatRateLimited++
+  const drop = rateLimited ? RATE_LIMIT_DROP : ctx.state.chatDrop
   ctx.state.recordChatMessage({
     message_id: messageId,
     broadcaster_id: str(ctx.body, "broadcaster_id")!,
