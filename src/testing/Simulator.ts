@@ -899,7 +899,10 @@ const channels = (
 /** The control methods for rate limit, clock skew, faults and dropped chat. */
 const switchesOf = (
   state: SimState
-): Pick<Simulator.Service, "setRateLimit" | "setClockSkew" | "injectFaults" | "clearFaults" | "setChatDrop"> => {
+): Pick<
+  Simulator.Service,
+  "setRateLimit" | "setClockSkew" | "injectFaults" | "clearFaults" | "setChatDrop" | "setChatLimits"
+> => {
   return {
     setRateLimit: (rateLimit) => Effect.sync(() => state.setRateLimit(rateLimit)),
     setClockSkew: (seconds) =>
