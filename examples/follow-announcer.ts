@@ -9,11 +9,11 @@
  * says where it comes from: the token file, TWITCH_ACCESS_TOKEN, or a device flow).
  */
 import { Console, Effect, Option, Stream } from "effect"
-import { Client } from "effect-twitch"
+import { Client, type Scopes } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
-export const scopes = ["moderator:read:followers", "user:write:chat"]
+export const scopes: ReadonlyArray<Scopes.Scope> = ["moderator:read:followers", "user:write:chat"]
 
 /** The whole bot, as a Stream pipeline: follows in, one chat message out per follow. */
 export const announceFollows = (channelId: string) =>
