@@ -556,5 +556,6 @@ export const forEachEvent: {
   Stream.runForEach(self, (event) =>
     Effect.catchAll(
       Effect.asVoid(f(event)),
-      (error) => Effect.logWarning(`Client.forEachEvent: handling an event failed, the stream goes on: ${messageOf(error)}`)
+      (error) =>
+        Effect.logWarning(`Client.forEachEvent: handling an event failed, the stream goes on: ${messageOf(error)}`)
     )))

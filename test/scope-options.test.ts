@@ -1,9 +1,9 @@
 // Scope options are typed as `Scopes.Scope`: a misspelt scope is a compile error (checked by `tsc -b`, which
 // fails when a `@ts-expect-error` below has no error to expect), a known one compiles.
 import { assert, describe, it } from "@effect/vitest"
-import * as Bot from "../src/Bot.js"
-import * as Client from "../src/Client.js"
-import * as DeviceAuth from "../src/DeviceAuth.js"
+import type * as Bot from "../src/Bot.js"
+import type * as Client from "../src/Client.js"
+import type * as DeviceAuth from "../src/DeviceAuth.js"
 import * as Scopes from "../src/Scopes.js"
 
 describe("scope options", () => {

@@ -18,30 +18,29 @@
  *
  * @example
  * ```ts
- * import { assert, it } from "@effect/vitest"
  * import { Effect, Layer, Stream } from "effect"
  * import { Client } from "effect-twitch"
  * import * as NodeTwitch from "effect-twitch/NodeTwitch"
  * import { BotTest, Simulator } from "effect-twitch/testing"
  *
- * const { bot } = Simulator.defaultUsers
+ * const { bot, broadcaster } = Simulator.defaultUsers
  * const TestLive = NodeTwitch.layerClient({ userId: bot }).pipe(Layer.provideMerge(BotTest.layer()))
  *
- * it.scopedLive("answers !ping", () =>
- *   Effect.gen(function*() {
- *     const client = yield* Client.Client
- *     yield* client.chatMessages(Simulator.defaultUsers.broadcaster).pipe(
- *       Stream.filter((message) => message.message.text === "!ping"),
- *       Client.forEachEvent((message) =>
- *         client.sendMessage("pong", { channel: message.broadcaster_user_id, replyTo: message.message_id })
- *       ),
- *       Effect.forkScoped
- *     )
- *     const sent = yield* BotTest.chat({ text: "!ping" })
- *     const reply = yield* BotTest.nextChatMessage()
- *     assert.strictEqual(reply.message, "pong")
- *     assert.strictEqual(reply.reply_parent_message_id, sent)
- *   }).pipe(Effect.provide(TestLive)))
+ * // in a test file: it.scopedLive("answers !ping", () => answersPing)
+ * const answersPing = Effect.gen(function*() {
+ *   const client = yield* Client.Client
+ *   yield* client.chatMessages(broadcaster).pipe(
+ *     Stream.filter((message) => message.message.text === "!ping"),
+ *     Client.forEachEvent((message) =>
+ *       client.sendMessage("pong", { channel: broadcaster, replyTo: message.message_id })
+ *     ),
+ *     Effect.forkScoped
+ *   )
+ *   const ping = yield* BotTest.chat({ text: "!ping" })
+ *   const reply = yield* BotTest.nextChatMessage()
+ *   assert.strictEqual(reply.message, "pong")
+ *   assert.strictEqual(reply.reply_parent_message_id, ping)
+ * }).pipe(Effect.provide(TestLive))
  * ```
  *
  * @since 0.2.0
