@@ -12,11 +12,17 @@
  * message Twitch refuses (AutoMod, …) is logged without stopping the bot.
  */
 import { Console, Duration, Effect, Option, Stream } from "effect"
+import type { Scopes } from "effect-twitch"
 import { Client, Commands, EventSub, HelixApi } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
-export const scopes = ["user:read:chat", "user:write:chat", "moderator:read:followers", "channel:read:subscriptions"]
+export const scopes: ReadonlyArray<Scopes.Scope> = [
+  "user:read:chat",
+  "user:write:chat",
+  "moderator:read:followers",
+  "channel:read:subscriptions"
+]
 
 // ------------------------------------------------------------------------------------------------ the bot
 

@@ -10,11 +10,11 @@
  * (`examples/device-auth.ts` shows the one-call version: `DeviceAuth.authorize` as a Stream.)
  */
 import { Console, DateTime, Effect, Layer, Option, Schedule } from "effect"
-import { Client, DeviceAuth, OAuth } from "effect-twitch"
+import { Client, DeviceAuth, OAuth, type Scopes } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
-const scopes = ["user:read:chat", "user:write:chat"]
+const scopes: ReadonlyArray<Scopes.Scope> = ["user:read:chat", "user:write:chat"]
 
 /** Prints a progress line every second while `self` runs. */
 const withProgress = (code: DeviceAuth.DeviceCode) => <A, E, R>(self: Effect.Effect<A, E, R>) =>

@@ -8,11 +8,11 @@
  * stores tokens in TWITCH_TOKEN_FILE (default .twitch-tokens.json).
  */
 import { Console, Effect, Layer, Stream } from "effect"
-import { DeviceAuth, OAuth } from "effect-twitch"
+import { DeviceAuth, OAuth, type Scopes } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
-const scopes = ["user:read:chat", "user:write:chat"]
+const scopes: ReadonlyArray<Scopes.Scope> = ["user:read:chat", "user:write:chat"]
 
 const program = Effect.gen(function*() {
   const auth = yield* DeviceAuth.DeviceAuth

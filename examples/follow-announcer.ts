@@ -9,19 +9,24 @@
  * says where it comes from: the token file, TWITCH_ACCESS_TOKEN, or a device flow).
  */
 import { Console, Effect, Option, Stream } from "effect"
-import { Client } from "effect-twitch"
+import { Client, type Scopes } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
-export const scopes = ["moderator:read:followers", "user:write:chat"]
+export const scopes: ReadonlyArray<Scopes.Scope> = ["moderator:read:followers", "user:write:chat"]
 
-/** The whole bot, as a Stream pipeline: follows in, one chat message out per follow. */
+/** The whole bot, as a Stream pipeline: follows in, one chat message out per follow (one dropped ends nothing). */
 export const announceFollows = (channelId: string) =>
   Stream.unwrap(Effect.map(Client.Client, (client) =>
     client.follows(channelId).pipe(
       Stream.mapEffect((follow) => {
         const text = `Thanks for the follow, ${follow.user_name}!`
-        return Effect.as(client.sendMessage(text, { channel: channelId }), { follow, text })
+        return client.sendMessage(text, { channel: channelId }).pipe(
+          Effect.as({ follow, text }),
+          // a message Twitch drops (AutoMod, slow mode …) is that message's answer, not the end of the bot
+          Effect.catchTag("ChatMessageDropped", (dropped) =>
+            Effect.succeed({ follow, text: `nothing (Twitch dropped it: ${dropped.reason})` }))
+        )
       })
     )))
 

@@ -11,15 +11,15 @@
  * from), and invited users are stored in the same token file.
  */
 import { Console, Duration, Effect, Option, Stream } from "effect"
-import type { Client } from "effect-twitch"
+import type { Client, Scopes } from "effect-twitch"
 import { Bot, DeviceAuth, EventSub, HelixApi } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import * as Env from "./internal/env.js"
 
 /** What the bot's own account needs. */
-export const botScopes = ["user:read:chat", "user:write:chat", "user:manage:whispers"]
+export const botScopes: ReadonlyArray<Scopes.Scope> = ["user:read:chat", "user:write:chat", "user:manage:whispers"]
 /** What invited users grant the bot. */
-export const inviteScopes = ["user:read:chat", "moderator:read:followers"]
+export const inviteScopes: ReadonlyArray<Scopes.Scope> = ["user:read:chat", "moderator:read:followers"]
 
 export interface InviteBotOptions {
   readonly botUserId: string

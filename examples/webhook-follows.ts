@@ -17,13 +17,14 @@
  * naming the reason if Twitch revokes the subscription.
  */
 import { Config, Console, Effect, Layer, Option, Redacted, Stream } from "effect"
+import type { Scopes } from "effect-twitch"
 import { AccessTokens, EventSub, Helix, HelixApi, OAuth } from "effect-twitch"
 import * as EventSubWebhook from "effect-twitch/EventSubWebhook"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import type { Simulator } from "effect-twitch/testing"
 import * as Env from "./internal/env.js"
 
-export const scopes = ["moderator:read:followers"]
+export const scopes: ReadonlyArray<Scopes.Scope> = ["moderator:read:followers"]
 
 /** The channel's follows over webhooks; a revocation ends the stream after a line naming Twitch's reason. */
 export const follows = (broadcasterId: string) =>

@@ -48,6 +48,7 @@ import * as Helix from "./Helix.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
 import { layerApis, layerAuth } from "./internal/layers.js"
 import * as OAuth from "./OAuth.js"
+import type { Scope } from "./Scopes.js"
 import type { TokenInput, UserToken } from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
 import type { TwitchConfig } from "./TwitchConfig.js"
@@ -171,7 +172,7 @@ export declare namespace Bot {
      */
     readonly register: (
       token: Token,
-      options?: { readonly scopes?: ReadonlyArray<string> | undefined }
+      options?: { readonly scopes?: ReadonlyArray<Scope> | undefined }
     ) => Effect.Effect<Registration, RegisterError>
     /**
      * Removes the user's token. With `revoke: true` the token is first revoked at Twitch (when the
@@ -203,7 +204,7 @@ export declare namespace Bot {
     /** Fails with `MissingScopes` (naming them) unless the user granted every scope in `scopes`. */
     readonly requireScopes: (
       userId: string,
-      scopes: ReadonlyArray<string>,
+      scopes: ReadonlyArray<Scope>,
       operation?: string
     ) => Effect.Effect<RegisteredUser, UnknownUser | MissingScopes | TokenStore.TokenStoreError>
   }
@@ -217,7 +218,7 @@ export interface Options {
   /** The bot's own account (a registered user): Helix and EventSub act as it by default; checked at start. */
   readonly defaultUser?: string | undefined
   /** Scopes every registration must carry (`register` fails with `MissingScopes` otherwise). */
-  readonly scopes?: ReadonlyArray<string> | undefined
+  readonly scopes?: ReadonlyArray<Scope> | undefined
   readonly oauth?: OAuth.Options | undefined
   /** Tip: with many users, consider a longer `validateInterval` (each stored token is validated). */
   readonly accessTokens?: AccessTokens.Options | undefined

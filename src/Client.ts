@@ -1,8 +1,9 @@
 /**
  * An app plus its user: one layer that validates the user's token at start and provides `Helix`,
  * `EventSub` (both acting as that user), `AccessTokens`, `OAuth`, `DeviceAuth`, and `Client` with the
- * everyday calls — chat in the user's channel, whispers, users, channel info, follows and chat
- * messages as `Stream`s.
+ * everyday calls — chat in the user's channel, whispers, users, channel info, and as `Stream`s follows, chat
+ * messages, new subscriptions, gifted subscriptions, resubscriptions, cheers, raids and channel points
+ * redemptions (`forEachEvent` handles each event without one failure ending the stream).
  *
  * Start-up checks (the layer fails with a typed error whose `message` says what to do):
  * - the token exists (`UnknownUser`; `NoUserToken` when no user was named and the store does not
@@ -13,20 +14,21 @@
  *
  * @example
  * ```ts
- * import { Client } from "effect-twitch"
- * import { Effect, Stream } from "effect"
+ * import { Client, Scopes } from "effect-twitch"
+ * import { Effect } from "effect"
  *
  * // every follow becomes a chat message
  * const program = Effect.gen(function*() {
  *   const client = yield* Client.Client
  *   yield* client.follows().pipe(
- *     Stream.runForEach((follow) => client.sendMessage(`Thanks for the follow, ${follow.user_name}!`))
+ *     // a message Twitch drops (AutoMod, slow mode …) is logged, and the stream goes on
+ *     Client.forEachEvent((follow) => client.sendMessage(`Thanks for the follow, ${follow.user_name}!`))
  *   )
  * })
  *
  * // requires TwitchConfig | TokenStore | HttpClient | WebSocketConstructor
  * // (`NodeTwitch.layerClient` provides the last two on Node)
- * const scopes = ["moderator:read:followers", "user:write:chat"]
+ * const scopes = [Scopes.MODERATOR_READ_FOLLOWERS, Scopes.USER_WRITE_CHAT]
  * program.pipe(Effect.provide(Client.layer({ userId: "1234", scopes })))
  * ```
  *
@@ -36,6 +38,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as Socket from "@effect/platform/Socket"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
@@ -54,6 +57,7 @@ import * as Whispers from "./Helix/Whispers.js"
 import { requireScopes, validateNew, verifyStored } from "./internal/clientValidate.js"
 import { layerApis, layerAuth } from "./internal/layers.js"
 import type * as OAuth from "./OAuth.js"
+import type { Scope as TwitchScope } from "./Scopes.js"
 import type { TokenInput, UserInfo, UserToken } from "./Token.js"
 import * as TokenStore from "./TokenStore.js"
 import type { TwitchConfig } from "./TwitchConfig.js"
@@ -139,6 +143,59 @@ export type Follow = EventSubTypes.Event<typeof EventSubTypes.ChannelFollowV2>
 export type ChatMessage = EventSubTypes.Event<typeof EventSubTypes.ChannelChatMessageV1>
 
 /**
+ * A new subscription to the channel, as EventSub `channel.subscribe` v1 delivers it (`user_name`, `tier`,
+ * `is_gift`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type NewSubscription = EventSubTypes.Event<typeof EventSubTypes.ChannelSubscribeV1>
+
+/**
+ * A gift of subscriptions, as EventSub `channel.subscription.gift` v1 delivers it (`total`, `tier`, the gifter's
+ * `user_name` unless `is_anonymous`, `cumulative_total`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type SubscriptionGift = EventSubTypes.Event<typeof EventSubTypes.ChannelSubscriptionGiftV1>
+
+/**
+ * A resubscription shared in chat, as EventSub `channel.subscription.message` v1 delivers it
+ * (`cumulative_months`, `streak_months`, `message.text`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Resubscription = EventSubTypes.Event<typeof EventSubTypes.ChannelSubscriptionMessageV1>
+
+/**
+ * Bits cheered in chat, as EventSub `channel.cheer` v1 delivers it (`bits`, `message`, `user_name` unless
+ * `is_anonymous`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Cheer = EventSubTypes.Event<typeof EventSubTypes.ChannelCheerV1>
+
+/**
+ * A raid into the channel, as EventSub `channel.raid` v1 delivers it (`from_broadcaster_user_name`, `viewers`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Raid = EventSubTypes.Event<typeof EventSubTypes.ChannelRaidV1>
+
+/**
+ * A channel points redemption of a custom reward, as EventSub
+ * `channel.channel_points_custom_reward_redemption.add` v1 delivers it (`reward.title`, `user_input`, `status`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Redemption = EventSubTypes.Event<typeof EventSubTypes.ChannelChannelPointsCustomRewardRedemptionAddV1>
+
+/**
  * @since 0.1.0
  * @category tags
  */
@@ -160,6 +217,11 @@ export declare namespace Client {
      *
      * It goes through the client's `ChatSender` queue: it waits until Twitch's chat limits allow it,
      * and text over 500 characters is sent as several messages (the answer is the first one's).
+     *
+     * A message Twitch refuses to post (held by AutoMod, the user banned or timed out, slow mode, a duplicate)
+     * fails with `ChatMessageDropped` (its `code` and `reason` are Twitch's): an answer about that one
+     * message, not about the bot. Run handlers with `Client.forEachEvent` (or catch it per message) so that a
+     * dropped message does not end the stream that sent it.
      */
     readonly sendMessage: (
       text: string,
@@ -182,6 +244,36 @@ export declare namespace Client {
     readonly chatMessages: (
       broadcasterId?: string
     ) => Stream.Stream<ChatMessage, EventSub.EventSubError | MissingScopes>
+    /**
+     * New subscriptions to the channel (default: the user's own; `channel.subscribe`): first subscriptions and
+     * gifted ones (`is_gift`); resubscriptions are `resubscriptions`. Needs `channel:read:subscriptions`, as
+     * the broadcaster.
+     */
+    readonly newSubscriptions: (
+      broadcasterId?: string
+    ) => Stream.Stream<NewSubscription, EventSub.EventSubError>
+    /** Gifts of subscriptions (`channel.subscription.gift`). Needs `channel:read:subscriptions`, as the broadcaster. */
+    readonly subscriptionGifts: (
+      broadcasterId?: string
+    ) => Stream.Stream<SubscriptionGift, EventSub.EventSubError>
+    /**
+     * Resubscriptions a subscriber shared in chat (`channel.subscription.message`). Needs
+     * `channel:read:subscriptions`, as the broadcaster.
+     */
+    readonly resubscriptions: (
+      broadcasterId?: string
+    ) => Stream.Stream<Resubscription, EventSub.EventSubError>
+    /** Bits cheered in the channel (`channel.cheer`). Needs `bits:read`, as the broadcaster. */
+    readonly cheers: (broadcasterId?: string) => Stream.Stream<Cheer, EventSub.EventSubError>
+    /** Raids into the channel (`channel.raid` with `to_broadcaster_user_id`). Needs no scope. */
+    readonly raids: (broadcasterId?: string) => Stream.Stream<Raid, EventSub.EventSubError>
+    /**
+     * Channel points redemptions of custom rewards (of one reward with `rewardId`). Needs
+     * `channel:read:redemptions` or `channel:manage:redemptions`, as the broadcaster.
+     */
+    readonly redemptions: (
+      options?: { readonly broadcasterId?: string | undefined; readonly rewardId?: string | undefined }
+    ) => Stream.Stream<Redemption, EventSub.EventSubError>
     /** Every refresh of the user's token (the seeds' token-refresh callback): persist it elsewhere, log it, … */
     readonly refreshes: Stream.Stream<UserToken>
   }
@@ -197,8 +289,11 @@ export declare namespace Client {
 export interface UserOptions {
   readonly userId?: string | undefined
   readonly token?: Token | undefined
-  /** Scopes the program needs; checked at start (`MissingScopes` names the missing ones). */
-  readonly scopes?: ReadonlyArray<string> | undefined
+  /**
+   * Scopes the program needs; checked at start (`MissingScopes` names the missing ones). Typed: a misspelt
+   * scope (`"user:read:chats"`) does not compile; `Scopes.USER_READ_CHAT` and friends name them.
+   */
+  readonly scopes?: ReadonlyArray<TwitchScope> | undefined
   /** The chat queue's options (limits, privileged channels, verified bot, capacity); the sender is the user. */
   readonly chat?: Omit<ChatSender.Options, "sender"> | undefined
 }
@@ -322,6 +417,19 @@ const makeService = (
           needs("chatMessages", SCOPES.chatMessages),
           eventSub.chatMessages(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser)
         )),
+      newSubscriptions: (broadcasterId) =>
+        eventSub.newSubscriptions(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser),
+      subscriptionGifts: (broadcasterId) =>
+        eventSub.subscriptionGifts(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser),
+      resubscriptions: (broadcasterId) =>
+        eventSub.resubscriptions(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser),
+      cheers: (broadcasterId) => eventSub.cheers(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser),
+      raids: (broadcasterId) => eventSub.raids(broadcasterId ?? user.id, { userId: user.id }).pipe(asUser),
+      redemptions: (options) =>
+        eventSub.channelPointsRedemptions(options?.broadcasterId ?? user.id, {
+          userId: user.id,
+          ...(options?.rewardId === undefined ? {} : { rewardId: options.rewardId })
+        }).pipe(asUser),
       refreshes: Stream.filter(tokens.refreshes, (token) => token.userId === user.id)
     })
   })
@@ -394,3 +502,49 @@ export const layer = (
  */
 export const use = <A, E, R>(f: (client: Client.Service) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R | Client> =>
   Effect.flatMap(Client, f)
+
+const messageOf = (error: unknown): string =>
+  typeof error === "object" && error !== null && "message" in error && typeof error.message === "string"
+    ? error.message
+    : String(error)
+
+/**
+ * Runs `f` for every event of the stream, one at a time, as `Stream.runForEach` does, except that a failure of
+ * `f` for one event (a message AutoMod held, a user who blocks whispers, a Helix error) is logged as a warning
+ * with its message and the stream goes on. The stream's own failures (a revoked subscription, a missing scope)
+ * still end it, and so do defects and interruption.
+ *
+ * @example
+ * ```ts
+ * import { Client } from "effect-twitch"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* Client.Client
+ *   yield* client.follows().pipe(
+ *     Client.forEachEvent((follow) => client.sendMessage(`Thanks for the follow, ${follow.user_name}!`))
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const forEachEvent: {
+  <A, E2, R2>(
+    f: (event: A) => Effect.Effect<unknown, E2, R2>
+  ): <E, R>(self: Stream.Stream<A, E, R>) => Effect.Effect<void, E, R | R2>
+  <A, E, R, E2, R2>(
+    self: Stream.Stream<A, E, R>,
+    f: (event: A) => Effect.Effect<unknown, E2, R2>
+  ): Effect.Effect<void, E, R | R2>
+} = dual(2, <A, E, R, E2, R2>(
+  self: Stream.Stream<A, E, R>,
+  f: (event: A) => Effect.Effect<unknown, E2, R2>
+): Effect.Effect<void, E, R | R2> =>
+  Stream.runForEach(self, (event) =>
+    Effect.catchAll(
+      Effect.asVoid(f(event)),
+      (error) =>
+        Effect.logWarning(`Client.forEachEvent: handling an event failed, the stream goes on: ${messageOf(error)}`)
+    )))

@@ -39,6 +39,7 @@ import * as Stream from "effect/Stream"
 import { TaggedError } from "./internal/errors.js"
 import type { OAuthError } from "./OAuth.js"
 import { isTransient, makeUserToken, OAuth, OAuthDecodeError } from "./OAuth.js"
+import type { Scope } from "./Scopes.js"
 import type { UserToken } from "./Token.js"
 import type { TokenStoreError } from "./TokenStore.js"
 import { TokenStore } from "./TokenStore.js"
@@ -135,7 +136,7 @@ export declare namespace DeviceAuth {
    */
   export interface Service {
     /** Asks Twitch for a device code. Show `userCode` and `verificationUri` to the person. */
-    readonly start: (scopes: ReadonlyArray<string>) => Effect.Effect<DeviceCode, DeviceAuthError>
+    readonly start: (scopes: ReadonlyArray<Scope>) => Effect.Effect<DeviceCode, DeviceAuthError>
     /**
      * Polls at the code's interval (+5 s after each `slow_down`) until the person approves, then
      * validates the token (user id, login, scopes), stores it in the `TokenStore` and returns it.
@@ -144,7 +145,7 @@ export declare namespace DeviceAuth {
      */
     readonly poll: (code: DeviceCode) => Effect.Effect<UserToken, DeviceAuthError>
     /** `start` then `poll` as one stream: `CodeIssued`, `Waiting`…, `Authorized`. */
-    readonly authorize: (scopes: ReadonlyArray<string>) => Stream.Stream<DeviceAuthEvent, DeviceAuthError>
+    readonly authorize: (scopes: ReadonlyArray<Scope>) => Stream.Stream<DeviceAuthEvent, DeviceAuthError>
   }
 }
 
@@ -158,7 +159,7 @@ export const make: Effect.Effect<DeviceAuth.Service, never, OAuth | TokenStore> 
   const oauth = yield* OAuth
   const store = yield* TokenStore
 
-  const start = (scopes: ReadonlyArray<string>): Effect.Effect<DeviceCode, DeviceAuthError> =>
+  const start = (scopes: ReadonlyArray<Scope>): Effect.Effect<DeviceCode, DeviceAuthError> =>
     Effect.gen(function*() {
       const response = yield* oauth.deviceStart(scopes)
       const now = yield* DateTime.now
@@ -234,7 +235,7 @@ export const make: Effect.Effect<DeviceAuth.Service, never, OAuth | TokenStore> 
 
   const poll = (code: DeviceCode) => pollWith(code, () => Effect.void).pipe(Effect.withSpan("DeviceAuth.poll"))
 
-  const authorize = (scopes: ReadonlyArray<string>): Stream.Stream<DeviceAuthEvent, DeviceAuthError> =>
+  const authorize = (scopes: ReadonlyArray<Scope>): Stream.Stream<DeviceAuthEvent, DeviceAuthError> =>
     Stream.unwrapScoped(Effect.gen(function*() {
       const code = yield* start(scopes)
       // small and bounded: the poller waits (back-pressure) if the consumer is slow

@@ -81,13 +81,16 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as AccessTokens from "./AccessTokens.js"
 import { type EventSubError, EventSubLimitExceeded, EventSubNoUser, EventSubSubscribeError } from "./EventSubError.js"
 import type * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
 import * as EventSubApi from "./Helix/EventSub.js"
+import { checkUserAuthorization } from "./internal/eventsubAuthorization.js"
 import type { CreateFailure } from "./internal/eventsubRegistry.js"
 import * as Service from "./internal/eventsubService.js"
 import * as WebSocket from "./internal/eventsubWebSocket.js"
@@ -119,7 +122,12 @@ export {
    * @since 0.1.0
    * @category errors
    */
-  EventSubSubscribeError
+  EventSubSubscribeError,
+  /**
+   * @since 0.2.0
+   * @category errors
+   */
+  EventSubUnauthorized
 } from "./EventSubError.js"
 
 /**
@@ -221,10 +229,39 @@ export declare namespace EventSub {
       broadcasterId: string,
       options?: SubscribeOptions
     ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelUpdateV2>, EventSubError>
+    /**
+     * New subscriptions to the channel (`channel.subscribe` v1: a first subscription, or one received as a
+     * gift with `is_gift`; not resubscriptions, see `resubscriptions`). Needs the broadcaster's
+     * `channel:read:subscriptions`.
+     */
+    readonly newSubscriptions: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelSubscribeV1>, EventSubError>
+    /**
+     * @deprecated The same stream as `newSubscriptions` (`channel.subscribe`: new subscribers, not "EventSub
+     * subscriptions"); use `newSubscriptions`.
+     */
     readonly subscriptions: (
       broadcasterId: string,
       options?: SubscribeOptions
     ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelSubscribeV1>, EventSubError>
+    /**
+     * Gifted subscriptions (`channel.subscription.gift` v1): one event per gift, `total` subscriptions given
+     * (each recipient also arrives on `newSubscriptions` with `is_gift`). Needs `channel:read:subscriptions`.
+     */
+    readonly subscriptionGifts: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelSubscriptionGiftV1>, EventSubError>
+    /**
+     * Resubscriptions shared in chat (`channel.subscription.message` v1: the months, the streak, the
+     * subscriber's message). Needs `channel:read:subscriptions`.
+     */
+    readonly resubscriptions: (
+      broadcasterId: string,
+      options?: SubscribeOptions
+    ) => Stream.Stream<Ev<typeof EventSubTypes.ChannelSubscriptionMessageV1>, EventSubError>
     readonly cheers: (
       broadcasterId: string,
       options?: SubscribeOptions
@@ -444,8 +481,24 @@ export const make = (
       ingressHighWater: options.ingressHighWater ?? 2048
     }, sink.publish)
 
+    // when the token store is at hand (always under Client, Bot and NodeTwitch): what Twitch would refuse as
+    // unauthorized is refused before any request, naming what is missing
+    const tokens = yield* Effect.serviceOption(AccessTokens.AccessTokens)
+    const authorize = Option.match(tokens, {
+      onNone: () => undefined,
+      onSome: (tokens): Service.Transport["authorize"] => (userId, definition, condition) =>
+        tokens.forUser(userId).pipe(
+          Effect.option, // no token: the subscribe reports it, as it does without a store
+          Effect.flatMap(Option.match({
+            onNone: () => Effect.void,
+            onSome: (token) => checkUserAuthorization(definition, condition, token)
+          }))
+        )
+    })
+
     return Service.makeService({
       needsUser: true,
+      ...(authorize === undefined ? {} : { authorize }),
       subscribe: (userId, decoder, condition) =>
         userId === undefined
           ? Stream.fail(new EventSubNoUser({ type: decoder.type }))

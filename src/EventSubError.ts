@@ -108,10 +108,58 @@ export class EventSubNoUser extends Tagged<EventSubNoUser>()("EventSubNoUser", {
 }
 
 /**
+ * Twitch would refuse this subscription as unauthorized ("403 subscription missing proper authorization"), so it
+ * was not requested: the subscribing user has not granted a scope the type needs (`missingScopes`, each entry
+ * one scope or alternatives joined with " or "), or the condition's authorizing field (`conditionField`:
+ * `moderator_user_id`, `user_id` or `broadcaster_user_id`) names another user than the one whose token
+ * subscribes, or the type takes an app access token only (`appTokenOnly`: webhooks and conduits).
+ * Checked before any request, from the token in the `TokenStore`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class EventSubUnauthorized extends Tagged<EventSubUnauthorized>()("EventSubUnauthorized", {
+  userId: Schema.String,
+  /** the user's login ("" when unknown) */
+  login: Schema.String,
+  type: Schema.String,
+  version: Schema.String,
+  missingScopes: Schema.Array(Schema.String),
+  conditionField: Schema.optional(Schema.String),
+  /** what `conditionField` holds instead of `userId` */
+  conditionValue: Schema.optional(Schema.String),
+  appTokenOnly: Schema.Boolean
+}) {
+  /**
+   * @since 0.2.0
+   */
+  override get message(): string {
+    const who = this.login !== "" ? `${this.login} (${this.userId})` : `user ${this.userId}`
+    const subject = `EventSub ${this.type} v${this.version}`
+    if (this.appTokenOnly) {
+      return `${subject} takes an app access token only (a webhook or conduit transport), ` +
+        `not the user token of ${who} a WebSocket subscribes with`
+    }
+    if (this.missingScopes.length > 0) {
+      const s = this.missingScopes.length === 1 ? "scope" : "scopes"
+      return `${subject}: ${who} has not granted the ${s} ${this.missingScopes.join(", ")}: ` +
+        `authorize the user again with ${this.missingScopes.length === 1 ? "it" : "them"}`
+    }
+    return `${subject}: the condition's ${this.conditionField ?? "user"} (${this.conditionValue ?? ""}) must be ` +
+      `the user whose token subscribes, ${who}: subscribe as that user (\`userId\`, \`Helix.withUser\`)`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category errors
  */
-export type EventSubError = EventSubRevoked | EventSubLimitExceeded | EventSubSubscribeError | EventSubNoUser
+export type EventSubError =
+  | EventSubRevoked
+  | EventSubLimitExceeded
+  | EventSubSubscribeError
+  | EventSubNoUser
+  | EventSubUnauthorized
 
 /**
  * @since 0.1.0
@@ -121,5 +169,6 @@ export const EventSubError = Schema.Union(
   EventSubRevoked,
   EventSubLimitExceeded,
   EventSubSubscribeError,
-  EventSubNoUser
+  EventSubNoUser,
+  EventSubUnauthorized
 )

@@ -6,6 +6,7 @@ import * as ChatSender from "../src/ChatSender.js"
 import * as Client from "../src/Client.js"
 import * as Helix from "../src/Helix.js"
 import * as NodeTwitch from "../src/NodeTwitch.js"
+import * as BotTest from "../src/testing/BotTest.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
 
@@ -237,4 +238,92 @@ describe("Client", () => {
         assert.include(error.message, "rejected the refresh token")
       }).pipe(Effect.provide(base), Effect.scoped))
   })
+})
+
+describe("Client: the streams a bot author expects", () => {
+  const BroadcasterLive = NodeTwitch.layerClient({ userId: broadcaster }).pipe(
+    Layer.provideMerge(BotTest.layer({ users: [broadcaster] }))
+  )
+
+  /** Collects the first event of `stream` once its subscription exists, after `trigger`. */
+  const firstAfter = <A, E>(stream: Stream.Stream<A, E>, trigger: Effect.Effect<unknown, unknown, BotTest.BotTest>) =>
+    Effect.gen(function*() {
+      const fiber = yield* stream.pipe(Stream.runHead, Effect.fork)
+      yield* trigger
+      return Option.getOrThrow(yield* Fiber.join(fiber))
+    })
+
+  it.scopedLive("new subscriptions, gifts, resubscriptions, cheers, raids and redemptions, each its own stream", () =>
+    Effect.gen(function*() {
+      const client = yield* Client.Client
+      const sub = yield* firstAfter(
+        client.newSubscriptions(),
+        BotTest.trigger({ type: "channel.subscribe", event: { user_name: "Newbie", tier: "2000" } })
+      )
+      assert.strictEqual(sub.user_name, "Newbie")
+      const tier: "1000" | "2000" | "3000" | (string & {}) = sub.tier
+      assert.strictEqual(tier, "2000")
+      const gift = yield* firstAfter(
+        client.subscriptionGifts(),
+        BotTest.trigger({ type: "channel.subscription.gift", event: { total: 5 } })
+      )
+      assert.strictEqual(gift.total, 5)
+      const resub = yield* firstAfter(
+        client.resubscriptions(),
+        BotTest.trigger({ type: "channel.subscription.message", event: { cumulative_months: 12 } })
+      )
+      assert.strictEqual(resub.cumulative_months, 12)
+      const cheer = yield* firstAfter(client.cheers(), BotTest.trigger({ type: "channel.cheer", event: { bits: 100 } }))
+      assert.strictEqual(cheer.bits, 100)
+      const raid = yield* firstAfter(client.raids(), BotTest.trigger({ type: "channel.raid", event: { viewers: 42 } }))
+      assert.strictEqual(raid.viewers, 42)
+      assert.strictEqual(raid.to_broadcaster_user_id, broadcaster)
+      const redemption = yield* firstAfter(
+        client.redemptions(),
+        BotTest.trigger({
+          type: "channel.channel_points_custom_reward_redemption.add",
+          event: { user_input: "hydrate" }
+        })
+      )
+      assert.strictEqual(redemption.user_input, "hydrate")
+      // every subscription was created as the broadcaster, for the broadcaster's channel
+      const subs = yield* (yield* BotTest.BotTest).simulator.eventSub.subscriptions
+      assert.isTrue(subs.every((s) => s.userId === broadcaster))
+    }).pipe(Effect.provide(BroadcasterLive)))
+
+  it.live("a stream whose scope the user has not granted fails before any request, naming the scope and the user", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const issued = yield* issue(broadcaster, ["user:read:chat"])
+      const ctx = yield* start({ token: { accessToken: issued.accessToken, refreshToken: issued.refreshToken } })
+      const client = Context.get(ctx, Client.Client)
+      yield* sim.clearRequestLog
+      const error = yield* Effect.flip(Stream.runDrain(client.cheers()))
+      assert.strictEqual(error._tag, "EventSubUnauthorized")
+      assert.include(error.message, "bits:read")
+      assert.include(error.message, "simbroadcaster")
+      const redemptions = yield* Effect.flip(Stream.runDrain(client.redemptions()))
+      assert.include(redemptions.message, "channel:read:redemptions or channel:manage:redemptions")
+      // another broadcaster's subscriptions: Twitch takes them only with that broadcaster's token
+      const other = yield* Effect.flip(Stream.runDrain(client.newSubscriptions(viewer)))
+      assert.strictEqual(other._tag, "EventSubUnauthorized")
+      assert.strictEqual(yield* sim.countRequests({ path: "/eventsub" }), 0, "nothing was sent")
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.effect("forEachEvent: a failing handler is logged and the stream goes on; the stream's own failure ends it", () =>
+    Effect.gen(function*() {
+      const handled: Array<number> = []
+      yield* Stream.make(1, 2, 3).pipe(
+        Client.forEachEvent((n) =>
+          n === 2 ? Effect.fail(new Error("dropped")) : Effect.sync(() => {
+            handled.push(n)
+          })
+        )
+      )
+      assert.deepStrictEqual(handled, [1, 3])
+      const ended = yield* Effect.flip(
+        Stream.concat(Stream.make(1), Stream.fail("revoked")).pipe(Client.forEachEvent(() => Effect.void))
+      )
+      assert.strictEqual(ended, "revoked")
+    }))
 })

@@ -16,7 +16,7 @@ const env = (options: Simulator.Options = {}) =>
     Layer.provideMerge(Simulator.layer(options))
   )
 
-const SCOPES = ["user:read:chat", "user:write:chat"]
+const SCOPES = ["user:read:chat", "user:write:chat"] as const
 
 describe("DeviceAuth (fake HTTP)", () => {
   it.effect("expired: the poll times out at the code's expiry with a typed DeviceCodeExpired", () => {

@@ -21,6 +21,7 @@ import * as EventSub from "../src/EventSub.js"
 import * as EventSubTypes from "../src/EventSubTypes.js"
 import * as Helix from "../src/Helix.js"
 import * as Simulator from "../src/testing/Simulator.js"
+import { UserToken } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
 import {
   captureLogs,
@@ -434,7 +435,11 @@ describe("EventSub", () => {
   it.scoped("a subscription that cannot be created fails its stream and leaves no connection behind", () =>
     Effect.gen(function*() {
       const eventSub = yield* EventSub.EventSub
-      // the viewer's token lacks moderator:read:followers
+      // the stored token says it carries moderator:read:followers (so the check before subscribing passes),
+      // Twitch's does not: Twitch answers 403
+      const store = yield* TokenStore.TokenStore
+      const stored = Option.getOrThrow(yield* store.get(VIEWER))
+      yield* store.set(new UserToken({ ...stored, scopes: ["moderator:read:followers"] }))
       const error = yield* Effect.flip(Stream.runDrain(eventSub.follows(B, { userId: VIEWER })))
       assert.strictEqual(error._tag, "EventSubSubscribeError")
       yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "connection closed")
@@ -443,6 +448,42 @@ describe("EventSub", () => {
       yield* realPause(30)
       assert.strictEqual((yield* sessions).length, 1)
       assert.strictEqual((yield* openSessions).length, 0)
+    }).pipe(withStack({ users: [B, { userId: VIEWER, scopes: [] }] })))
+
+  it.scoped("a subscription Twitch would refuse as unauthorized fails before any request, naming what is missing", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const eventSub = yield* EventSub.EventSub
+      yield* sim.clearRequestLog
+      // the viewer's token lacks moderator:read:followers
+      const scopes = yield* Effect.flip(Stream.runDrain(eventSub.follows(B, { userId: VIEWER })))
+      assert.strictEqual(scopes._tag, "EventSubUnauthorized")
+      const missing = scopes as EventSub.EventSubUnauthorized
+      assert.deepStrictEqual(missing.missingScopes, ["moderator:read:followers"])
+      assert.strictEqual(missing.userId, VIEWER)
+      assert.include(missing.message, "moderator:read:followers")
+      assert.include(missing.message, VIEWER)
+      // the condition names another user than the subscribing one (Twitch: 403 over WebSocket)
+      const other = yield* Effect.flip(
+        Stream.runDrain(eventSub.subscribe(EventSubTypes.ChannelSubscribeV1, { broadcaster_user_id: VIEWER }))
+      )
+      assert.strictEqual(other._tag, "EventSubUnauthorized")
+      assert.strictEqual((other as EventSub.EventSubUnauthorized).conditionField, "broadcaster_user_id")
+      assert.include(other.message, "broadcaster_user_id")
+      // a condition that does not fit the type
+      const bad = yield* Effect.flip(
+        Stream.runDrain(
+          eventSub.subscribe(EventSubTypes.ChannelFollowV2, { broadcaster_user_id: B } as unknown as {
+            broadcaster_user_id: string
+            moderator_user_id: string
+          })
+        )
+      )
+      assert.strictEqual(bad._tag, "EventSubSubscribeError")
+      assert.include(bad.message, "moderator_user_id")
+      // none of it reached the simulator: no connection, no request
+      assert.strictEqual((yield* sessions).length, 0)
+      assert.strictEqual(yield* sim.countRequests({ path: "/eventsub" }), 0)
     }).pipe(withStack({ users: [B, { userId: VIEWER, scopes: [] }] })))
 
   it.scoped("4003 (nothing subscribed in time): reconnects and subscribes on a new session", () =>

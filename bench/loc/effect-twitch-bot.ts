@@ -9,7 +9,7 @@ import { Effect, Layer, Option, Stream } from "effect"
 import { Client, Commands, EventSub, HelixApi, TwitchConfig } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 
-const scopes = ["user:read:chat", "user:write:chat", "moderator:read:followers", "channel:read:subscriptions"]
+const scopes = ["user:read:chat", "user:write:chat", "moderator:read:followers", "channel:read:subscriptions"] as const
 
 const uptime = (channel: string) =>
   Effect.map(Stream.runHead(HelixApi.Streams.getStreams({ user_id: [channel] })), (stream) => {

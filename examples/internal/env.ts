@@ -9,7 +9,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { ConfigError } from "effect"
 import { Cause, Config, Console, Data, Effect, Layer, Logger, LogLevel, Option, Schedule } from "effect"
-import { Bot, DeviceAuth, HelixApi, OAuth, TokenStore, TwitchConfig } from "effect-twitch"
+import { Bot, DeviceAuth, HelixApi, OAuth, type Scopes, TokenStore, TwitchConfig } from "effect-twitch"
 import * as NodeTwitch from "effect-twitch/NodeTwitch"
 import { Simulator } from "effect-twitch/testing"
 import * as Path from "node:path"
@@ -50,7 +50,7 @@ export const simulator = Effect.serviceOption(Simulator.Simulator)
 // ------------------------------------------------------------------------------------------------ who and where
 
 /** Authorizes a user with a Device Code flow, printing the code and the URL to open. */
-const deviceFlow = (scopes: ReadonlyArray<string>) =>
+const deviceFlow = (scopes: ReadonlyArray<Scopes.Scope>) =>
   Effect.gen(function*() {
     const auth = yield* DeviceAuth.DeviceAuth
     const code = yield* auth.start(scopes)
@@ -61,14 +61,14 @@ const deviceFlow = (scopes: ReadonlyArray<string>) =>
   )
 
 /** Validates and stores a token given as text (client id, scopes). */
-const register = (token: Bot.Token, scopes: ReadonlyArray<string>) =>
+const register = (token: Bot.Token, scopes: ReadonlyArray<Scopes.Scope>) =>
   Bot.use((bot) => bot.register(token, { scopes })).pipe(
     Effect.provide(NodeTwitch.layerBot()),
     Effect.mapError((e) => new ExampleError({ message: `TWITCH_ACCESS_TOKEN: ${e.message.replace(/^Bot.*?: /, "")}` }))
   )
 
 /** Twitch: the token file's user (`TWITCH_USER` picks one by login), else `TWITCH_ACCESS_TOKEN`, else a device flow. */
-const twitchUser = (scopes: ReadonlyArray<string>) =>
+const twitchUser = (scopes: ReadonlyArray<Scopes.Scope>) =>
   Effect.gen(function*() {
     const stored = yield* (yield* TokenStore.TokenStore).list
     const wanted = yield* Config.option(Config.nonEmptyString("TWITCH_USER"))
@@ -95,7 +95,7 @@ const twitchUser = (scopes: ReadonlyArray<string>) =>
  * `simulatorUser` (default `broadcaster`). Twitch: see {@link twitchUser}.
  */
 export const user = (options: {
-  readonly scopes: ReadonlyArray<string>
+  readonly scopes: ReadonlyArray<Scopes.Scope>
   readonly simulatorUser?: "broadcaster" | "bot" | undefined
 }) =>
   Effect.flatMap(simulator, (sim) => {

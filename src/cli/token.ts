@@ -105,7 +105,8 @@ const authorize = (
 ) =>
   Effect.gen(function*() {
     const auth = yield* DeviceAuth.DeviceAuth
-    yield* auth.authorize(list).pipe(
+    // a scope this package does not know is sent anyway (after the warning): Twitch may have added it
+    yield* auth.authorize(list as ReadonlyArray<Scopes.Scope>).pipe(
       Stream.runForEach((event) => {
         switch (event._tag) {
           case "CodeIssued": {

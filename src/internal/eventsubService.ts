@@ -12,6 +12,7 @@ import type { EventSub, Status, SubscribeOptions, Undecodable } from "../EventSu
 import { type EventSubError, EventSubNoUser } from "../EventSubError.js"
 import * as EventSubTypes from "../EventSubTypes.js"
 import { describeParseError } from "./errors.js"
+import { checkCondition } from "./eventsubAuthorization.js"
 import type { EventDecoder } from "./eventsubRegistry.js"
 
 type Ev<D extends EventSubTypes.AnyDefinition> = EventSubTypes.Event<D>
@@ -93,6 +94,15 @@ export interface Transport {
   ) => Stream.Stream<A, EventSubError>
   readonly status: Stream.Stream<Status>
   readonly undecodable: Stream.Stream<Undecodable>
+  /**
+   * Checked before `subscribe` makes any request (the condition already fits the type): fails when Twitch would
+   * refuse the subscription as unauthorized for this user.
+   */
+  readonly authorize?: (
+    userId: string,
+    definition: EventSubTypes.AnyDefinition,
+    condition: Readonly<Record<string, unknown>>
+  ) => Effect.Effect<void, EventSubError>
 }
 
 /** Who subscribes: the call's `userId`, else the acting user (`Helix.withUser`), else the layer's default. */
@@ -112,9 +122,16 @@ export const makeService = (transport: Transport, resolveUser: ResolveUser): Eve
     condition: EventSubTypes.Condition<D>,
     options?: SubscribeOptions
   ): Stream.Stream<Ev<D>, EventSubError> =>
-    Stream.unwrap(Effect.map(
+    Stream.unwrap(Effect.flatMap(
       transport.needsUser ? userFor(definition.type, options) : resolveUser(options),
-      (userId) => transport.subscribe(userId, decoderFor(definition), condition as Record<string, unknown>)
+      (userId) => {
+        const fields = condition as Record<string, unknown>
+        const checked = checkCondition(definition, condition, userId)
+        const authorized = userId === undefined || transport.authorize === undefined
+          ? checked
+          : Effect.zipRight(checked, transport.authorize(userId, definition, fields))
+        return Effect.as(authorized, transport.subscribe(userId, decoderFor(definition), fields))
+      }
     ))
 
   /** a helper whose condition needs the subscribing user's id (or `fallback`, see `userFor`) */
@@ -144,8 +161,14 @@ export const makeService = (transport: Transport, resolveUser: ResolveUser): Eve
     streamOnline: (broadcasterId, opts) => subscribe(EventSubTypes.StreamOnlineV1, broadcaster(broadcasterId), opts),
     streamOffline: (broadcasterId, opts) => subscribe(EventSubTypes.StreamOfflineV1, broadcaster(broadcasterId), opts),
     channelUpdate: (broadcasterId, opts) => subscribe(EventSubTypes.ChannelUpdateV2, broadcaster(broadcasterId), opts),
+    newSubscriptions: (broadcasterId, opts) =>
+      subscribe(EventSubTypes.ChannelSubscribeV1, broadcaster(broadcasterId), opts),
     subscriptions: (broadcasterId, opts) =>
       subscribe(EventSubTypes.ChannelSubscribeV1, broadcaster(broadcasterId), opts),
+    subscriptionGifts: (broadcasterId, opts) =>
+      subscribe(EventSubTypes.ChannelSubscriptionGiftV1, broadcaster(broadcasterId), opts),
+    resubscriptions: (broadcasterId, opts) =>
+      subscribe(EventSubTypes.ChannelSubscriptionMessageV1, broadcaster(broadcasterId), opts),
     cheers: (broadcasterId, opts) => subscribe(EventSubTypes.ChannelCheerV1, broadcaster(broadcasterId), opts),
     raids: (broadcasterId, opts) =>
       subscribe(EventSubTypes.ChannelRaidV1, { to_broadcaster_user_id: broadcasterId }, opts),

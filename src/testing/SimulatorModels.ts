@@ -252,9 +252,13 @@ export interface SimEventSubTarget {
  */
 export interface SimEventSubTriggerOptions extends SimEventSubTarget {
   readonly type: string
-  /** field overrides, deep-merged into the documented example event (arrays are replaced) */
+  /**
+   * field overrides, deep-merged into the documented example event (arrays are replaced). An event that is a
+   * new thing each time (a chat message's `message_id`, a redemption's or a donation's `id`) gets a fresh id
+   * per trigger unless given here.
+   */
   readonly event?: SimJsonObject
-  /** use this message id instead of a fresh uuid */
+  /** use this message id (the notification's `metadata.message_id`) instead of a fresh uuid */
   readonly messageId?: string
 }
 

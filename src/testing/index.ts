@@ -13,3 +13,8 @@ export * as Simulator from "./Simulator.js"
  * @since 0.1.0
  */
 export * as SimulatorModels from "./SimulatorModels.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as BotTest from "./BotTest.js"

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type { SimEventSubTriggerOptions, SimJsonObject } from "../../SimulatorModels.js"
 import type { Catalogue } from "./catalogue.js"
+import { withFreshOwnId } from "./eventIds.js"
 import { deepMerge, messageView, type SimEventSubControlError, type Sub } from "./model.js"
 import type { Registry } from "./registry.js"
 import type { WebhookTransport } from "./webhook.js"
@@ -94,10 +95,11 @@ export const make = (
       Effect.sync(() => {
         const ids: Array<string> = []
         const timestamp = clock.now() - ageSeconds * 1000
+        const event = withFreshOwnId(options.type, options.event)
         for (const sub of registry.matching(options)) {
           const messageId = options.messageId ?? randomUUID()
           const notify = sub.webhook === null ? notifyWebSocket : notifyWebhook
-          if (notify(sub, messageId, clock.timestamp(timestamp), options.event)) ids.push(messageId)
+          if (notify(sub, messageId, clock.timestamp(timestamp), event)) ids.push(messageId)
         }
         return ids as ReadonlyArray<string>
       })
