@@ -1,12 +1,12 @@
 // The EventSub dispatcher: what a transport routed (events per subscription, undecodable events,
 // revocations, problems) waits in an `Ingress`; one dispatcher fiber per ingress takes everything
 // routed since its last turn and offers each subscription's events, as one array, to the bounded
-// `Mailbox` of each of its consumers. A slow consumer makes the dispatcher wait (backpressure); the
-// transport bounds the ingress (a WebSocket pauses reading, a webhook answers 503).
+// inbox of each of its consumers (`eventsubInbox.ts`). A slow consumer makes the dispatcher wait
+// (backpressure); the transport bounds the ingress (a WebSocket pauses reading, a webhook answers 503).
 //
-// Why `Mailbox` and not `PubSub`: with the same consumer, a `PubSub` subscription read with
+// Why per-consumer inboxes and not a `PubSub`: with the same consumer, a `PubSub` subscription read with
 // `takeBetween` cost ~8 µs more per event at 60k events/s (delivered events survived young-generation
-// GCs and were promoted); `Mailbox` keeps plain arrays.
+// GCs and were promoted); an inbox keeps plain arrays, and no literal V8 would pretenure.
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Undecodable } from "../EventSub.js"
@@ -158,7 +158,7 @@ const dispatchTurn = <S extends Subscription>(
       yield* warn(deps.warnings, deps.clock, problem.kind, `EventSub: ${problem.text}`, deps.annotations)
     }
     for (const [entry, events] of batches) {
-      for (const mailbox of entry.mailboxes) yield* mailbox.offerAll(events)
+      for (const inbox of entry.inboxes) yield* inbox.offerAll(events)
     }
     for (const event of undecodable) {
       yield* warn(deps.warnings, deps.clock, "schema", describeUndecodable(event), deps.annotations)
