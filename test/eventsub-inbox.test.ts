@@ -5,7 +5,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Effect, Either, Equal, Fiber, Stream } from "effect"
+import type { EventSubError } from "../src/EventSubError.js"
+import { dispatch, Ingress, WarningGate } from "../src/internal/eventsubDispatcher.js"
 import { chunkFromArray, handBuiltChunks, handChunkConstructor, Inbox } from "../src/internal/eventsubInbox.js"
+import { type Subscription, subscriptionFields } from "../src/internal/eventsubRegistry.js"
 
 const builders = [
   ["hand-built chunks", chunkFromArray],
@@ -180,4 +183,36 @@ describe("EventSub inbox", () => {
         }))
     })
   }
+
+  it.effect("dispatcher: each turn's batches reach every inbox, then are emptied in place and reused", () =>
+    Effect.gen(function*() {
+      const entry = subscriptionFields({
+        type: "channel.follow",
+        version: "2",
+        decode: (event) => Either.right(event)
+      }, { broadcaster_user_id: "1" })
+      const inboxes = [new Inbox<unknown, EventSubError>(16), new Inbox<unknown, EventSubError>(16)]
+      for (const inbox of inboxes) entry.inboxes.add(inbox)
+      const ingress = new Ingress<Subscription>()
+      const deliver = (event: number) => ingress.apply({ _tag: "Deliver", entry, event, problem: undefined })
+      const deps = {
+        warnings: new WarningGate(10_000),
+        clock: yield* Effect.clock,
+        annotations: {},
+        resume: () => {},
+        end: () => Effect.void,
+        undecodable: () => Effect.void
+      }
+      deliver(1)
+      deliver(2)
+      const batch = ingress.batches.get(entry)!
+      ingress.end()
+      yield* dispatch(ingress, deps)
+      assert.strictEqual(batch.length, 0)
+      deliver(3)
+      assert.strictEqual(ingress.batches.get(entry), batch)
+      for (const inbox of inboxes) {
+        assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
+      }
+    }))
 })

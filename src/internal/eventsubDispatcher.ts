@@ -65,7 +65,14 @@ export const warn = (
  * @internal
  */
 export class Ingress<S extends Subscription> {
+  /**
+   * Events per subscription. The maps and arrays are long-lived, emptied in place and reused turn after
+   * turn (`takeBatches`, `recycle`): a fresh array per turn would be an allocation site V8 pretenures, and a
+   * dead array in the old generation keeps the events it held alive until the next full GC.
+   */
   batches = new Map<S, Array<unknown>>()
+  private spareMap: Map<S, Array<unknown>> | undefined = new Map()
+  private readonly spareBatches: Array<Array<unknown>> = []
   problems: Array<Problem> = []
   revoked: Array<readonly [S, EventSubError]> = []
   undecodable: Array<Undecodable> = []
@@ -83,9 +90,12 @@ export class Ingress<S extends Subscription> {
   apply(action: Action<S>): void {
     switch (action._tag) {
       case "Deliver": {
-        const batch = this.batches.get(action.entry)
-        if (batch === undefined) this.batches.set(action.entry, [action.event])
-        else batch.push(action.event)
+        let batch = this.batches.get(action.entry)
+        if (batch === undefined) {
+          batch = this.spareBatches.pop() ?? []
+          this.batches.set(action.entry, batch)
+        }
+        batch.push(action.event)
         this.pending++
         if (action.problem !== undefined) this.problems.push(action.problem)
         return
@@ -101,6 +111,22 @@ export class Ingress<S extends Subscription> {
         this.problems.push(action.problem)
         return
     }
+  }
+  /** takes the batches routed so far; the dispatcher hands them back to `recycle` once delivered */
+  takeBatches(): Map<S, Array<unknown>> {
+    const taken = this.batches
+    this.batches = this.spareMap ?? new Map()
+    this.spareMap = undefined
+    return taken
+  }
+  /** empties delivered batches in place, for reuse */
+  recycle(taken: Map<S, Array<unknown>>): void {
+    for (const events of taken.values()) {
+      events.length = 0
+      if (this.spareBatches.length < 16) this.spareBatches.push(events)
+    }
+    taken.clear()
+    this.spareMap = taken
   }
   wake(): void {
     const waiter = this.waiter
@@ -147,8 +173,8 @@ const dispatchTurn = <S extends Subscription>(
   deps: DispatchDeps<S>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const { batches, problems, revoked, undecodable } = ingress
-    if (batches.size > 0) ingress.batches = new Map()
+    const { problems, revoked, undecodable } = ingress
+    const batches = ingress.takeBatches()
     if (problems.length > 0) ingress.problems = []
     if (revoked.length > 0) ingress.revoked = []
     if (undecodable.length > 0) ingress.undecodable = []
@@ -160,6 +186,7 @@ const dispatchTurn = <S extends Subscription>(
     for (const [entry, events] of batches) {
       for (const inbox of entry.inboxes) yield* inbox.offerAll(events)
     }
+    ingress.recycle(batches)
     for (const event of undecodable) {
       yield* warn(deps.warnings, deps.clock, "schema", describeUndecodable(event), deps.annotations)
       yield* deps.undecodable(event)
