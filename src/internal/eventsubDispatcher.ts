@@ -128,6 +128,20 @@ export class Ingress<S extends Subscription> {
     taken.clear()
     this.spareMap = taken
   }
+  private wakeScheduled = false
+  /**
+   * Wakes the dispatcher once the I/O callbacks of this event-loop turn have run (`setImmediate`): the
+   * webhook transport accepts one event per request, and this makes one dispatcher turn (one chunk per
+   * stream) of every request answered in the same turn, not one each.
+   */
+  wakeSoon(): void {
+    if (this.wakeScheduled) return
+    this.wakeScheduled = true
+    setImmediate(() => {
+      this.wakeScheduled = false
+      this.wake()
+    })
+  }
   wake(): void {
     const waiter = this.waiter
     if (waiter !== undefined) {

@@ -198,7 +198,9 @@ const accept = (ctx: WebhookContext, message: Message): WebhookResponse | Refusa
     case "Undecodable":
     case "Revoke":
       ctx.ingress.apply(action)
-      ctx.ingress.wake()
+      // one dispatcher turn for the requests of one event-loop turn, at once when the buffer is half full
+      if (ctx.ingress.pending * 2 >= ctx.options.bufferEvents) ctx.ingress.wake()
+      else ctx.ingress.wakeSoon()
       return noContent
     case "Problem":
       return refusal(400, action.problem.kind, message.id, action.problem.text)
