@@ -16,6 +16,7 @@ export default tseslint.config(
       "**/build/**",
       "**/docs/**",
       "**/node_modules/**",
+      "bench/.client-*/**",
       "**/*.md"
     ]
   },

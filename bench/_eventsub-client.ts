@@ -123,7 +123,13 @@ const ours = () => {
     NodeSocket.layerWebSocketConstructor
   )
   const Tokens = AccessTokens.layer({ validateInterval: false }).pipe(Layer.provide(OAuth.layer()))
-  const Live = EventSub.layer(process.env.BENCH_DEDUPE ? { dedupeWindow: Number(process.env.BENCH_DEDUPE) } : {}).pipe(
+  // knobs to measure what an option costs: BENCH_DEDUPE, BENCH_CONSUMER_BUFFER, BENCH_INGRESS_HIGH_WATER
+  const knob = (name: string) => process.env[name] ? Number(process.env[name]) : undefined
+  const Live = EventSub.layer({
+    dedupeWindow: knob("BENCH_DEDUPE"),
+    consumerBuffer: knob("BENCH_CONSUMER_BUFFER"),
+    ingressHighWater: knob("BENCH_INGRESS_HIGH_WATER")
+  }).pipe(
     Layer.provideMerge(Helix.layer({ defaultUser: userId })),
     Layer.provide(Tokens),
     Layer.provideMerge(Base)

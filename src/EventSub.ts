@@ -57,20 +57,20 @@
  *   longer be created (a 4xx other than 409: scope gone, bad condition, a Twitch limit; the stream fails
  *   with `EventSubSubscribeError` or `EventSubLimitExceeded`) or the consumer ends a stream.
  *
- * Buffers: each stream has a bounded buffer (an Effect `Mailbox` of `consumerBuffer` events, default
- * 1024). When a consumer falls behind, delivery to every stream of that connection waits (backpressure,
- * nothing is dropped); incoming events then queue up to `ingressHighWater` (decoded) and the socket is
- * paused.
+ * Buffers: each stream has a bounded buffer of `consumerBuffer` events (default 1024). When a consumer
+ * falls behind, delivery to every stream of that connection waits (backpressure, nothing is dropped);
+ * incoming events then queue up to `ingressHighWater` (decoded) and the socket is paused.
  *
- * Hot streams: a stream hands over every event waiting as one chunk. On a stream of tens of thousands of
- * events a second, a sink that runs an Effect holding the events (`Stream.runForEach`,
- * `Stream.runForEachChunk`) costs ~2.5 µs per event more than a synchronous one (`Stream.runFold`, or
- * `Stream.mapChunks` + `Stream.runDrain`): V8's allocation-site pretenuring decides to allocate some of
- * Effect's short-lived literals directly in the old generation (seen tenured: the `{ _tag: "IArray" }`
- * backing of `Chunk.unsafeFromArray` and the buffer array of `Mailbox`), and the events those point to
- * then survive young-generation GCs until the next full GC. Node's `--no-allocation-site-pretenuring`
- * removes that cost (measured in `bench/eventsub.ts`, rows `ours` and `ours-fold`). At chat rates of a
- * few hundred events a second none of this matters.
+ * Hot streams: a stream hands over every event waiting as one chunk, so the README's consumer
+ * (`Stream.runForEach` with an Effect per event) costs about what a synchronous sink (`Stream.runFold`)
+ * does. The delivery path avoids what made it slower with Effect's `Mailbox`: V8 allocates objects made
+ * by a literal straight into the old generation once that literal's objects tend to survive a young
+ * GC (allocation-site pretenuring), and a dead container there keeps the events it points to alive
+ * until the next full GC. So the buffers are long-lived arrays emptied in place, each chunk is a copy,
+ * and chunks are made by a constructor (checked at load against Effect's Chunk layout, else
+ * `Chunk.unsafeFromArray`). Chunks are never reused: a chunk a consumer keeps stays as delivered.
+ * Measured in `bench/eventsub.ts` (rows `ours` and `ours-fold`). At chat rates of a few hundred events
+ * a second none of this matters.
  *
  * @since 0.1.0
  */

@@ -21,7 +21,7 @@ const follow = subscriptionFields({
 
 const setup = (created = true) => {
   const registry = new Registry<Subscription>((entry) => entry.twitchId === null)
-  const entry: Subscription = { ...follow, mailboxes: new Set() }
+  const entry: Subscription = { ...follow, inboxes: new Set() }
   registry.add(entry)
   if (created) registry.setTwitchId(entry, "sub-1")
   const state: RouterState<Subscription> = {

@@ -1,12 +1,12 @@
 // The EventSub dispatcher: what a transport routed (events per subscription, undecodable events,
 // revocations, problems) waits in an `Ingress`; one dispatcher fiber per ingress takes everything
 // routed since its last turn and offers each subscription's events, as one array, to the bounded
-// `Mailbox` of each of its consumers. A slow consumer makes the dispatcher wait (backpressure); the
-// transport bounds the ingress (a WebSocket pauses reading, a webhook answers 503).
+// inbox of each of its consumers (`eventsubInbox.ts`). A slow consumer makes the dispatcher wait
+// (backpressure); the transport bounds the ingress (a WebSocket pauses reading, a webhook answers 503).
 //
-// Why `Mailbox` and not `PubSub`: with the same consumer, a `PubSub` subscription read with
+// Why per-consumer inboxes and not a `PubSub`: with the same consumer, a `PubSub` subscription read with
 // `takeBetween` cost ~8 µs more per event at 60k events/s (delivered events survived young-generation
-// GCs and were promoted); `Mailbox` keeps plain arrays.
+// GCs and were promoted); an inbox keeps plain arrays, and no literal V8 would pretenure.
 import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Undecodable } from "../EventSub.js"
@@ -65,7 +65,14 @@ export const warn = (
  * @internal
  */
 export class Ingress<S extends Subscription> {
+  /**
+   * Events per subscription. The maps and arrays are long-lived, emptied in place and reused turn after
+   * turn (`takeBatches`, `recycle`): a fresh array per turn would be an allocation site V8 pretenures, and a
+   * dead array in the old generation keeps the events it held alive until the next full GC.
+   */
   batches = new Map<S, Array<unknown>>()
+  private spareMap: Map<S, Array<unknown>> | undefined = new Map()
+  private readonly spareBatches: Array<Array<unknown>> = []
   problems: Array<Problem> = []
   revoked: Array<readonly [S, EventSubError]> = []
   undecodable: Array<Undecodable> = []
@@ -83,9 +90,12 @@ export class Ingress<S extends Subscription> {
   apply(action: Action<S>): void {
     switch (action._tag) {
       case "Deliver": {
-        const batch = this.batches.get(action.entry)
-        if (batch === undefined) this.batches.set(action.entry, [action.event])
-        else batch.push(action.event)
+        let batch = this.batches.get(action.entry)
+        if (batch === undefined) {
+          batch = this.spareBatches.pop() ?? []
+          this.batches.set(action.entry, batch)
+        }
+        batch.push(action.event)
         this.pending++
         if (action.problem !== undefined) this.problems.push(action.problem)
         return
@@ -101,6 +111,36 @@ export class Ingress<S extends Subscription> {
         this.problems.push(action.problem)
         return
     }
+  }
+  /** takes the batches routed so far; the dispatcher hands them back to `recycle` once delivered */
+  takeBatches(): Map<S, Array<unknown>> {
+    const taken = this.batches
+    this.batches = this.spareMap ?? new Map()
+    this.spareMap = undefined
+    return taken
+  }
+  /** empties delivered batches in place, for reuse */
+  recycle(taken: Map<S, Array<unknown>>): void {
+    for (const events of taken.values()) {
+      events.length = 0
+      if (this.spareBatches.length < 16) this.spareBatches.push(events)
+    }
+    taken.clear()
+    this.spareMap = taken
+  }
+  private wakeScheduled = false
+  /**
+   * Wakes the dispatcher once the I/O callbacks of this event-loop turn have run (`setImmediate`): the
+   * webhook transport accepts one event per request, and this makes one dispatcher turn (one chunk per
+   * stream) of every request answered in the same turn, not one each.
+   */
+  wakeSoon(): void {
+    if (this.wakeScheduled) return
+    this.wakeScheduled = true
+    setImmediate(() => {
+      this.wakeScheduled = false
+      this.wake()
+    })
   }
   wake(): void {
     const waiter = this.waiter
@@ -147,8 +187,8 @@ const dispatchTurn = <S extends Subscription>(
   deps: DispatchDeps<S>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const { batches, problems, revoked, undecodable } = ingress
-    if (batches.size > 0) ingress.batches = new Map()
+    const { problems, revoked, undecodable } = ingress
+    const batches = ingress.takeBatches()
     if (problems.length > 0) ingress.problems = []
     if (revoked.length > 0) ingress.revoked = []
     if (undecodable.length > 0) ingress.undecodable = []
@@ -158,8 +198,9 @@ const dispatchTurn = <S extends Subscription>(
       yield* warn(deps.warnings, deps.clock, problem.kind, `EventSub: ${problem.text}`, deps.annotations)
     }
     for (const [entry, events] of batches) {
-      for (const mailbox of entry.mailboxes) yield* mailbox.offerAll(events)
+      for (const inbox of entry.inboxes) yield* inbox.offerAll(events)
     }
+    ingress.recycle(batches)
     for (const event of undecodable) {
       yield* warn(deps.warnings, deps.clock, "schema", describeUndecodable(event), deps.annotations)
       yield* deps.undecodable(event)

@@ -1,12 +1,11 @@
 // The subscription registry shared by the EventSub transports: one entry per Twitch subscription
-// (type + version + condition), the bounded mailboxes of the streams consuming it, and the lookups a
+// (type + version + condition), the bounded inboxes of the streams consuming it, and the lookups a
 // router needs (by Twitch id, or by type + condition while the create request is in flight).
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
-import * as Mailbox from "effect/Mailbox"
 import type * as Scope from "effect/Scope"
 import type { EventSubError } from "../EventSubError.js"
+import { Inbox } from "./eventsubInbox.js"
 
 /** How to turn a notification's `event` into the subscriber's type. @internal */
 export interface EventDecoder<A> {
@@ -34,13 +33,13 @@ export interface Subscription {
   readonly decoder: EventDecoder<unknown>
   readonly condition: Readonly<Record<string, unknown>>
   /** one per consumer, each bounded by the consumer buffer */
-  readonly mailboxes: Set<Mailbox.Mailbox<unknown, EventSubError>>
+  readonly inboxes: Set<Inbox<unknown, EventSubError>>
   /** serialises creation and deletion of the Twitch subscription */
   readonly lock: Effect.Semaphore
   refCount: number
   /** the latest Twitch subscription id */
   twitchId: string | null
-  /** revoked or failed: its consumers' mailboxes were failed and it left the registry */
+  /** revoked or failed: its consumers' inboxes were failed and it left the registry */
   ended: boolean
   /** every consumer is gone */
   removed: boolean
@@ -54,7 +53,7 @@ export const subscriptionFields = (
   key: stableKey(decoder.type, decoder.version, condition),
   decoder,
   condition,
-  mailboxes: new Set(),
+  inboxes: new Set(),
   lock: Effect.unsafeMakeSemaphore(1),
   refCount: 0,
   twitchId: null,
@@ -143,13 +142,12 @@ export class Registry<S extends Subscription> {
 /** The entry's streams fail with `error` once they have delivered what was offered before. @internal */
 export const failConsumers = (entry: Subscription, error: EventSubError): void => {
   entry.ended = true
-  const exit = Exit.fail(error)
-  for (const mailbox of entry.mailboxes) mailbox.unsafeDone(exit)
+  for (const inbox of entry.inboxes) inbox.fail(error)
 }
 
 /**
- * A new consumer of the entry: a mailbox of `capacity` events (offers beyond it wait: backpressure). When the
- * scope closes, the mailbox leaves the entry (a dispatcher waiting for room in it goes on), then `release` runs.
+ * A new consumer of the entry: an inbox of `capacity` events (offers beyond it wait: backpressure). When the
+ * scope closes, the inbox leaves the entry (a dispatcher waiting for room in it goes on), then `release` runs.
  *
  * @internal
  */
@@ -157,16 +155,18 @@ export const addConsumer = (
   entry: Subscription,
   capacity: number,
   release: Effect.Effect<void>
-): Effect.Effect<Mailbox.Mailbox<unknown, EventSubError>, never, Scope.Scope> =>
-  Effect.gen(function*() {
+): Effect.Effect<Inbox<unknown, EventSubError>, never, Scope.Scope> =>
+  Effect.suspend(() => {
     entry.refCount++
-    const mailbox = yield* Mailbox.make<unknown, EventSubError>(Math.max(1, capacity))
-    entry.mailboxes.add(mailbox)
-    yield* Effect.addFinalizer(() =>
-      Effect.suspend(() => {
-        entry.mailboxes.delete(mailbox)
-        return Effect.zipRight(mailbox.shutdown, release)
-      })
+    const inbox = new Inbox<unknown, EventSubError>(capacity)
+    entry.inboxes.add(inbox)
+    return Effect.as(
+      Effect.addFinalizer(() =>
+        Effect.suspend(() => {
+          entry.inboxes.delete(inbox)
+          return Effect.zipRight(inbox.shutdown, release)
+        })
+      ),
+      inbox
     )
-    return mailbox
   })

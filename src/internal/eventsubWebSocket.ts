@@ -3,7 +3,7 @@
 // Data path (one connection): the socket's handler is synchronous: it parses each frame
 // (`parseFrame`), routes it (`route`: dedupe, stale check, decode) and applies the action to the
 // session's ingress; one dispatcher fiber per session hands the ingress on to the consumers'
-// mailboxes (`eventsubDispatcher.ts`). When the ingress holds more than `ingressHighWater` events the
+// inboxes (`eventsubDispatcher.ts`). When the ingress holds more than `ingressHighWater` events the
 // socket is paused (Node `ws`), so memory stays bounded.
 //
 // Control path: the connection fiber owns the sessions and creates every subscription on each fresh
@@ -22,7 +22,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
@@ -34,6 +33,7 @@ import type { EventSubError } from "../EventSubError.js"
 import { EventSubLimitExceeded, EventSubSubscribeError } from "../EventSubError.js"
 import { Dedupe } from "./eventsubDedupe.js"
 import { dispatch, Ingress, WarningGate } from "./eventsubDispatcher.js"
+import type { Inbox } from "./eventsubInbox.js"
 import { addConsumer, type EventDecoder, Registry, stableKey, subscriptionFields } from "./eventsubRegistry.js"
 import { type Action, AgeGuard, parseFrame, route, type RouterState } from "./eventsubRouter.js"
 import {
@@ -602,23 +602,23 @@ const findOrAddEntry = (
     return entry
   })
 
-/** Registers a consumer (sharing the entry of the same type + condition) and returns its mailbox. */
+/** Registers a consumer (sharing the entry of the same type + condition) and returns its inbox. */
 const register = (
   ctx: EngineContext,
   userId: string,
   decoder: EventDecoder<unknown>,
   condition: Readonly<Record<string, unknown>>
-): Effect.Effect<readonly [Entry, Mailbox.ReadonlyMailbox<unknown, EventSubError>], EventSubError, Scope.Scope> => {
+): Effect.Effect<readonly [Entry, Inbox<unknown, EventSubError>], EventSubError, Scope.Scope> => {
   const user = getUser(ctx, userId)
   return Effect.uninterruptible(
     user.lock.withPermits(1)(Effect.gen(function*() {
       const entry = yield* findOrAddEntry(ctx, user, decoder, condition)
-      const mailbox = yield* addConsumer(
+      const inbox = yield* addConsumer(
         entry,
         ctx.options.consumerBuffer,
         release(ctx.api, () => ctx.shuttingDown, entry)
       )
-      return [entry, mailbox] as const
+      return [entry, inbox] as const
     }))
   )
 }
@@ -632,9 +632,9 @@ export const make = (
   Effect.map(makeContext(api, options, undecodable), (ctx): Engine => ({
     subscribe: <A>(userId: string, decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
       Stream.unwrapScoped(Effect.gen(function*() {
-        const [entry, mailbox] = yield* register(ctx, userId, decoder as EventDecoder<unknown>, condition)
+        const [entry, inbox] = yield* register(ctx, userId, decoder as EventDecoder<unknown>, condition)
         yield* waitCreated(api, entry)
-        return Mailbox.toStream(mailbox as Mailbox.ReadonlyMailbox<A, EventSubError>)
+        return inbox.stream as Stream.Stream<A, EventSubError>
       })),
     status: Stream.fromPubSub(ctx.statusHub)
   }))

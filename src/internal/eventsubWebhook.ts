@@ -12,7 +12,6 @@
 import type * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Mailbox from "effect/Mailbox"
 import * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -199,7 +198,9 @@ const accept = (ctx: WebhookContext, message: Message): WebhookResponse | Refusa
     case "Undecodable":
     case "Revoke":
       ctx.ingress.apply(action)
-      ctx.ingress.wake()
+      // one dispatcher turn for the requests of one event-loop turn, at once when the buffer is half full
+      if (ctx.ingress.pending * 2 >= ctx.options.bufferEvents) ctx.ingress.wake()
+      else ctx.ingress.wakeSoon()
       return noContent
     case "Problem":
       return refusal(400, action.problem.kind, message.id, action.problem.text)
@@ -300,7 +301,7 @@ const release = (ctx: WebhookContext, entry: Entry): Effect.Effect<void> =>
     ))
   })
 
-/** Registers a consumer (sharing the entry of the same type + condition) and returns its mailbox. */
+/** Registers a consumer (sharing the entry of the same type + condition) and returns its inbox. */
 const register = (ctx: WebhookContext, decoder: EventDecoder<unknown>, condition: Readonly<Record<string, unknown>>) =>
   Effect.uninterruptible(
     ctx.lock.withPermits(1)(Effect.gen(function*() {
@@ -311,8 +312,8 @@ const register = (ctx: WebhookContext, decoder: EventDecoder<unknown>, condition
         ctx.registry.add(entry)
         ctx.byKey.set(key, entry)
       }
-      const mailbox = yield* addConsumer(entry, ctx.options.consumerBuffer, release(ctx, entry))
-      return [entry, mailbox] as const
+      const inbox = yield* addConsumer(entry, ctx.options.consumerBuffer, release(ctx, entry))
+      return [entry, inbox] as const
     }))
   )
 
@@ -363,9 +364,9 @@ export const make = (
     return {
       subscribe: <A>(decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
         Stream.unwrapScoped(Effect.gen(function*() {
-          const [entry, mailbox] = yield* register(ctx, decoder as EventDecoder<unknown>, condition)
+          const [entry, inbox] = yield* register(ctx, decoder as EventDecoder<unknown>, condition)
           yield* Effect.tapError(ensureCreated(ctx, entry), (error) => endEntry(ctx, entry, error))
-          return Mailbox.toStream(mailbox as Mailbox.ReadonlyMailbox<A, EventSubError>)
+          return inbox.stream as Stream.Stream<A, EventSubError>
         })),
       handle: (request) => handle(ctx, request),
       tooLarge: (messageId, maxBytes) => refuse(ctx, refusal(413, "size", messageId, `body over ${maxBytes} bytes`))

@@ -185,7 +185,7 @@ const ensureCreated = (api: SubscriptionApi, entry: Entry, ref: SessionRef): Eff
 /** Waits for a session and creates the subscription on it; a session lost meanwhile means: try the next. @internal */
 export const waitCreated = (api: SubscriptionApi, entry: Entry): Effect.Effect<void, EventSubError> =>
   Effect.suspend(() => {
-    if (entry.ended) return Effect.void // the consumer's mailbox is failed already
+    if (entry.ended) return Effect.void // the consumer's inbox is failed already
     const deferred = entry.conn.session
     return Deferred.await(deferred).pipe(
       Effect.flatMap((ref) =>
