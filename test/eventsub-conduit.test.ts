@@ -1,0 +1,173 @@
+/**
+ * The conduit transport in one process against the simulator: the conduit found or created, sessions
+ * assigned to their shards, events delivered once, a dropped session reopened and re-assigned, adoption
+ * after a restart, and the simulator's conduit rules (validation, routing, drops, conduit.shard.disabled).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import * as EventSub from "../src/EventSub.js"
+import * as EventSubConduit from "../src/EventSubConduit.js"
+import * as EventSubTypes from "../src/EventSubTypes.js"
+import * as Helix from "../src/Helix.js"
+import * as Conduits from "../src/Helix/Conduits.js"
+import * as EventSubApi from "../src/Helix/EventSub.js"
+import * as Simulator from "../src/testing/Simulator.js"
+import * as Fixture from "./fixtures/conduit.js"
+
+const streamOnline = (channel: string) =>
+  Effect.flatMap(
+    EventSub.EventSub,
+    (es) => Effect.succeed(es.subscribe(EventSubTypes.StreamOnlineV1, { broadcaster_user_id: channel }))
+  )
+
+const conduitSubs = Effect.map(
+  Effect.flatMap(Simulator.Simulator, (sim) => sim.eventSub.subscriptions),
+  (subs) => subs.filter((s) => s.transport === "conduit" && s.type === "stream.online")
+)
+
+const shards = (conduitId: string) =>
+  Effect.flatMap(Helix.Helix, (helix) =>
+    helix.paginate(Conduits.getConduitShards, { conduit_id: conduitId }).pipe(
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray),
+      Helix.withApp
+    ))
+
+/** Runs `f` with the conduit layer built in a scope of its own (closed afterwards, or by `f`). */
+const withConduit = <A, E>(
+  options: EventSubConduit.Options,
+  f: (
+    scope: Scope.CloseableScope
+  ) => Effect.Effect<A, E, EventSub.EventSub | EventSubConduit.EventSubConduit | Helix.Helix | Simulator.Simulator>
+) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(Fixture.layer(options), scope)
+    return yield* f(scope).pipe(Effect.provide(context), Effect.ensuring(Scope.close(scope, Exit.void)))
+  })
+
+describe("EventSubConduit", () => {
+  it.live("creates the conduit, assigns one session per shard, delivers each event once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const channels = Fixture.channels(8)
+      yield* withConduit({ shardCount: 2, shards: [0, 1] }, () =>
+        Effect.gen(function*() {
+          const conduit = yield* EventSubConduit.EventSubConduit
+          yield* Fixture.eventually(Effect.map(conduit.sessions, (s) => s.size === 2))
+          const listed = yield* shards(conduit.conduitId)
+          assert.deepStrictEqual(listed.map((s) => s.status), ["enabled", "enabled"])
+          const received: Array<string> = []
+          const fibers = yield* Effect.forEach(channels, (channel) =>
+            Effect.flatMap(streamOnline(channel), (s) =>
+              Effect.forkScoped(Stream.runForEach(s, (e) =>
+                Effect.sync(() => received.push(e.broadcaster_user_id))))))
+          yield* Fixture.eventually(Effect.map(conduitSubs, (subs) =>
+            subs.length === channels.length))
+          for (const channel of channels) {
+            const ids = yield* sim.eventSub.trigger({
+              type: "stream.online",
+              condition: { broadcaster_user_id: channel }
+            })
+            assert.strictEqual(ids.length, 1)
+          }
+          yield* Fixture.eventually(Effect.sync(() => received.length === channels.length))
+          assert.deepStrictEqual([...received].sort(), [...channels].sort())
+          yield* Effect.forEach(fibers, Fiber.interrupt)
+        }).pipe(Effect.scoped))
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
+
+  it.live("a restart adopts the subscriptions instead of creating them again", () =>
+    Effect.gen(function*() {
+      const channels = Fixture.channels(3)
+      const run = withConduit({ shardCount: 1, shards: { index: 0, total: 1 } }, () =>
+        Effect.gen(function*() {
+          const streams = yield* Effect.forEach(channels, streamOnline)
+          const fibers = yield* Effect.forEach(streams, (s) => Effect.forkScoped(Stream.runDrain(s)))
+          yield* Fixture.eventually(Effect.map(conduitSubs, (subs) => subs.length === channels.length))
+          yield* Effect.sleep("200 millis")
+          yield* Effect.forEach(fibers, Fiber.interrupt)
+          return (yield* EventSubConduit.EventSubConduit).conduitId
+        }).pipe(Effect.scoped))
+      const first = yield* run
+      const second = yield* run
+      assert.strictEqual(second, first, "the same conduit is found")
+      const subs = yield* conduitSubs
+      assert.strictEqual(subs.length, channels.length, "no subscription duplicated")
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
+
+  it.live("a dropped session is reopened and re-assigned; conduit.shard.disabled is sent", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      yield* withConduit({ shardCount: 2, shards: [0, 1] }, () =>
+        Effect.gen(function*() {
+          const conduit = yield* EventSubConduit.EventSubConduit
+          yield* Fixture.eventually(Effect.map(conduit.sessions, (s) => s.size === 2))
+          const before = yield* conduit.sessions
+          yield* Fixture.eventually(
+            Effect.map(sim.eventSub.subscriptions, (subs) => subs.some((s) => s.type === "conduit.shard.disabled"))
+          )
+          const eventSub = yield* EventSub.EventSub
+          const disabled = yield* eventSub.subscribe(EventSubTypes.ConduitShardDisabledV1, {
+            client_id: sim.clientId,
+            conduit_id: conduit.conduitId
+          }).pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+          yield* Effect.sleep("100 millis")
+          yield* sim.eventSub.close({ sessionId: before.get(0)!, code: 4006 })
+          const [event] = Chunk.toReadonlyArray(yield* Fiber.join(disabled))
+          assert.strictEqual(event?.shard_id, "0")
+          assert.strictEqual(event?.status, "websocket_network_error")
+          assert.strictEqual(event?.transport.session_id, before.get(0))
+          yield* Fixture.eventually(Effect.map(conduit.sessions, (s) => s.size === 2 && s.get(0) !== before.get(0)))
+          const listed = yield* shards(conduit.conduitId)
+          assert.deepStrictEqual(listed.map((s) => s.status), ["enabled", "enabled"])
+        }))
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
+
+  it.live("a conduit id that does not exist: EventSubConduitNotFound", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(withConduit({ conduitId: "nope", shards: [0] }, () => Effect.void))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Exit.isFailure(exit) ? Chunk.unsafeHead(Chunk.fromIterable([exit.cause])) : undefined
+      assert.match(String(error), /EventSubConduitNotFound|does not exist/)
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
+
+  it.live("a shard id outside the conduit: EventSubConduitError", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(withConduit({ shardCount: 2, shards: [0, 5] }, () => Effect.void))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.match(String(Exit.isFailure(exit) ? exit.cause : ""), /outside the conduit/)
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
+})
+
+describe("Simulator conduits", () => {
+  it.live("validates shard updates, routes by channel, drops when the shard and one other are disabled", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const helix = yield* Helix.Helix
+      const app = <A, E>(e: Effect.Effect<A, E>) => Helix.withApp(e)
+      const created = yield* app(helix.request(Conduits.createConduits, { shard_count: 2 }))
+      const conduitId = created.data[0]!.id
+      const bad = yield* app(helix.request(Conduits.updateConduitShards, {
+        conduit_id: conduitId,
+        shards: [
+          { id: "0", transport: { method: "websocket", session_id: "no-such-session" } },
+          { id: "7", transport: { method: "websocket", session_id: "x" } }
+        ]
+      }))
+      assert.deepStrictEqual(bad.data, [])
+      assert.deepStrictEqual(bad.errors.map((e) => e.message), [
+        "The websocket session is not connected.",
+        "The shard id is outside of the conduit's range."
+      ])
+      // a subscription on a conduit whose shards are not assigned: its notifications are dropped
+      yield* app(helix.request(EventSubApi.createEventsubSubscription, {
+        type: "stream.online",
+        version: "1",
+        condition: { broadcaster_user_id: "5000" },
+        transport: { method: "conduit", conduit_id: conduitId }
+      }))
+      const ids = yield* sim.eventSub.trigger({ type: "stream.online", condition: { broadcaster_user_id: "5000" } })
+      assert.strictEqual(ids.length, 0)
+    }).pipe(Effect.provide(Fixture.layerHelix), Effect.provide(Simulator.layer()), Effect.scoped))
+})
