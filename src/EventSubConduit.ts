@@ -435,7 +435,8 @@ export const make = (options: Options): Effect.Effect<
       dedupeWindow: options.dedupeWindow ?? 50_000,
       maxMessageAge: Duration.minutes(10),
       consumerBuffer,
-      ingressHighWater: 4096
+      ingressHighWater: 4096,
+      releaseGrace: Duration.seconds(3)
     }, sink.publish)
     const owned = yield* leases.join({
       conduitId: conduit.id,

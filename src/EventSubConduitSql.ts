@@ -131,8 +131,8 @@ export const make = (
         return [] as ReadonlyArray<HomeRow>
       }))
 
-    /** One renewal: the shards this process serves afterwards. */
-    const tick = (conduitId: string, shardCount: number, me: string) =>
+    /** One renewal: the shards this process serves afterwards (orphans taken over only if `takeOver`). */
+    const tick = (conduitId: string, shardCount: number, me: string, takeOver: boolean) =>
       Effect.gen(function*() {
         yield* sql`UPDATE ${t} SET home_expires = now() + ${ttl} WHERE conduit_id = ${conduitId} AND home = ${me}`
         // give back what a live home process wants again
@@ -145,7 +145,7 @@ export const make = (
           WHERE conduit_id = ${conduitId} AND home = ${me} AND shard_id < ${shardCount}
             AND (holder IS NULL OR holder = ${me} OR holder_expires < now()) RETURNING shard_id`
         // orphans (home and holder expired): each live process takes its share
-        const taken = yield* sql.withTransaction(Effect.gen(function*() {
+        const taken = !takeOver ? [] : yield* sql.withTransaction(Effect.gen(function*() {
           const [live] = yield* sql<{ readonly n: number }>`SELECT count(DISTINCT home)::int AS n FROM ${t}
             WHERE conduit_id = ${conduitId} AND home_expires > now()`
           const [orphans] = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM ${t}
@@ -198,18 +198,21 @@ export const make = (
           yield* Effect.sleep(Duration.millis(250))
         }
         yield* Effect.addFinalizer(() => release(conduitId, me))
-        const first = yield* Effect.mapError(tick(conduitId, shardCount, me), dbError("claim shards"))
+        // no takeover during the first lease period: peers starting with us claim their own shards first
+        const joinedAt = yield* Clock.currentTimeMillis
+        const first = yield* Effect.mapError(tick(conduitId, shardCount, me, false), dbError("claim shards"))
         const ref = yield* SubscriptionRef.make(first)
-        yield* tick(conduitId, shardCount, me).pipe(
-          Effect.flatMap((owned) =>
-            SubscriptionRef.update(ref, (current) => sameSet(current, owned) ? current : owned)
-          ),
-          Effect.catchAll((error) => Effect.logWarning(`EventSub conduit leases: ${error.message}; retrying`)),
-          Effect.repeat(Schedule.spaced(Duration.millis(ttlMs / 4))),
-          Effect.delay(Duration.millis(ttlMs / 4)),
-          Effect.interruptible,
-          Effect.forkScoped
-        )
+        yield* Effect.flatMap(Clock.currentTimeMillis, (now) => tick(conduitId, shardCount, me, now - joinedAt > ttlMs))
+          .pipe(
+            Effect.flatMap((owned) =>
+              SubscriptionRef.update(ref, (current) => sameSet(current, owned) ? current : owned)
+            ),
+            Effect.catchAll((error) => Effect.logWarning(`EventSub conduit leases: ${error.message}; retrying`)),
+            Effect.repeat(Schedule.spaced(Duration.millis(ttlMs / 4))),
+            Effect.delay(Duration.millis(ttlMs / 4)),
+            Effect.interruptible,
+            Effect.forkScoped
+          )
         return ref
       })
 

@@ -77,6 +77,8 @@ export interface ConduitEngineOptions {
   readonly maxMessageAge: Duration.Duration
   readonly consumerBuffer: number
   readonly ingressHighWater: number
+  /** how long a shard no longer served keeps its session open (its new server assigns its own meanwhile) */
+  readonly releaseGrace: Duration.Duration
 }
 
 /** @internal */
@@ -419,6 +421,17 @@ export const make = (
     const served = new Set<number>()
     const sockets = yield* Effect.context<Socket.WebSocketConstructor>()
     const start = (shard: number) => FiberMap.run(shards, shard, Effect.provide(runShard(ctx, shard), sockets))
+    const scope = yield* Effect.scope
+    const stop = (shard: number) =>
+      Effect.zipRight(
+        FiberMap.remove(shards, shard),
+        PubSub.publish(ctx.statusHub, {
+          _tag: "Disconnected",
+          userId: "conduit",
+          connection: shard,
+          reason: "no longer served"
+        })
+      )
     return {
       subscribe: <A>(decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
         Stream.unwrapScoped(Effect.gen(function*() {
@@ -431,17 +444,20 @@ export const make = (
           for (const shard of [...served]) {
             if (wanted.has(shard)) continue
             served.delete(shard)
-            yield* FiberMap.remove(shards, shard)
-            yield* PubSub.publish(ctx.statusHub, {
-              _tag: "Disconnected",
-              userId: "conduit",
-              connection: shard,
-              reason: "no longer served"
-            })
+            // the session stays open a while: the shard's new server assigns its own session first, so
+            // Twitch never sees the shard disabled (closing a session no longer assigned disables nothing)
+            yield* Effect.forkIn(
+              Effect.delay(
+                Effect.suspend(() => served.has(shard) ? Effect.void : stop(shard)),
+                options.releaseGrace
+              ),
+              scope
+            )
           }
           for (const shard of wanted) {
             if (served.has(shard)) continue
             served.add(shard)
+            // a fresh session (one still open from before may have been replaced at Twitch meanwhile)
             yield* start(shard)
           }
         }),
