@@ -12,6 +12,7 @@ import * as Helix from "../src/Helix.js"
 import * as Conduits from "../src/Helix/Conduits.js"
 import * as EventSubApi from "../src/Helix/EventSub.js"
 import * as Simulator from "../src/testing/Simulator.js"
+import * as TokenStore from "../src/TokenStore.js"
 import * as Fixture from "./fixtures/conduit.js"
 
 const streamOnline = (channel: string) =>
@@ -170,4 +171,69 @@ describe("Simulator conduits", () => {
       const ids = yield* sim.eventSub.trigger({ type: "stream.online", condition: { broadcaster_user_id: "5000" } })
       assert.strictEqual(ids.length, 0)
     }).pipe(Effect.provide(Fixture.layerHelix), Effect.provide(Simulator.layer()), Effect.scoped))
+
+  it.live("conduit subscriptions: app token only, the conduit must exist, 409 for the same one, listed by conduit_id", () =>
+    Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const created = yield* Helix.withApp(helix.request(Conduits.createConduits, { shard_count: 1 }))
+      const conduitId = created.data[0]!.id
+      const request = (conduit: string) =>
+        helix.request(EventSubApi.createEventsubSubscription, {
+          type: "stream.online",
+          version: "1",
+          condition: { broadcaster_user_id: "5000" },
+          transport: { method: "conduit", conduit_id: conduit }
+        })
+      const unknown = yield* Effect.flip(Helix.withApp(request("no-such-conduit")))
+      assert.match(unknown.message, /conduit/)
+      const first = yield* Helix.withApp(request(conduitId))
+      assert.strictEqual(first.data[0]!.transport.method, "conduit")
+      const again = yield* Effect.flip(Helix.withApp(request(conduitId)))
+      assert.strictEqual(again._tag, "HelixConflict")
+      const userToken = yield* Effect.flip(Helix.withUser(Simulator.defaultUsers.broadcaster)(request(conduitId)))
+      assert.match(userToken.message, /invalid transport and auth combination/)
+      const sim = yield* Simulator.Simulator
+      const listed = (yield* sim.eventSub.subscriptions).filter((s) => s.transport === "conduit")
+      assert.strictEqual(listed.length, 1)
+      yield* Helix.withApp(helix.request(Conduits.deleteConduit, { id: conduitId }))
+      assert.strictEqual((yield* sim.eventSub.subscriptions).filter((s) => s.transport === "conduit").length, 0)
+    }).pipe(
+      Effect.provide(
+        Layer.effectDiscard(
+          Effect.flatMap(
+            Simulator.Simulator,
+            (sim) =>
+              Effect.flatMap(
+                Simulator.userToken({ userId: sim.users.broadcaster, scopes: [] }),
+                (t) => Effect.flatMap(TokenStore.TokenStore, (store) => store.set(t))
+              )
+          )
+        ).pipe(Layer.provideMerge(Fixture.layerHelix))
+      ),
+      Effect.provide(Simulator.layer()),
+      Effect.scoped
+    ))
+
+  it.live("a disabled shard's notifications go to one other shard; both disabled: dropped", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      // a conduit of 3 shards of which this process serves shard 2 only: 0 and 1 are never assigned (disabled)
+      yield* withConduit({ shardCount: 3, shards: [2] }, () =>
+        Effect.gen(function*() {
+          const conduit = yield* EventSubConduit.EventSubConduit
+          yield* Fixture.eventually(Effect.map(conduit.sessions, (s) => s.size === 1))
+          const channels = Fixture.channels(24)
+          const streams = yield* Effect.forEach(channels, streamOnline)
+          yield* Effect.forEach(streams, (s) => Effect.forkScoped(Stream.runDrain(s)))
+          yield* Fixture.eventually(Effect.map(conduitSubs, (subs) => subs.length === channels.length))
+          const sent = yield* Effect.forEach(channels, (channel) =>
+            sim.eventSub.trigger({ type: "stream.online", condition: { broadcaster_user_id: channel } }))
+          // shard 2 gets its own channels and shard 1's (its alternate); shard 0's (alternate 1, disabled) are dropped
+          const delivered = sent.filter((ids) =>
+            ids.length === 1
+          ).length
+          assert.isAbove(delivered, 0)
+          assert.isBelow(delivered, channels.length)
+        }).pipe(Effect.scoped))
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
 })
