@@ -26,6 +26,10 @@
  *   backoff. It subscribes to `conduit.shard.disabled` for the conduit and reopens a shard of its own that
  *   Twitch disabled.
  *
+ * Webhook shards instead of sessions: `layerWebhook({ …, callback, secret })` assigns the shards the process
+ * serves to its callback and provides `EventSubWebhook` too (mount its handler as for `EventSubWebhook.layer`;
+ * the same checks: signature, replay window, dedupe, bounded buffer).
+ *
  * Subscriptions are created once, with the transport `{ method: "conduit", conduit_id }`: before creating,
  * the app's subscriptions on the conduit are listed and one of the same type, version and condition is
  * adopted, so a restart (or a peer) does not duplicate it. Every process that wants events of a
@@ -46,21 +50,25 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as EventSub from "./EventSub.js"
-import { EventSubLimitExceeded, EventSubSubscribeError } from "./EventSubError.js"
+import { type EventSubError, EventSubLimitExceeded, EventSubSubscribeError } from "./EventSubError.js"
 import * as EventSubTypes from "./EventSubTypes.js"
+import * as EventSubWebhook from "./EventSubWebhook.js"
 import * as Helix from "./Helix.js"
 import * as ConduitsApi from "./Helix/Conduits.js"
 import * as EventSubApi from "./Helix/EventSub.js"
 import { TaggedError } from "./internal/errors.js"
 import * as Engine from "./internal/eventsubConduit.js"
-import type { CreateFailure } from "./internal/eventsubRegistry.js"
+import type { CreateFailure, EventDecoder } from "./internal/eventsubRegistry.js"
 import * as Service from "./internal/eventsubService.js"
+import * as Webhook from "./internal/eventsubWebhook.js"
+import * as WebhookHttp from "./internal/eventsubWebhookHttp.js"
 import { TwitchConfig } from "./TwitchConfig.js"
 
 const Tagged = TaggedError("EventSubConduit")
@@ -244,6 +252,19 @@ export interface Options {
   readonly reconnectSchedule?: Schedule.Schedule<unknown, unknown> | undefined
 }
 
+/**
+ * Shards served by a webhook callback instead of WebSocket sessions (see `layerWebhook`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface WebhookOptions extends Options {
+  /** The public HTTPS URL Twitch posts to (where `EventSubWebhook`'s handler is mounted). */
+  readonly callback: string
+  /** 10–100 ASCII characters; signs every message. Never logged, never in an error or URL. */
+  readonly secret: Redacted.Redacted<string>
+}
+
 const helixError = (operation: string) => (error: Helix.HelixFailure) =>
   new EventSubConduitError({ operation, description: error.message, cause: error })
 
@@ -318,6 +339,60 @@ const conduitApi = (helix: Helix.Helix.Service, conduitId: string): Engine.Condu
       )
     )
 })
+
+/** The webhook engine's Helix side for conduit subscriptions (a stream that ends deletes nothing: peers share them). */
+const conduitWebhookApi = (api: Engine.ConduitApi): Webhook.WebhookApi => ({
+  create: api.create,
+  list: api.list,
+  delete: () => Effect.void
+})
+
+/** Webhook shards: each served shard assigned to the callback (up to 100 per call), re-assigned when disabled. */
+const makeWebhookShards = (helix: Helix.Helix.Service, conduitId: string, options: WebhookOptions) =>
+  Effect.gen(function*() {
+    const served = new Set<number>()
+    const lock = yield* Effect.makeSemaphore(1)
+    const transport = { method: "webhook", callback: options.callback, secret: Redacted.value(options.secret) }
+    const assign = (ids: ReadonlyArray<number>) =>
+      Effect.forEach(chunksOf(ids, 100), (chunk) =>
+        helix.request(ConduitsApi.updateConduitShards, {
+          conduit_id: conduitId,
+          shards: chunk.map((id) => ({ id: String(id), transport }))
+        }).pipe(
+          Helix.withApp,
+          Effect.flatMap((answer) =>
+            answer.errors.length === 0
+              ? Effect.void
+              : Effect.fail(`shard(s) ${answer.errors.map((e) => `${e.id}: ${e.message}`).join("; ")}`)
+          ),
+          Effect.mapError((e) => typeof e === "string" ? e : e.message),
+          Effect.retry(Schedule.exponential("500 millis").pipe(Schedule.intersect(Schedule.recurs(6)))),
+          Effect.catchAll((reason) => Effect.logWarning(`EventSub conduit ${conduitId}: assigning ${reason}`))
+        ), { discard: true })
+    return {
+      serve: (wanted: ReadonlySet<number>) =>
+        lock.withPermits(1)(Effect.gen(function*() {
+          const added = [...wanted].filter((id) => !served.has(id))
+          served.clear()
+          for (const id of wanted) served.add(id)
+          if (added.length > 0) yield* assign(added)
+        })),
+      restart: (shard: number) =>
+        Effect.suspend(() =>
+          served.has(shard)
+            ? Effect.zipRight(
+              Effect.logWarning(`EventSub conduit shard ${shard}: disabled by Twitch; assigning the callback again`),
+              assign([shard])
+            )
+            : Effect.void
+        ),
+      served: Effect.sync(() => new Set(served) as ReadonlySet<number>),
+      sessions: Effect.sync(() => new Map([...served].map((id) => [id, options.callback] as const)))
+    }
+  })
+
+const chunksOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size))
 
 /** The conduit to use, with its shard count set. */
 const resolveConduit = (helix: Helix.Helix.Service, options: Options) =>
@@ -398,16 +473,30 @@ const defaultInstance = (): string => {
   return `${host}:${typeof process === "undefined" ? 0 : process.pid}`
 }
 
-/**
- * The `EventSub` service over a conduit, and the conduit's state.
- *
- * @since 0.2.0
- * @category constructors
- */
-export const make = (options: Options): Effect.Effect<
+/** What both shard transports offer the common part. */
+interface Shards {
+  readonly subscribe: <A>(
+    decoder: EventDecoder<A>,
+    condition: Readonly<Record<string, unknown>>
+  ) => Stream.Stream<A, EventSubError>
+  readonly serve: (shards: ReadonlySet<number>) => Effect.Effect<void>
+  readonly restart: (shard: number, sessionId: string | undefined) => Effect.Effect<void>
+  readonly served: Effect.Effect<ReadonlySet<number>>
+  readonly sessions: Effect.Effect<ReadonlyMap<number, string>>
+  readonly status: Stream.Stream<EventSub.Status>
+}
+
+/** The common part: the conduit, the configured shards, the leases, `conduit.shard.disabled`, the services. */
+const start = <E, R>(
+  options: Options,
+  transport: (
+    conduitId: string,
+    undecodable: (event: EventSub.Undecodable) => Effect.Effect<void>
+  ) => Effect.Effect<Shards, E, R>
+): Effect.Effect<
   { readonly eventSub: EventSub.EventSub.Service; readonly conduit: EventSubConduit.Service },
-  EventSubConduitFailure,
-  Helix.Helix | TwitchConfig | ShardLeases | Socket.WebSocketConstructor | Scope.Scope
+  EventSubConduitFailure | E,
+  Helix.Helix | TwitchConfig | ShardLeases | Scope.Scope | R
 > =>
   Effect.gen(function*() {
     const helix = yield* Helix.Helix
@@ -417,49 +506,30 @@ export const make = (options: Options): Effect.Effect<
     const conduit = yield* leases.exclusive(resolveConduit(helix, options))
     const configured = yield* configuredShards(options.shards, conduit.shard_count)
     if (!leases.coordinated) yield* checkUnserved(helix, conduit.id, configured, instance)
-    const consumerBuffer = options.consumerBuffer ?? 1024
-    const sink = yield* Service.makeUndecodableSink(consumerBuffer)
-    const engine = yield* Engine.make(conduitApi(helix, conduit.id), {
-      url: config.eventSubWsUrl,
-      keepaliveTimeoutSeconds: options.keepaliveTimeoutSeconds,
-      keepaliveGrace: Duration.seconds(2),
-      openTimeout: config.requestTimeout,
-      welcomeTimeout: Duration.sum(config.requestTimeout, Duration.seconds(5)),
-      reconnectSchedule: options.reconnectSchedule ??
-        Schedule.exponential("500 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(8))),
-      createSchedule: Schedule.exponential("500 millis").pipe(
-        Schedule.jittered,
-        Schedule.intersect(Schedule.recurs(5))
-      ),
-      warningInterval: Duration.seconds(10),
-      dedupeWindow: options.dedupeWindow ?? 50_000,
-      maxMessageAge: Duration.minutes(10),
-      consumerBuffer,
-      ingressHighWater: 4096,
-      releaseGrace: Duration.seconds(3)
-    }, sink.publish)
+    const sink = yield* Service.makeUndecodableSink(options.consumerBuffer ?? 1024)
+    const shards = yield* transport(conduit.id, sink.publish)
     const owned = yield* leases.join({
       conduitId: conduit.id,
       shardCount: conduit.shard_count,
       shards: configured,
       instance
     })
-    yield* Effect.forkScoped(Stream.runForEach(owned.changes, engine.serve))
-    // Twitch disabled one of our shards (e.g. a half-open socket we have not noticed): reopen it
-    yield* engine.subscribe(Service.decoderFor(EventSubTypes.ConduitShardDisabledV1), {
+    yield* Effect.forkScoped(Stream.runForEach(owned.changes, shards.serve))
+    // Twitch disabled one of our shards (e.g. a half-open socket we have not noticed): serve it anew
+    yield* shards.subscribe(Service.decoderFor(EventSubTypes.ConduitShardDisabledV1), {
       client_id: config.clientId,
       conduit_id: conduit.id
     }).pipe(
-      Stream.runForEach((event) => engine.restart(Number(event.shard_id), event.transport.session_id)),
+      Stream.runForEach((event) => shards.restart(Number(event.shard_id), event.transport.session_id)),
       Effect.catchAll((error) =>
-        Effect.logWarning(`EventSub conduit: conduit.shard.disabled stream ended: ${error.message}`)
+        Effect.logWarning(`EventSub conduit: the conduit.shard.disabled stream ended: ${error.message}`)
       ),
       Effect.forkScoped
     )
     const eventSub = Service.makeService({
       needsUser: false,
-      subscribe: (_userId, decoder, condition) => engine.subscribe(decoder, condition),
-      status: engine.status,
+      subscribe: (_userId, decoder, condition) => shards.subscribe(decoder, condition),
+      status: shards.status,
       undecodable: sink.stream
     }, Service.resolveUserWith(helix.actingUserId, options.defaultUser))
     return {
@@ -468,10 +538,91 @@ export const make = (options: Options): Effect.Effect<
         conduitId: conduit.id,
         shardCount: conduit.shard_count,
         configured,
-        served: engine.served,
-        sessions: engine.sessions
+        served: shards.served,
+        sessions: shards.sessions
       }
     }
+  })
+
+const engineOptions = (options: Options) => ({
+  consumerBuffer: options.consumerBuffer ?? 1024,
+  dedupeWindow: options.dedupeWindow ?? 50_000,
+  maxMessageAge: Duration.minutes(10),
+  warningInterval: Duration.seconds(10),
+  createSchedule: Schedule.exponential("500 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+})
+
+/**
+ * The `EventSub` service over a conduit whose shards are WebSocket sessions, and the conduit's state.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<
+  { readonly eventSub: EventSub.EventSub.Service; readonly conduit: EventSubConduit.Service },
+  EventSubConduitFailure,
+  Helix.Helix | TwitchConfig | ShardLeases | Socket.WebSocketConstructor | Scope.Scope
+> =>
+  start(options, (conduitId, undecodable) =>
+    Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const config = yield* TwitchConfig
+      return yield* Engine.make(conduitApi(helix, conduitId), {
+        ...engineOptions(options),
+        url: config.eventSubWsUrl,
+        keepaliveTimeoutSeconds: options.keepaliveTimeoutSeconds,
+        keepaliveGrace: Duration.seconds(2),
+        openTimeout: config.requestTimeout,
+        welcomeTimeout: Duration.sum(config.requestTimeout, Duration.seconds(5)),
+        reconnectSchedule: options.reconnectSchedule ??
+          Schedule.exponential("500 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(8))),
+        ingressHighWater: 4096,
+        releaseGrace: Duration.seconds(3)
+      }, undecodable)
+    }))
+
+/**
+ * The `EventSub` service over a conduit whose shards this process serves with its webhook callback, the
+ * conduit's state, and the request handler to mount (as `EventSubWebhook.make`'s).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeWebhook = (options: WebhookOptions): Effect.Effect<
+  {
+    readonly eventSub: EventSub.EventSub.Service
+    readonly conduit: EventSubConduit.Service
+    readonly webhook: EventSubWebhook.EventSubWebhook.Service
+  },
+  EventSubConduitFailure,
+  Helix.Helix | TwitchConfig | ShardLeases | Scope.Scope
+> =>
+  Effect.gen(function*() {
+    if (!/^[\x20-\x7e]{10,100}$/.test(Redacted.value(options.secret)) || !URL.canParse(options.callback)) {
+      return yield* new EventSubConduitError({
+        operation: "webhook",
+        description: "the secret must be 10–100 ASCII characters and the callback a URL"
+      })
+    }
+    let handlers: WebhookHttp.Handlers | undefined
+    const started = yield* start(options, (conduitId, undecodable) =>
+      Effect.gen(function*() {
+        const helix = yield* Helix.Helix
+        const engine = yield* Webhook.make(conduitWebhookApi(conduitApi(helix, conduitId)), {
+          ...engineOptions(options),
+          secret: options.secret,
+          bufferEvents: 2048
+        }, undecodable)
+        handlers = yield* WebhookHttp.handlers(engine, 1024 * 1024)
+        const shards = yield* makeWebhookShards(helix, conduitId, options)
+        return {
+          ...shards,
+          subscribe: engine.subscribe,
+          restart: (shard: number) => shards.restart(shard),
+          status: Stream.never
+        }
+      }))
+    return { ...started, webhook: handlers! }
   })
 
 /**
@@ -491,4 +642,28 @@ export const layer = (
   Layer.scopedContext(
     Effect.map(make(options), ({ conduit, eventSub }) =>
       Context.make(EventSub.EventSub, eventSub).pipe(Context.add(EventSubConduit, conduit)))
+  )
+
+/**
+ * `EventSub` over a conduit whose shards are served by a webhook callback, `EventSubConduit`, and
+ * `EventSubWebhook` (mount its handler as with `EventSubWebhook.layer`). Each process assigns the shards
+ * it serves to its own callback; with `EventSubConduitSql` leases, a dead process's shards are assigned to
+ * a live one's callback.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerWebhook = (
+  options: WebhookOptions
+): Layer.Layer<
+  EventSub.EventSub | EventSubConduit | EventSubWebhook.EventSubWebhook,
+  EventSubConduitFailure,
+  Helix.Helix | TwitchConfig | ShardLeases
+> =>
+  Layer.scopedContext(
+    Effect.map(makeWebhook(options), ({ conduit, eventSub, webhook }) =>
+      Context.make(EventSub.EventSub, eventSub).pipe(
+        Context.add(EventSubConduit, conduit),
+        Context.add(EventSubWebhook.EventSubWebhook, webhook)
+      ))
   )

@@ -4,10 +4,12 @@
  * after a restart, and the simulator's conduit rules (validation, routing, drops, conduit.shard.disabled).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream } from "effect"
+import * as Http from "node:http"
 import * as EventSub from "../src/EventSub.js"
 import * as EventSubConduit from "../src/EventSubConduit.js"
 import * as EventSubTypes from "../src/EventSubTypes.js"
+import * as EventSubWebhook from "../src/EventSubWebhook.js"
 import * as Helix from "../src/Helix.js"
 import * as Conduits from "../src/Helix/Conduits.js"
 import * as EventSubApi from "../src/Helix/EventSub.js"
@@ -138,6 +140,55 @@ describe("EventSubConduit", () => {
       const exit = yield* Effect.exit(withConduit({ shardCount: 2, shards: [0, 5] }, () => Effect.void))
       assert.isTrue(Exit.isFailure(exit))
       assert.match(String(Exit.isFailure(exit) ? exit.cause : ""), /outside the conduit/)
+    }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
+})
+
+describe("EventSubConduit with webhook shards", () => {
+  it.live("assigns the served shards to the callback; events arrive through the handler, once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const server = Http.createServer()
+      yield* Effect.acquireRelease(
+        Effect.async<void>((resume) => {
+          server.listen(0, "127.0.0.1", () => resume(Effect.void))
+        }),
+        () => Effect.sync(() => server.close())
+      )
+      const port = (server.address() as { port: number }).port
+      const layer = EventSubConduit.layerWebhook({
+        shardCount: 2,
+        shards: [0, 1],
+        callback: `http://127.0.0.1:${port}/twitch`,
+        secret: Redacted.make("a-secret-of-enough-length")
+      }).pipe(Layer.provide(EventSubConduit.layerStaticLeases), Layer.provideMerge(Fixture.layerHelix))
+      yield* Effect.gen(function*() {
+        const webhook = yield* EventSubWebhook.EventSubWebhook
+        server.on("request", webhook.nodeHandler)
+        const conduit = yield* EventSubConduit.EventSubConduit
+        yield* Fixture.eventually(
+          Effect.map(
+            shards(conduit.conduitId),
+            (s) => s.every((shard) => shard.status === "enabled" && shard.transport.method === "webhook")
+          )
+        )
+        const channels = Fixture.channels(6)
+        const received: Array<string> = []
+        yield* Effect.forEach(
+          channels,
+          (channel) =>
+            Effect.flatMap(
+              streamOnline(channel),
+              (s) =>
+                Effect.forkScoped(Stream.runForEach(s, (e) => Effect.sync(() => received.push(e.broadcaster_user_id))))
+            )
+        )
+        yield* Fixture.eventually(Effect.map(conduitSubs, (subs) => subs.length === channels.length))
+        for (const channel of channels) {
+          yield* sim.eventSub.trigger({ type: "stream.online", condition: { broadcaster_user_id: channel } })
+        }
+        yield* Fixture.eventually(Effect.sync(() => received.length === channels.length))
+        assert.deepStrictEqual([...received].sort(), [...channels].sort())
+      }).pipe(Effect.provide(layer), Effect.scoped)
     }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
 })
 
