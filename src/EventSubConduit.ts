@@ -186,8 +186,8 @@ export declare namespace ShardLeases {
 
 /**
  * No coordination: each process serves exactly its configured shards. At start, a configured shard that
- * Twitch shows enabled on a connected session fails with `EventSubConduitShardConflict` (another process
- * serves it). Nobody takes over a dead process's shards: use `EventSubConduitSql` for that.
+ * Twitch still shows enabled on a session after 15 seconds (time for Twitch to notice a dead process's
+ * session) fails with `EventSubConduitShardConflict`: another process serves it. Nobody takes over a dead process's shards: use `EventSubConduitSql` for that.
  *
  * @since 0.2.0
  * @category layers
@@ -505,7 +505,15 @@ const start = <E, R>(
     const instance = options.instance ?? defaultInstance()
     const conduit = yield* leases.exclusive(resolveConduit(helix, options))
     const configured = yield* configuredShards(options.shards, conduit.shard_count)
-    if (!leases.coordinated) yield* checkUnserved(helix, conduit.id, configured, instance)
+    if (!leases.coordinated) {
+      // a session of a process that just died may still look connected until Twitch notices: wait a while
+      yield* checkUnserved(helix, conduit.id, configured, instance).pipe(
+        Effect.retry({
+          schedule: Schedule.spaced("1 second").pipe(Schedule.intersect(Schedule.recurs(15))),
+          while: (e) => e._tag === "EventSubConduitShardConflict"
+        })
+      )
+    }
     const sink = yield* Service.makeUndecodableSink(options.consumerBuffer ?? 1024)
     const shards = yield* transport(conduit.id, sink.publish)
     const owned = yield* leases.join({

@@ -135,6 +135,24 @@ describe("EventSubConduit", () => {
       assert.match(String(error), /EventSubConduitNotFound|does not exist/)
     }).pipe(Effect.provide(Simulator.layer()), Effect.scoped))
 
+  it.live(
+    "static leases: a shard another live process serves fails the start (after Twitch's grace)",
+    () =>
+      Effect.gen(function*() {
+        yield* withConduit({ shardCount: 2, shards: [0] }, () =>
+          Effect.gen(function*() {
+            const conduit = yield* EventSubConduit.EventSubConduit
+            yield* Fixture.eventually(Effect.map(conduit.sessions, (s) => s.size === 1))
+            const exit = yield* Effect.exit(withConduit({ shards: [0, 1] }, () => Effect.void))
+            assert.match(
+              String(Exit.isFailure(exit) ? exit.cause : ""),
+              /shard\(s\) 0 are configured in another live process/
+            )
+          }))
+      }).pipe(Effect.provide(Simulator.layer()), Effect.scoped),
+    40_000
+  )
+
   it.live("a shard id outside the conduit: EventSubConduitError", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(withConduit({ shardCount: 2, shards: [0, 5] }, () => Effect.void))
