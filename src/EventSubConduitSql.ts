@@ -21,6 +21,7 @@
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -110,11 +111,18 @@ export const make = (
       )`
     })).pipe(Effect.mapError(dbError("create lease table")))
 
+    // a transaction-scoped advisory lock: it goes with the transaction's connection, whatever happens
     const exclusive: ShardLeases["Type"]["exclusive"] = (effect) =>
-      Effect.acquireUseRelease(
-        Effect.mapError(sql`SELECT pg_advisory_lock(hashtext(${table + ":conduit"}))`, dbError("conduit lock")),
-        () => effect,
-        () => Effect.ignore(sql`SELECT pg_advisory_unlock(hashtext(${table + ":conduit"}))`)
+      sql.withTransaction(
+        Effect.zipRight(
+          Effect.mapError(sql`SELECT pg_advisory_xact_lock(hashtext(${table + ":conduit"}))`, dbError("conduit lock")),
+          effect
+        )
+      ).pipe(
+        Effect.catchIf(
+          (e): e is SqlError.SqlError => typeof e === "object" && e !== null && "_tag" in e && e._tag === "SqlError",
+          (e) => Effect.fail(dbError("conduit lock")(e))
+        )
       )
 
     /** Takes the home lease of every configured shard, or names the live process holding one. */
