@@ -4,7 +4,7 @@
  * after a restart, and the simulator's conduit rules (validation, routing, drops, conduit.shard.disabled).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Redacted, Scope, Stream, TestClock } from "effect"
 import * as Http from "node:http"
 import * as EventSub from "../src/EventSub.js"
 import * as EventSubConduit from "../src/EventSubConduit.js"
@@ -282,6 +282,17 @@ describe("Simulator conduits", () => {
       Effect.provide(Simulator.layer()),
       Effect.scoped
     ))
+
+  it.scoped("72-hour rule: a conduit whose shards all stay disabled for 72 hours is deleted (TestClock)", () =>
+    Effect.gen(function*() {
+      const helix = yield* Helix.Helix
+      const created = yield* Helix.withApp(helix.request(Conduits.createConduits, { shard_count: 2 }))
+      const listed = Effect.map(Helix.withApp(helix.request(Conduits.getConduits, {})), (r) => r.data.map((c) => c.id))
+      yield* TestClock.adjust("71 hours")
+      assert.deepStrictEqual(yield* listed, [created.data[0]!.id])
+      yield* TestClock.adjust("1 hour")
+      assert.deepStrictEqual(yield* listed, [])
+    }).pipe(Effect.provide(Fixture.layerHelix), Effect.provide(Simulator.layer())))
 
   it.live("a disabled shard's notifications go to one other shard; both disabled: dropped", () =>
     Effect.gen(function*() {

@@ -20,6 +20,8 @@ export type ShardTransport =
 export interface Shard {
   readonly id: string
   status: string
+  /** Clock millis since when it is not enabled (its creation for a shard never assigned); null when enabled */
+  disabledSinceMs: number | null
   /** null: never assigned */
   transport: ShardTransport | null
 }
@@ -46,6 +48,9 @@ const channelFields = [
   "client_id",
   "extension_client_id"
 ]
+
+/** a conduit whose shards all stay disabled this long is deleted */
+const CONDUIT_EXPIRY_MS = 72 * 3600_000
 
 /** FNV-1a, 32 bits: a stable spread of channel ids over shards. */
 const hash = (text: string): number => {
@@ -120,12 +125,30 @@ export class Conduits {
       disconnectedAt: null
     }
     shard.status = "enabled"
+    shard.disabledSinceMs = null
     session.everSubscribed = true
   }
 
   assignWebhook(shard: Shard, target: WebhookTarget): void {
     shard.transport = { method: "webhook", target }
     shard.status = "enabled"
+    shard.disabledSinceMs = null
+  }
+
+  /**
+   * Twitch's 72-hour rule: a conduit whose shards have all been disabled for 72 hours is deleted, with its
+   * subscriptions. Checked whenever conduits are looked at.
+   */
+  expire(): void {
+    const now = this.registry.clock.now()
+    for (const conduit of [...this.byId.values()]) {
+      const since = conduit.shards.reduce<number | null>(
+        (latest, shard) =>
+          latest === null || shard.disabledSinceMs === null ? null : Math.max(latest, shard.disabledSinceMs),
+        -Infinity
+      )
+      if (since !== null && now - since >= CONDUIT_EXPIRY_MS) this.delete(conduit)
+    }
   }
 
   /** Every shard on the session, with its conduit. */
@@ -153,7 +176,8 @@ export class Conduits {
     for (const [conduit, shard] of this.onSession(session.id)) {
       if (shard.status !== "enabled" || shard.transport?.method !== "websocket") continue
       shard.status = status
-      shard.transport.disconnectedAt = this.registry.clock.timestamp(this.registry.clock.now())
+      shard.disabledSinceMs = this.registry.clock.now()
+      shard.transport.disconnectedAt = this.registry.clock.timestamp(shard.disabledSinceMs)
       this.onDisabled(conduit, shard)
     }
   }
@@ -170,6 +194,7 @@ export class Conduits {
    * undefined (counted in `dropped`): both are disabled, the notification is lost.
    */
   route(sub: Sub, conduitId: string): Target | undefined {
+    this.expire()
     const conduit = this.byId.get(conduitId)
     if (conduit === undefined || conduit.shards.length === 0) return undefined
     const count = conduit.shards.length

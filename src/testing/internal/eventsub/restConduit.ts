@@ -51,6 +51,7 @@ export const create = (
 ): Step<Sub> =>
   Either.gen(function*() {
     if (token.userId !== null) return yield* wrongToken()
+    conduits.expire()
     const conduit = conduits.byId.get(request.conduitId)
     if (conduit === undefined || conduit.clientId !== token.clientId) {
       return yield* fail(400, "The conduit in transport.conduit_id does not exist")

@@ -15,12 +15,21 @@ const PAGE_SIZE = 1000
 const SECRET = /^[\x20-\x7e]{10,100}$/
 
 /** A shard with no transport assigned yet (Twitch lists such shards as disconnected websockets). */
-const unassigned = (id: number): Shard => ({ id: String(id), status: "websocket_disconnected", transport: null })
-const resized = (shards: ReadonlyArray<Shard>, count: number): Array<Shard> =>
-  Array.from({ length: count }, (_, i) => shards[i] ?? unassigned(i))
+const unassigned = (id: number, now: number): Shard => ({
+  id: String(id),
+  status: "websocket_disconnected",
+  disabledSinceMs: now,
+  transport: null
+})
+const resized = (shards: ReadonlyArray<Shard>, count: number, now: number): Array<Shard> =>
+  Array.from({ length: count }, (_, i) => shards[i] ?? unassigned(i, now))
 const view = (c: Conduit) => ({ id: c.id, shard_count: c.shards.length })
-const ownedBy = (ctx: Ctx) => [...ctx.store.conduits.byId.values()].filter((c) => c.clientId === ctx.token.clientId)
+const ownedBy = (ctx: Ctx) => {
+  ctx.store.conduits.expire()
+  return [...ctx.store.conduits.byId.values()].filter((c) => c.clientId === ctx.token.clientId)
+}
 const findConduit = (ctx: Ctx, id: string | undefined): Conduit | undefined => {
+  ctx.store.conduits.expire()
   const conduit = id === undefined ? undefined : ctx.store.conduits.byId.get(id)
   return conduit?.clientId === ctx.token.clientId ? conduit : undefined
 }
@@ -36,7 +45,7 @@ const createConduit = sync((ctx) => {
   const count = shardCountOf(ctx)
   if (typeof count !== "number") return count
   if (ownedBy(ctx).length >= MAX_CONDUITS) return helixError(429, "Conduit limit reached")
-  const conduit: Conduit = { id: ctx.store.nextId(), clientId: ctx.token.clientId, shards: resized([], count) }
+  const conduit: Conduit = { id: ctx.store.nextId(), clientId: ctx.token.clientId, shards: resized([], count, ctx.now) }
   ctx.store.conduits.byId.set(conduit.id, conduit)
   return data([view(conduit)])
 })
@@ -46,7 +55,7 @@ const updateConduit = sync((ctx) => {
   if (conduit === undefined) return helixError(404, "Conduit not found")
   const count = shardCountOf(ctx)
   if (typeof count !== "number") return count
-  conduit.shards = resized(conduit.shards, count)
+  conduit.shards = resized(conduit.shards, count, ctx.now)
   return data([view(conduit)])
 })
 
