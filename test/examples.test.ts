@@ -98,7 +98,8 @@ beforeAll(() => {
       "invite-bot.ts",
       "custom-auth-flow.ts",
       "test-token-store.ts",
-      "device-auth.ts"
+      "device-auth.ts",
+      "conduit-bot.ts"
     ]
   ) simulatorRuns.set(file, spawnExample(file))
 })
@@ -207,6 +208,13 @@ describe("examples against the in-process simulator", () => {
         "… waiting for approval",
         "2. Authorized as simbroadcaster",
         "said hello in chat"
+      ])))
+
+  it.live("conduit-bot serves the conduit's shard and answers !ping", () =>
+    Effect.map(simulatorRun("conduit-bot.ts"), (r) =>
+      assertSucceeded(r, [
+        /Conduit \S+: this copy serves shard\(s\) 0 of 1; answering !ping in simbroadcaster's chat/,
+        "simviewer: !ping → pong"
       ])))
 
   it.live("test-token-store: the refreshed token lands in the test store", () =>

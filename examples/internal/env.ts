@@ -44,6 +44,25 @@ export const layerTwitch: Layer.Layer<
   Option.match({ onNone: () => layerSimulator, onSome: () => layerTwitchEnv })
 ))
 
+/**
+ * Like {@link layerTwitch}, with the `TokenStore` of your choice: `onTwitch` against Twitch (e.g. a database
+ * several processes share), `onSimulator` against the in-process simulator.
+ */
+export const layerTwitchWithStore = <E1, E2>(stores: {
+  readonly onTwitch: Layer.Layer<TokenStore.TokenStore, E1>
+  readonly onSimulator: Layer.Layer<TokenStore.TokenStore, E2>
+}): Layer.Layer<TwitchConfig.TwitchConfig | TokenStore.TokenStore, E1 | E2 | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(Effect.map(
+    Config.option(Config.nonEmptyString("TWITCH_CLIENT_ID")),
+    (clientId): Layer.Layer<TwitchConfig.TwitchConfig | TokenStore.TokenStore, E1 | E2 | ConfigError.ConfigError> =>
+      Option.isSome(clientId)
+        ? Layer.merge(TwitchConfig.layerConfig(), stores.onTwitch)
+        : Layer.merge(Simulator.layerTwitchConfig, stores.onSimulator).pipe(
+          Layer.provideMerge(Simulator.layer({ autoApproveDevice: { afterMillis: 2_000 } })),
+          Layer.tap(() => Console.log("(no TWITCH_CLIENT_ID: running against the local simulator)"))
+        )
+  ))
+
 /** The simulator, when the example runs against it (`Some`): examples use it to stage what viewers do. */
 export const simulator = Effect.serviceOption(Simulator.Simulator)
 

@@ -559,7 +559,7 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
 
     const world: helix.HelixWorld = {
       state,
-      store: new HelixStore(options.seed ?? 0),
+      store: new HelixStore(options.seed ?? 0, eventSub.conduits),
       emit: (type, condition, event) => Effect.ignore(eventSub.control.trigger({ type, condition, event }))
     }
     const service = makeService(state, world, switches, {

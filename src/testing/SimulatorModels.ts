@@ -219,7 +219,7 @@ export interface SimEventSubSubscriptionInfo {
   readonly version: string
   readonly status: string
   /** how its messages go out */
-  readonly transport: "websocket" | "webhook"
+  readonly transport: "websocket" | "webhook" | "conduit"
   /** the WebSocket session (empty for a webhook subscription) */
   readonly sessionId: string
   /** the webhook callback (null for a WebSocket subscription) */

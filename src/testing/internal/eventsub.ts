@@ -14,6 +14,7 @@ import type { EventSubControl, EventSubOptions as PublicEventSubOptions } from "
 import type { SimAuth, SimTokenInfo } from "./contracts.js"
 import * as Burst from "./eventsub/burst.js"
 import * as Catalogue from "./eventsub/catalogue.js"
+import { type Conduit, Conduits, type Shard, shardView } from "./eventsub/conduits.js"
 import * as Control from "./eventsub/control.js"
 import * as Delivery from "./eventsub/delivery.js"
 import { makeClock, Registry } from "./eventsub/registry.js"
@@ -41,6 +42,8 @@ export interface EventSubPart {
   readonly control: EventSubControl
   /** Handles /_sim/eventsub/* control routes over HTTP (JSON bodies); matched on the last path segment. */
   readonly httpControlApp: HttpApp.Default
+  /** the conduits and their shards (the Helix conduit endpoints keep their state here) */
+  readonly conduits: Conduits
 }
 
 /**
@@ -73,8 +76,33 @@ const onRevoke = (registry: Registry, delivery: Delivery.Delivery) => (token: Si
   if (token.userId === null) return
   for (const sub of registry.subscriptions.values()) {
     if (sub.clientId !== token.clientId || sub.userId !== token.userId) continue
-    if (sub.webhook === null || sub.def.scopes.length > 0) delivery.revoke(sub, "authorization_revoked")
+    if ((sub.webhook === null && sub.conduitId === null) || sub.def.scopes.length > 0) {
+      delivery.revoke(sub, "authorization_revoked")
+    }
   }
+}
+
+/**
+ * `conduit.shard.disabled` to the client's subscriptions of that type (for this conduit, or any when the
+ * condition names none), with the shard's status and transport.
+ */
+const shardDisabled = (registry: Registry, delivery: Delivery.Delivery, conduit: Conduit, shard: Shard) => {
+  const event = {
+    conduit_id: conduit.id,
+    shard_id: shard.id,
+    status: shard.status,
+    transport: shardView(shard).transport
+  }
+  const subs = [...registry.subscriptions.values()].filter((sub) =>
+    sub.status === "enabled" && sub.def.type === "conduit.shard.disabled" &&
+    sub.clientId === conduit.clientId && sub.condition.client_id === conduit.clientId &&
+    (sub.condition.conduit_id === undefined || sub.condition.conduit_id === conduit.id)
+  )
+  return Effect.forEach(
+    subs,
+    (sub) => delivery.deliver({ type: sub.def.type, version: sub.def.version, subscriptionId: sub.id, event }, 0),
+    { discard: true }
+  )
 }
 
 /**
@@ -89,15 +117,18 @@ export const make = (auth: SimAuth, options: EventSubOptions): Effect.Effect<Eve
     const clock = yield* Effect.clock
     const registry = new Registry(makeClock(() => clock.unsafeCurrentTimeMillis()))
     const run = yield* FiberSet.makeRuntime<never, void, never>()
-    const ws = new WebSocketTransport.WebSocketTransport(registry, run, webSocketSettings(options))
+    const conduits = new Conduits(registry)
+    const ws = new WebSocketTransport.WebSocketTransport(registry, run, webSocketSettings(options), conduits)
     yield* Effect.addFinalizer(() => Effect.sync(() => ws.shutdown()))
     const webhook = new Webhook.WebhookTransport(registry, run, webhookSettings(options))
-    const delivery = Delivery.make(registry, catalogue, ws, webhook)
+    const delivery = Delivery.make(registry, catalogue, ws, webhook, conduits)
+    conduits.onDisabled = (conduit, shard) => run(Effect.ignore(shardDisabled(registry, delivery, conduit, shard)))
     auth.onRevoke(onRevoke(registry, delivery))
     const burst = Burst.make(registry, catalogue, ws)
     const control = Control.make({ registry, ws, webhook, delivery, burst })
     return {
-      subscriptionsApp: Rest.make({ auth, registry, catalogue, verify: (sub) => webhook.verify(sub) }),
+      subscriptionsApp: Rest.make({ auth, registry, catalogue, conduits, verify: (sub) => webhook.verify(sub) }),
+      conduits,
       handleUpgrade: ws.handleUpgrade,
       control,
       httpControlApp: Control.httpApp(control)

@@ -132,7 +132,7 @@ export const make = (registry: Registry, catalogue: Catalogue, ws: WebSocketTran
 ): Effect.Effect<SimEventSubBurstResult, SimEventSubControlError> =>
   Effect.gen(function*() {
     yield* catalogue.check(options.type, options.version)
-    const sub = registry.matching(options).find((s) => s.webhook === null)
+    const sub = registry.matching(options).find((s) => s.webhook === null && s.conduitId === null)
     if (sub === undefined) return yield* controlError("no enabled subscription matches the burst target")
     const progress: Progress = { sent: 0, firstMessageId: null, lastMessageId: null }
     yield* pump(

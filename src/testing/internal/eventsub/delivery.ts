@@ -4,8 +4,9 @@ import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type { SimEventSubTriggerOptions, SimJsonObject } from "../../SimulatorModels.js"
 import type { Catalogue } from "./catalogue.js"
+import type { Conduits } from "./conduits.js"
 import { withFreshOwnId } from "./eventIds.js"
-import { deepMerge, messageView, type SimEventSubControlError, type Sub } from "./model.js"
+import { deepMerge, messageView, type Session, type SimEventSubControlError, type Sub } from "./model.js"
 import type { Registry } from "./registry.js"
 import type { WebhookTransport } from "./webhook.js"
 import type { WebSocketTransport } from "./websocket.js"
@@ -67,12 +68,19 @@ export const make = (
   registry: Registry,
   catalogue: Catalogue,
   ws: WebSocketTransport,
-  webhook: WebhookTransport
+  webhook: WebhookTransport,
+  conduits: Conduits
 ): Delivery => {
   const { clock } = registry
 
-  const notifyWebSocket = (sub: Sub, messageId: string, timestamp: string, event: SimJsonObject | undefined) => {
-    const session = registry.sessions.get(sub.sessionId)
+  const notifyWebSocket = (
+    sub: Sub,
+    messageId: string,
+    timestamp: string,
+    event: SimJsonObject | undefined,
+    to?: Session
+  ) => {
+    const session = to ?? registry.sessions.get(sub.sessionId)
     if (session === undefined || !ws.isOpen(session)) return false
     const frame = subscriptionFrame(sub, "notification", messageId, timestamp, notificationPayload(sub, event))
     session.ws.send(frame)
@@ -89,6 +97,14 @@ export const make = (
     return true
   }
 
+  /** to the shard the conduit routes it to (none: dropped, as Twitch drops it) */
+  const notifyConduit = (sub: Sub, messageId: string, timestamp: string, event: SimJsonObject | undefined) => {
+    const target = conduits.route(sub, sub.conduitId ?? "")
+    if (target === undefined) return false
+    if (target._tag === "WebSocket") return notifyWebSocket(sub, messageId, timestamp, event, target.session)
+    return notifyWebhook({ ...sub, webhook: target.target }, messageId, timestamp, event)
+  }
+
   const deliver = (options: SimEventSubTriggerOptions, ageSeconds: number) =>
     Effect.andThen(
       catalogue.check(options.type, options.version),
@@ -98,7 +114,11 @@ export const make = (
         const event = withFreshOwnId(options.type, options.event)
         for (const sub of registry.matching(options)) {
           const messageId = options.messageId ?? randomUUID()
-          const notify = sub.webhook === null ? notifyWebSocket : notifyWebhook
+          const notify = sub.conduitId !== null
+            ? notifyConduit
+            : sub.webhook === null
+            ? notifyWebSocket
+            : notifyWebhook
           if (notify(sub, messageId, clock.timestamp(timestamp), event)) ids.push(messageId)
         }
         return ids as ReadonlyArray<string>
@@ -107,6 +127,17 @@ export const make = (
 
   const revoke = (sub: Sub, status: string): void => {
     if (sub.status !== "enabled") return
+    if (sub.conduitId !== null) {
+      const target = conduits.route(sub, sub.conduitId)
+      if (target?._tag === "WebSocket") {
+        const payload = { subscription: messageView(sub, status) }
+        ws.sendFrame(
+          target.session,
+          subscriptionFrame(sub, "revocation", randomUUID(), clock.timestamp(clock.now()), payload)
+        )
+      }
+      return registry.disable(sub, status, false)
+    }
     if (sub.webhook !== null) return webhook.revoke(sub, status)
     const session = registry.sessions.get(sub.sessionId)
     if (session !== undefined) {

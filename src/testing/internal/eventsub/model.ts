@@ -74,6 +74,8 @@ export interface Sub {
   disabledAtMs: number | null
   /** null for a WebSocket subscription */
   readonly webhook: WebhookTarget | null
+  /** the conduit its notifications go through (transport `conduit`), else null */
+  readonly conduitId: string | null
 }
 
 /** @internal */
@@ -120,6 +122,7 @@ export const errorResponse = (status: number, message: string): HttpServerRespon
 // ---------------------------------------------------------------------------------------------------- views
 
 const transportView = (sub: Sub): SimJsonObject => {
+  if (sub.conduitId !== null) return { method: "conduit", conduit_id: sub.conduitId }
   if (sub.webhook !== null) return { method: "webhook", callback: sub.webhook.callback }
   return sub.disconnectedAt === null
     ? { method: "websocket", session_id: sub.sessionId, connected_at: sub.connectedAt }
@@ -151,7 +154,9 @@ export const messageView = (sub: Sub, status: string): SimJsonObject => ({
   version: sub.def.version,
   cost: sub.cost,
   condition: sub.condition,
-  transport: sub.webhook !== null
+  transport: sub.conduitId !== null
+    ? { method: "conduit", conduit_id: sub.conduitId }
+    : sub.webhook !== null
     ? { method: "webhook", callback: sub.webhook.callback }
     : { method: "websocket", session_id: sub.sessionId },
   created_at: sub.createdAt
@@ -178,7 +183,7 @@ export const subscriptionInfo = (sub: Sub): SimEventSubSubscriptionInfo => ({
   type: sub.def.type,
   version: sub.def.version,
   status: sub.status,
-  transport: sub.webhook === null ? "websocket" : "webhook",
+  transport: sub.conduitId !== null ? "conduit" : sub.webhook === null ? "websocket" : "webhook",
   sessionId: sub.sessionId,
   callback: sub.webhook?.callback ?? null,
   condition: sub.condition,

@@ -109,10 +109,13 @@ export class Registry {
 }
 
 /**
- * Whose subscriptions a token sees (Get EventSub Subscriptions): an app token the client's webhook subscriptions,
+ * Whose subscriptions a token sees (Get EventSub Subscriptions): an app token the client's webhook and conduit
+ * subscriptions,
  * a user token the WebSocket subscriptions that user created.
  * @internal
  */
 export const ownedBy = (token: SimTokenInfo) => (sub: Sub): boolean =>
   sub.clientId === token.clientId &&
-  (token.userId === null ? sub.webhook !== null : sub.webhook === null && sub.userId === token.userId)
+  (token.userId === null
+    ? sub.webhook !== null || sub.conduitId !== null
+    : sub.webhook === null && sub.conduitId === null && sub.userId === token.userId)

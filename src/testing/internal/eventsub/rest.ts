@@ -10,8 +10,10 @@ import * as Schema from "effect/Schema"
 import { randomUUID } from "node:crypto"
 import type { SimAuth, SimTokenInfo } from "../contracts.js"
 import type { Catalogue, TypeDef } from "./catalogue.js"
+import type { Conduits } from "./conduits.js"
 import { conditionEquals, errorResponse, restView, type Session, type Sub, type WebhookTarget } from "./model.js"
 import { ownedBy, type Registry } from "./registry.js"
+import * as Conduit from "./restConduit.js"
 import * as Webhooks from "./restWebhook.js"
 import {
   authorizingField,
@@ -41,7 +43,8 @@ const Transport = Schema.Struct({
   method: Schema.optional(Schema.Unknown),
   session_id: Schema.optional(Schema.Unknown),
   callback: Schema.optional(Schema.Unknown),
-  secret: Schema.optional(Schema.Unknown)
+  secret: Schema.optional(Schema.Unknown),
+  conduit_id: Schema.optional(Schema.Unknown)
 })
 const decodeTransport = Schema.decodeUnknownEither(Transport)
 const decodeJsonObject = Schema.decodeUnknownEither(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
@@ -83,6 +86,7 @@ const conditionOf = (def: TypeDef, raw: unknown): Step<Record<string, string>> =
 type TransportRequest =
   | { readonly method: "websocket"; readonly sessionId: string }
   | { readonly method: "webhook"; readonly target: WebhookTarget }
+  | { readonly method: "conduit"; readonly conduitId: string }
 
 /** A secret of 10 to 100 ASCII characters. */
 const SECRET = /^[\x20-\x7e]{10,100}$/
@@ -104,11 +108,14 @@ const webhookOf = (callback: unknown, secret: unknown): Step<TransportRequest> =
 const transportOf = (raw: unknown): Step<TransportRequest> => {
   const transport = decodeTransport(raw)
   if (Either.isLeft(transport) || raw === undefined) return fail(400, "The parameter \"transport\" is required")
-  const { callback, method, secret, session_id: sessionId } = transport.right
+  const { callback, conduit_id: conduitId, method, secret, session_id: sessionId } = transport.right
   if (method === "webhook") return webhookOf(callback, secret)
-  if (method !== "websocket") {
-    return fail(400, "The value in \"transport.method\" is not valid (the simulator supports websocket and webhook)")
+  if (method === "conduit") {
+    return typeof conduitId === "string" && conduitId !== ""
+      ? Either.right({ method: "conduit", conduitId })
+      : fail(400, "The parameter \"transport.conduit_id\" is required")
   }
+  if (method !== "websocket") return fail(400, "The value in \"transport.method\" is not valid")
   if (typeof sessionId !== "string" || sessionId === "") {
     return fail(400, "The parameter \"transport.session_id\" is required")
   }
@@ -149,7 +156,9 @@ const withinLimits = (registry: Registry, w: Wanted): Step<number> => {
   let totalCost = 0
   const userSessions = new Set<string>()
   for (const sub of registry.subscriptions.values()) {
-    if (sub.status !== "enabled" || sub.clientId !== w.clientId || sub.webhook !== null) continue
+    if (sub.status !== "enabled" || sub.clientId !== w.clientId || sub.webhook !== null || sub.conduitId !== null) {
+      continue
+    }
     const sameType = sub.def.type === w.def.type && conditionEquals(sub.condition, w.condition)
     if (sub.userId === w.userId) {
       if (sameType && sub.def.version === w.def.version) return fail(409, "subscription already exists")
@@ -205,7 +214,8 @@ const insert = (registry: Registry, w: Wanted, cost: number): Sub => {
     connectedAt: w.session.connectedAt,
     disconnectedAt: null,
     disabledAtMs: null,
-    webhook: null
+    webhook: null,
+    conduitId: null
   }
   registry.add(sub, w.session)
   return sub
@@ -218,6 +228,7 @@ export interface RestDeps {
   readonly catalogue: Catalogue
   /** starts the callback verification of a new webhook subscription */
   readonly verify: (sub: Sub) => void
+  readonly conduits: Conduits
 }
 
 const createWebSocket = (
@@ -246,6 +257,12 @@ const create = (deps: RestDeps, token: SimTokenInfo, raw: unknown): Response =>
     const condition = yield* conditionOf(def, body.condition)
     const sub = transport.method === "websocket"
       ? yield* createWebSocket(deps, token, { def, condition, sessionId: transport.sessionId })
+      : transport.method === "conduit"
+      ? yield* Conduit.create(deps.auth, deps.registry, deps.conduits, token, {
+        def,
+        condition,
+        conduitId: transport.conduitId
+      })
       : yield* Webhooks.create(deps.auth, deps.registry, token, { def, condition, target: transport.target })
     const response = { data: [restView(sub)], ...totals(deps.registry, token) }
     if (sub.webhook !== null) deps.verify(sub)
@@ -256,9 +273,12 @@ const create = (deps: RestDeps, token: SimTokenInfo, raw: unknown): Response =>
 
 /** Get EventSub Subscriptions: one filter at most, pages of 100, oldest first. */
 const list = (registry: Registry, token: SimTokenInfo, params: URLSearchParams): Response => {
-  const filters = ["status", "type", "user_id", "subscription_id"].filter((name) => params.has(name))
+  const filters = ["status", "type", "user_id", "subscription_id", "conduit_id"].filter((name) => params.has(name))
   if (filters.length > 1) {
-    return errorResponse(400, "The status, type, user_id and subscription_id filters are mutually exclusive")
+    return errorResponse(
+      400,
+      "The status, type, user_id, subscription_id and conduit_id filters are mutually exclusive"
+    )
   }
   registry.prune()
   const owned = ownedBy(token)
@@ -324,6 +344,8 @@ const filterFor = (filter: string | undefined, value: string) => (sub: Sub): boo
       return Object.values(sub.condition).includes(value)
     case "subscription_id":
       return sub.id === value
+    case "conduit_id":
+      return sub.conduitId === value
     default:
       return true
   }

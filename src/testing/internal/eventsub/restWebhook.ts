@@ -19,11 +19,11 @@ export interface WebhookRequest {
   readonly target: WebhookTarget
 }
 
-/** The user the condition names and whether they authorized the client (with the type's scopes, if it has any). */
-const authorization = (
+/** The user the condition names and whether they authorized the client (with the type's scopes, if it has any). @internal */
+export const authorization = (
   auth: SimAuth,
   token: SimTokenInfo,
-  request: WebhookRequest
+  request: { readonly def: TypeDef; readonly condition: Record<string, string> }
 ): Step<{ readonly userId: string | null; readonly authorized: boolean }> => {
   const field = authorizingField(request.def)
   const userId = field === undefined ? null : request.condition[field] ?? null
@@ -81,7 +81,8 @@ export const create = (auth: SimAuth, registry: Registry, token: SimTokenInfo, r
       connectedAt: "",
       disconnectedAt: null,
       disabledAtMs: null,
-      webhook: request.target
+      webhook: request.target,
+      conduitId: null
     }
     registry.add(sub, undefined)
     return sub

@@ -8,6 +8,7 @@ import { randomBytes, randomUUID } from "node:crypto"
 import type * as http from "node:http"
 import type * as stream from "node:stream"
 import { WebSocket, WebSocketServer } from "ws"
+import type { Conduits } from "./conduits.js"
 import type { Session } from "./model.js"
 import type { Registry } from "./registry.js"
 
@@ -90,7 +91,8 @@ export class WebSocketTransport {
   constructor(
     private readonly registry: Registry,
     private readonly run: Run,
-    private readonly settings: WebSocketSettings
+    private readonly settings: WebSocketSettings,
+    private readonly conduits: Conduits
   ) {}
 
   private get clock() {
@@ -249,6 +251,7 @@ export class WebSocketTransport {
       session.subs.add(sub)
       session.everSubscribed = true
     }
+    this.conduits.handOver(previous, session)
     if (previous.status === "closed") {
       if (previous.graceFiber !== null) previous.graceFiber.unsafeInterruptAsFork(FiberId.none)
       this.registry.forget(previous)
@@ -269,6 +272,7 @@ export class WebSocketTransport {
     if (s.graceFiber !== null) s.graceFiber.unsafeInterruptAsFork(FiberId.none)
     const status = statusByCloseCode[s.closeCode] ?? "websocket_disconnected"
     for (const sub of s.subs) this.registry.disable(sub, status, true)
+    this.conduits.sessionClosed(s, status)
     this.registry.forget(s)
   }
 
@@ -286,6 +290,7 @@ export class WebSocketTransport {
     this.registry.reconnectIds.delete(reconnectId)
     if (s.reconnectedTo === null) {
       for (const sub of s.subs) this.registry.disable(sub, "websocket_failed_to_reconnect", true)
+      this.conduits.sessionClosed(s, "websocket_failed_to_reconnect")
     }
     if (s.status === "closed") this.registry.forget(s)
     else this.closeSession(s, 4004)

@@ -1,7 +1,8 @@
 // The Helix simulator's stateful areas (polls, predictions, rewards, ...), and deterministic ids from a seed.
 import * as Crypto from "node:crypto"
+import { Conduits } from "../eventsub/conduits.js"
+import { makeClock, Registry } from "../eventsub/registry.js"
 import type { BlockedTerm } from "./blockedTerms.js"
-import type { Conduit } from "./conduits.js"
 import type { Poll } from "./polls.js"
 import type { Prediction } from "./predictions.js"
 import type { Raid } from "./raids.js"
@@ -37,11 +38,16 @@ export class HelixStore {
   readonly shieldMode = new Map<string, ShieldMode>()
   /** broadcaster id → subscriber id → subscription */
   readonly subscriptions = new Map<string, Map<string, Subscription>>()
-  /** conduit id → conduit (each carries its client id) */
-  readonly conduits = new Map<string, Conduit>()
   private counter = 0
 
-  constructor(readonly seed: number) {}
+  /**
+   * @param conduits the conduits and their shards, shared with the EventSub part (which routes notifications to
+   * them); by default a store of its own
+   */
+  constructor(
+    readonly seed: number,
+    readonly conduits: Conduits = new Conduits(new Registry(makeClock(() => Date.now())))
+  ) {}
 
   /** A UUID-shaped id, the same sequence for the same seed. */
   nextId(): string {
