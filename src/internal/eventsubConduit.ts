@@ -24,15 +24,14 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Status, Undecodable } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
+import { type Adopting, endEntry, ensureCreated } from "./eventsubAdopt.js"
 import { Dedupe } from "./eventsubDedupe.js"
 import { dispatch, Ingress, WarningGate } from "./eventsubDispatcher.js"
 import {
   addConsumer,
   type CreateFailure,
   type EventDecoder,
-  failConsumers,
   Registry,
-  sameCondition,
   stableKey,
   type Subscription,
   subscriptionFields
@@ -100,7 +99,7 @@ export interface ConduitEngine {
 type Entry = Subscription
 type Control = Extract<Action<Entry>, { readonly _tag: "Welcome" | "Reconnect" }>
 
-const liveStatuses = new Set(["enabled"])
+const adopting: Adopting = { liveStatuses: new Set(["enabled"]), label: "EventSub conduit" }
 const textDecoder = new TextDecoder()
 
 interface Ctx {
@@ -126,55 +125,6 @@ interface SocketHandle {
 }
 
 // ------------------------------------------------------------------------------------------------ subscriptions
-
-const findListed = (ctx: Ctx, entry: Entry) =>
-  Effect.map(
-    Effect.mapError(ctx.api.list(entry.decoder.type), (error): CreateFailure => ({ kind: "transient", error })),
-    (listed) =>
-      listed.find((s) =>
-        liveStatuses.has(s.status) && s.version === entry.decoder.version && sameCondition(entry.condition, s.condition)
-      )
-  )
-
-/** Adopts the conduit subscription Twitch holds already (a restart, or a peer created it), or creates it. */
-const adoptOrCreate = (ctx: Ctx, entry: Entry): Effect.Effect<string, CreateFailure> =>
-  Effect.gen(function*() {
-    const existing = yield* findListed(ctx, entry)
-    if (existing !== undefined) {
-      yield* Effect.logDebug(`EventSub conduit: adopted ${entry.decoder.type} subscription ${existing.id}`)
-      return existing.id
-    }
-    const request = { type: entry.decoder.type, version: entry.decoder.version, condition: entry.condition }
-    const created = yield* Effect.catchIf(
-      ctx.api.create(request),
-      (f) => f.kind === "conflict",
-      (conflict) =>
-        Effect.flatMap(
-          findListed(ctx, entry),
-          (found) =>
-            found === undefined ? Effect.fail({ ...conflict, kind: "transient" as const }) : Effect.succeed(found)
-        )
-    )
-    return created.id
-  })
-
-const ensureCreated = (ctx: Ctx, entry: Entry): Effect.Effect<void, EventSubError> =>
-  entry.lock.withPermits(1)(Effect.suspend(() => {
-    if (entry.twitchId !== null || entry.ended || entry.removed) return Effect.void
-    return adoptOrCreate(ctx, entry).pipe(
-      Effect.retry({ schedule: ctx.options.createSchedule, while: (failure) => failure.kind === "transient" }),
-      Effect.map((id) => ctx.registry.setTwitchId(entry, id)),
-      Effect.mapError((failure) => failure.error)
-    )
-  }))
-
-const endEntry = (ctx: Ctx, entry: Entry, error: EventSubError): Effect.Effect<void> =>
-  Effect.sync(() => {
-    if (entry.ended) return
-    ctx.registry.delete(entry)
-    if (ctx.byKey.get(entry.key) === entry) ctx.byKey.delete(entry.key)
-    failConsumers(entry, error)
-  })
 
 /**
  * A consumer is gone: the last one leaves the registry. The Twitch subscription stays: peers on the same
@@ -435,7 +385,7 @@ export const make = (
       subscribe: <A>(decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
         Stream.unwrapScoped(Effect.gen(function*() {
           const [entry, inbox] = yield* register(ctx, decoder as EventDecoder<unknown>, condition)
-          yield* Effect.tapError(ensureCreated(ctx, entry), (error) => endEntry(ctx, entry, error))
+          yield* Effect.tapError(ensureCreated(ctx, adopting, entry), (error) => endEntry(ctx, entry, error))
           return inbox.stream as Stream.Stream<A, EventSubError>
         })),
       serve: (wanted) =>

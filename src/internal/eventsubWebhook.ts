@@ -19,16 +19,15 @@ import * as Stream from "effect/Stream"
 import { createHmac, timingSafeEqual } from "node:crypto"
 import type { Undecodable } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
+import { type Adopting, endEntry, ensureCreated } from "./eventsubAdopt.js"
 import { Dedupe } from "./eventsubDedupe.js"
 import { dispatch, Ingress, warn, WarningGate } from "./eventsubDispatcher.js"
 import {
   addConsumer,
   type CreateFailure,
   type EventDecoder,
-  failConsumers,
   isRecord,
   Registry,
-  sameCondition,
   stableKey,
   type Subscription,
   subscriptionFields
@@ -93,8 +92,11 @@ export interface WebhookEngine {
 
 type Entry = Subscription
 
-/** statuses of a listed subscription that still delivers (or will, once Twitch verified the callback) */
-const liveStatuses = new Set(["enabled", "webhook_callback_verification_pending"])
+/** a listed subscription that still delivers (or will, once Twitch verified the callback) is adopted */
+const adopting: Adopting = {
+  liveStatuses: new Set(["enabled", "webhook_callback_verification_pending"]),
+  label: "EventSub webhook"
+}
 
 /** Twitch's header names, lowercase. */
 const headers = {
@@ -228,58 +230,6 @@ const handle = (ctx: WebhookContext, request: WebhookRequest): Effect.Effect<Web
     return "kind" in answer ? refuse(ctx, answer) : Effect.succeed(answer)
   })
 
-/** A listed subscription of the entry's type + version + condition that still delivers. */
-const findListed = (ctx: WebhookContext, entry: Entry) =>
-  Effect.map(
-    Effect.mapError(ctx.api.list(entry.decoder.type), (error): CreateFailure => ({ kind: "transient", error })),
-    (listed) =>
-      listed.find((s) =>
-        liveStatuses.has(s.status) && s.version === entry.decoder.version && sameCondition(entry.condition, s.condition)
-      )
-  )
-
-/** Adopts the subscription Twitch holds for this callback already, or creates it (a 409: adopt after all). */
-const adoptOrCreate = (ctx: WebhookContext, entry: Entry): Effect.Effect<string, CreateFailure> =>
-  Effect.gen(function*() {
-    const existing = yield* findListed(ctx, entry)
-    if (existing !== undefined) {
-      yield* Effect.logInfo(`EventSub webhook: adopted ${entry.decoder.type} subscription ${existing.id}`)
-      return existing.id
-    }
-    const request = { type: entry.decoder.type, version: entry.decoder.version, condition: entry.condition }
-    const created = yield* Effect.catchIf(
-      ctx.api.create(request),
-      (f) => f.kind === "conflict",
-      (conflict) =>
-        Effect.flatMap(
-          findListed(ctx, entry),
-          (found) =>
-            found === undefined ? Effect.fail({ ...conflict, kind: "transient" as const }) : Effect.succeed(found)
-        )
-    )
-    return created.id
-  })
-
-/** Creates (or adopts) the entry's subscription once; transient failures are retried on `createSchedule`. */
-const ensureCreated = (ctx: WebhookContext, entry: Entry): Effect.Effect<void, EventSubError> =>
-  entry.lock.withPermits(1)(Effect.suspend(() => {
-    if (entry.twitchId !== null || entry.ended || entry.removed) return Effect.void
-    return adoptOrCreate(ctx, entry).pipe(
-      Effect.retry({ schedule: ctx.options.createSchedule, while: (failure) => failure.kind === "transient" }),
-      Effect.map((id) => ctx.registry.setTwitchId(entry, id)),
-      Effect.mapError((failure) => failure.error)
-    )
-  }))
-
-/** The entry's streams fail with `error` (a revocation) after what came before; it leaves the registry. */
-const endEntry = (ctx: WebhookContext, entry: Entry, error: EventSubError): Effect.Effect<void> =>
-  Effect.sync(() => {
-    if (entry.ended) return
-    ctx.registry.delete(entry)
-    if (ctx.byKey.get(entry.key) === entry) ctx.byKey.delete(entry.key)
-    failConsumers(entry, error)
-  })
-
 /** A consumer is gone: the last one deletes the Twitch subscription (not at shutdown: a restart adopts it). */
 const release = (ctx: WebhookContext, entry: Entry): Effect.Effect<void> =>
   Effect.gen(function*() {
@@ -365,7 +315,7 @@ export const make = (
       subscribe: <A>(decoder: EventDecoder<A>, condition: Readonly<Record<string, unknown>>) =>
         Stream.unwrapScoped(Effect.gen(function*() {
           const [entry, inbox] = yield* register(ctx, decoder as EventDecoder<unknown>, condition)
-          yield* Effect.tapError(ensureCreated(ctx, entry), (error) => endEntry(ctx, entry, error))
+          yield* Effect.tapError(ensureCreated(ctx, adopting, entry), (error) => endEntry(ctx, entry, error))
           return inbox.stream as Stream.Stream<A, EventSubError>
         })),
       handle: (request) => handle(ctx, request),
