@@ -13,6 +13,10 @@
  */
 import { readFileSync } from "node:fs"
 
+/** Ranges `between` could not find, by the placeholder it returned: an error only when their group is run. */
+/** @type {Map<string, string>} */
+const unresolved = new Map()
+
 /**
  * `file:first-last`: the lines from the first line matching `from` up to (not including) the next line
  * matching `to`, so the range follows the code as lines move.
@@ -25,8 +29,10 @@ const between = (file, from, to) => {
   const lines = readFileSync(new URL(file, import.meta.url), "utf8").split("\n")
   const first = lines.findIndex((line) => from.test(line))
   const end = lines.findIndex((line, i) => i > first && to.test(line))
-  if (first < 0 || end < 0) throw new Error(`stryker.config.mjs: cannot find ${from} … ${to} in ${file}`)
-  return `${file}:${first + 1}-${end}`
+  if (first >= 0 && end >= 0) return `${file}:${first + 1}-${end}`
+  const placeholder = `${file}:unresolved-${unresolved.size}`
+  unresolved.set(placeholder, `stryker.config.mjs: cannot find ${from} … ${to} in ${file}`)
+  return placeholder
 }
 
 /** @type {Record<string, { readonly mutate: ReadonlyArray<string>, readonly testFiles: ReadonlyArray<string> }>} */
@@ -37,7 +43,7 @@ const groups = {
   },
   tokenstore: {
     mutate: ["src/TokenStore.ts", "src/internal/atomicFile.ts"],
-    testFiles: ["test/token-store.test.ts"]
+    testFiles: ["test/token-store.test.ts", "test/atomic-file.test.ts"]
   },
   accesstokens: {
     mutate: ["src/AccessTokens.ts"],
@@ -78,6 +84,8 @@ const selected = name === "all" ? Object.values(groups) : [groups[name]]
 if (selected.some((group) => group === undefined)) {
   throw new Error(`MUTATE=${name}: unknown group; one of all, ${Object.keys(groups).join(", ")}`)
 }
+const stale = selected.flatMap((group) => group.mutate).find((pattern) => unresolved.has(pattern))
+if (stale !== undefined) throw new Error(unresolved.get(stale))
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
 const config = {
