@@ -19,7 +19,8 @@ import {
   Schema,
   Scope,
   Stream,
-  TestClock
+  TestClock,
+  Tracer
 } from "effect"
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import * as Fs from "node:fs"
@@ -130,6 +131,26 @@ describe("TokenStore.layerMemory", () => {
     }).pipe(Effect.provide(TokenStore.layerMemory([token("seed")]))))
 })
 
+describe("TokenStore tracing", () => {
+  it.effect("writes are traced as TokenStore.set and TokenStore.remove", () => {
+    const names: Array<string> = []
+    const recording = Layer.unwrapEffect(Effect.map(Effect.tracer, (base) =>
+      Layer.setTracer(Tracer.make({
+        span: (name, ...rest) => {
+          names.push(name)
+          return base.span(name, ...rest)
+        },
+        context: (f, fiber) => base.context(f, fiber)
+      }))))
+    return Effect.gen(function*() {
+      const store = yield* TokenStore.TokenStore
+      yield* store.set(token("1"))
+      yield* store.remove("1")
+      assert.deepStrictEqual(names, ["TokenStore.set", "TokenStore.remove"])
+    }).pipe(Effect.provide(Layer.merge(TokenStore.layerMemory(), recording)))
+  })
+})
+
 describe("TokenStore.layerFile", () => {
   it.scoped("round-trips tokens through the file (version 1 format, mode 0600)", () =>
     Effect.gen(function*() {
@@ -186,6 +207,7 @@ describe("TokenStore.layerFile", () => {
         assert.isFalse(JSON.stringify(error).includes("leaky-token-text"))
         // the file is left alone for a human to inspect
         assert.strictEqual(Fs.readFileSync(path, "utf8"), content)
+        if (i === 3) assert.include(error.message, "unexpected content at tokens.1.userId", "says where in the file")
         if (i === cases.length - 1) assert.include(error.message, "the entry of user 1 holds the token of user 2")
       }
     }).pipe(Effect.provide(NodeFileSystem.layer)))
