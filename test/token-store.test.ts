@@ -361,6 +361,7 @@ describe("TokenStore.layerFile faults", () => {
       const events = Chunk.toReadonlyArray(yield* Fiber.join(changes)).map((e) => e._tag)
       assert.deepStrictEqual(events, ["Added", "Refreshed", "WriteFailed", "Added", "WriteRecovered"])
       assert.isTrue(logs.lines.some((l) => l.includes("level=WARN") && l.includes("write failed")))
+      assert.isTrue(logs.lines.some((l) => l.includes("level=DEBUG") && l.includes("write retry failed")))
       assert.isFalse(logs.lines.some((l) => l.includes("second-access-text") || l.includes("refresh-1")))
       // only ever one temp file at a time, removed on failure
       assert.deepStrictEqual(Fs.readdirSync(dir).sort(), ["tokens.json", "tokens.json.lock"])
@@ -798,9 +799,10 @@ describe("TokenStore.layerFile: targets that cannot be renamed over", () => {
       assert.deepStrictEqual(storedIds(path), ["1"])
       assert.strictEqual(Fs.statSync(path).mode & 0o777, 0o600)
       assert.deepStrictEqual(Fs.readdirSync(dir), ["tokens.json"])
-      const completed = (l: string) =>
-        l.includes("level=WARN") && l.includes("interrupted in-place write") && l.includes(`store=${path}`)
-      assert.isTrue(logs.lines.some(completed))
+      const warnings = logs.lines.filter((l) => l.includes("level=WARN"))
+      assert.strictEqual(warnings.length, 1, "created 0600: no warning about its mode")
+      assert.include(warnings[0]!, "interrupted in-place write")
+      assert.include(warnings[0]!, `store=${path}`)
     }).pipe(Effect.provide(Layer.merge(NodeFileSystem.layer, logs.layer)))
   })
 })
