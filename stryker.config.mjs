@@ -42,6 +42,17 @@ const groups = {
     testFiles: ["test/eventsub-dedupe.test.ts", "test/eventsub.test.ts"]
   },
   tokenstore: {
+    // Known survivors, equivalent or unreachable (2026-11-26):
+    // - TokenStore commit: `else if (writeBehind !== undefined)` → true: without write-behind a failure returned above.
+    // - isNotFound / removeStaleTemps' NotFound test: `_tag === "SystemError"` → true: other errors have no `reason`.
+    // - requireRegularFile's BadArgument branch: a path stat rejects as BadArgument already failed in resolveTarget.
+    // - lockTarget's "another process" (Held without a holder): only two processes racing for one stale lock.
+    // - persistFile's encode failure: a map of UserToken instances always encodes.
+    // - renameImpossible `_tag === "SystemError"` → true, `?? ""` → other text: BadArgument never says Busy / EXDEV.
+    // - syncDirectory `{ flag: "r" }` → `{}`: "r" is the default; the suffix fallback "0": Math.random() is never 0.
+    // - overwriteInPlace flag "a" → "" (Node's default "w"): the target is cut before, not after, the overwrite;
+    //   torn either way until the journal is removed, and only the owner reads it.
+    // - removeStaleTemps: `[]` → ["Stryker was here"] (not a temp name); `{ discard: true }` → `{}` (result unused).
     mutate: ["src/TokenStore.ts", "src/internal/atomicFile.ts"],
     testFiles: ["test/token-store.test.ts", "test/atomic-file.test.ts"]
   },
