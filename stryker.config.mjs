@@ -84,7 +84,8 @@ const groups = {
     mutate: [
       between("src/Bot.ts", /const lookup = /, /return Bot\.of\(/),
       between("src/Client.ts", /^const resolveUser = /, /^const makeService = /),
-      between("src/EventSub.ts", /const resolveUser = /, /const service: EventSub\.Service = /)
+      // the EventSub service: which user a stream acts as (`makeService`, `resolveUserWith`)
+      "src/internal/eventsubService.ts"
     ],
     testFiles: ["test/bot.test.ts", "test/client.test.ts", "test/eventsub.test.ts"]
   }
