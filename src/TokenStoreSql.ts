@@ -298,37 +298,25 @@ const migrate = (sql: SqlClient.SqlClient, table: string, dialect: "pg" | "sqlit
     )
   )
 
-const makeStore = (deps: Deps, options: Options): Effect.Effect<TokenStore.Service, TokenStoreError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const { dialect, sql, table } = deps
-    const t = sql(table)
-    const columns = sql.literal(
-      "user_id, login, scopes, access_token, refresh_token, expires_at, obtained_at, version"
-    )
-    const nextVersion = sql.literal(
-      dialect === "pg"
-        ? `nextval('${table}_version')`
-        : `(SELECT COALESCE(MAX(version), 0) + 1 FROM ${quoteIdent(table)})`
-    )
-    const writeRetry = options.writeRetry === undefined ? defaultWriteRetry : options.writeRetry
-
-    // Memory: the rows as last read or written, and the changes not written yet (a token, or null
-    // for a removal). A user's entries change under `keyed(userId)` only.
-    const cache = new Map<string, Entry>()
-    const pending = new Map<string, UserToken | null>()
-    let unwritten = false // a WriteFailed was published, no WriteRecovered since
-    const keyed = makeKeyedLock()
-    const pubsub = yield* PubSub.bounded<TokenChange>(changesCapacity)
-    const wake = yield* Queue.sliding<void>(1)
-    /** The users written under the current `lock` (to requeue them if its commit fails). */
-    const lockWrites = FiberRef.unsafeMake<Set<string> | undefined>(undefined)
-
-    const rowsToEntries = (rows: ReadonlyArray<unknown>) => Effect.forEach(rows, (row) => toEntry(row))
-
-    const selectMany = (userIds: ReadonlyArray<string>) =>
-      sql`SELECT ${columns} FROM ${t} WHERE ${sql.in("user_id", userIds)}`.pipe(Effect.flatMap(rowsToEntries))
-
-    const upsert = (token: UserToken) =>
+/** The queries on the store's table, built once. */
+const queriesOf = ({ dialect, sql, table }: Deps) => {
+  const t = sql(table)
+  const columns = sql.literal("user_id, login, scopes, access_token, refresh_token, expires_at, obtained_at, version")
+  const nextVersion = sql.literal(
+    dialect === "pg"
+      ? `nextval('${table}_version')`
+      : `(SELECT COALESCE(MAX(version), 0) + 1 FROM ${quoteIdent(table)})`
+  )
+  const rowsToEntries = (rows: ReadonlyArray<unknown>) => Effect.forEach(rows, (row) => toEntry(row))
+  return {
+    columns,
+    t,
+    rowsToEntries,
+    selectAll: sql`SELECT ${columns} FROM ${t}`.pipe(Effect.flatMap(rowsToEntries)),
+    selectMany: (userIds: ReadonlyArray<string>) =>
+      sql`SELECT ${columns} FROM ${t} WHERE ${sql.in("user_id", userIds)}`.pipe(Effect.flatMap(rowsToEntries)),
+    versions: sql<{ readonly user_id: string; readonly version: unknown }>`SELECT user_id, version FROM ${t}`,
+    upsert: (token: UserToken) =>
       sql<{ readonly version: unknown }>`INSERT INTO ${t} (${columns}) VALUES (
         ${token.userId}, ${token.login}, ${JSON.stringify(token.scopes)}, ${Redacted.value(token.accessToken)},
         ${Option.getOrNull(Option.map(token.refreshToken, Redacted.value))},
@@ -337,56 +325,106 @@ const makeStore = (deps: Deps, options: Options): Effect.Effect<TokenStore.Servi
       ON CONFLICT (user_id) DO UPDATE SET login = excluded.login, scopes = excluded.scopes,
         access_token = excluded.access_token, refresh_token = excluded.refresh_token,
         expires_at = excluded.expires_at, obtained_at = excluded.obtained_at, version = excluded.version
-      RETURNING version`.pipe(Effect.map((rows) => Number(rows[0]?.version ?? 0)))
-
-    const deleteRow = (userId: string) =>
+      RETURNING version`.pipe(Effect.map((rows) => Number(rows[0]?.version ?? 0))),
+    deleteRow: (userId: string) =>
       sql`DELETE FROM ${t} WHERE user_id = ${userId} RETURNING user_id`.pipe(Effect.map((rows) => rows.length > 0))
+  }
+}
 
-    const publish = (change: TokenChange) => PubSub.publish(pubsub, change)
-    const noteLockWrite = (userId: string) => Effect.map(FiberRef.get(lockWrites), (writes) => void writes?.add(userId))
+/**
+ * What the steps of one store share. Memory: the rows as last read or written, and the changes not
+ * written yet (a token, or null for a removal). A user's entries change under `keyed(userId)` only.
+ */
+interface Store {
+  readonly deps: Deps
+  readonly q: ReturnType<typeof queriesOf>
+  readonly writeRetry: Schedule.Schedule<unknown, TokenStoreError> | false
+  readonly cache: Map<string, Entry>
+  readonly pending: Map<string, UserToken | null>
+  readonly keyed: ReturnType<typeof makeKeyedLock>
+  readonly pubsub: PubSub.PubSub<TokenChange>
+  readonly wake: Queue.Queue<void>
+  /** The users written under the current `lock` (to requeue them if its commit fails). */
+  readonly lockWrites: FiberRef.FiberRef<Set<string> | undefined>
+  /** a WriteFailed was published, no WriteRecovered since */
+  unwritten: boolean
+}
 
-    // --- write-behind --------------------------------------------------------------------------
-    const recoveredIfClean = Effect.suspend(() => {
-      if (!unwritten || pending.size > 0) return Effect.void
-      unwritten = false
-      return Effect.zipRight(
-        publish({ _tag: "WriteRecovered" }),
-        Effect.logInfo("TokenStoreSql: written again after failed writes")
-      )
+const makeStoreState = (deps: Deps, options: Options): Effect.Effect<Store> =>
+  Effect.gen(function*() {
+    return {
+      deps,
+      q: queriesOf(deps),
+      writeRetry: options.writeRetry === undefined ? defaultWriteRetry : options.writeRetry,
+      cache: new Map(),
+      pending: new Map(),
+      keyed: makeKeyedLock(),
+      pubsub: yield* PubSub.bounded<TokenChange>(changesCapacity),
+      wake: yield* Queue.sliding<void>(1),
+      lockWrites: FiberRef.unsafeMake<Set<string> | undefined>(undefined),
+      unwritten: false
+    }
+  })
+
+const publish = (st: Store, change: TokenChange) => PubSub.publish(st.pubsub, change)
+
+const logged = (st: Store, what: string) => <A>(effect: Effect.Effect<A, TokenStoreError | SqlError.SqlError>) =>
+  Effect.catchAll(effect, (error) =>
+    Effect.logWarning(`TokenStoreSql: ${what} failed`).pipe(
+      Effect.annotateLogs({ table: st.deps.table, error: error.message }),
+      Effect.asVoid
+    ))
+
+// ------------------------------------------------------------------------------------------------ write-behind
+
+const recoveredIfClean = (st: Store) =>
+  Effect.suspend(() => {
+    if (!st.unwritten || st.pending.size > 0) return Effect.void
+    st.unwritten = false
+    return Effect.zipRight(
+      publish(st, { _tag: "WriteRecovered" }),
+      Effect.logInfo("TokenStoreSql: written again after failed writes")
+    )
+  })
+
+const writeFailed = (st: Store, error: TokenStoreError) =>
+  Effect.gen(function*() {
+    if (!st.unwritten) {
+      st.unwritten = true
+      yield* publish(st, { _tag: "WriteFailed", error })
+      yield* Effect.logWarning("TokenStoreSql: write failed; the change is kept in memory and the write retried")
+        .pipe(Effect.annotateLogs({ table: st.deps.table, error: error.message }))
+    }
+    yield* Queue.offer(st.wake, undefined)
+  })
+
+const flushOne = (st: Store, userId: string) =>
+  st.keyed(
+    userId,
+    Effect.suspend(() => {
+      const value = st.pending.get(userId)
+      if (value === undefined) return Effect.void
+      const write = value === null
+        ? Effect.asVoid(st.q.deleteRow(userId))
+        : Effect.map(st.q.upsert(value), (version) => void st.cache.set(userId, { token: value, version }))
+      return Effect.tap(write, () => Effect.sync(() => st.pending.delete(userId)))
     })
+  )
 
-    const writeFailed = (error: TokenStoreError) =>
-      Effect.gen(function*() {
-        if (!unwritten) {
-          unwritten = true
-          yield* publish({ _tag: "WriteFailed", error })
-          yield* Effect.logWarning("TokenStoreSql: write failed; the change is kept in memory and the write retried")
-            .pipe(Effect.annotateLogs({ table, error: error.message }))
-        }
-        yield* Queue.offer(wake, undefined)
-      })
-
-    const flushOne = (userId: string) =>
-      keyed(
-        userId,
-        Effect.suspend(() => {
-          const value = pending.get(userId)
-          if (value === undefined) return Effect.void
-          const write = value === null
-            ? Effect.asVoid(deleteRow(userId))
-            : Effect.map(upsert(value), (version) => void cache.set(userId, { token: value, version }))
-          return Effect.tap(write, () => Effect.sync(() => pending.delete(userId)))
-        })
-      )
-
-    const flush = Effect.suspend(() => Effect.forEach(Array.from(pending.keys()), flushOne, { discard: true })).pipe(
+const flush = (st: Store) =>
+  Effect.suspend(() => Effect.forEach(Array.from(st.pending.keys()), (id) => flushOne(st, id), { discard: true }))
+    .pipe(
       Effect.mapError((e) => ioError("persist", e)),
-      Effect.zipRight(recoveredIfClean)
+      Effect.zipRight(recoveredIfClean(st))
     )
 
-    if (writeRetry !== false) {
-      yield* Queue.take(wake).pipe(
-        Effect.zipRight(flush.pipe(
+/** The background writer (woken by a failed write, retrying on `writeRetry`) and the flush at close. */
+const startWriteBehind = (st: Store, writeRetry: Schedule.Schedule<unknown, TokenStoreError>) =>
+  Effect.gen(function*() {
+    const table = st.deps.table
+    yield* Queue.take(st.wake).pipe(
+      Effect.zipRight(
+        flush(st).pipe(
           Effect.tapError((error) =>
             Effect.logDebug("TokenStoreSql: write retry failed").pipe(Effect.annotateLogs({ error: error.message }))
           ),
@@ -396,248 +434,264 @@ const makeStore = (deps: Deps, options: Options): Effect.Effect<TokenStore.Servi
               Effect.annotateLogs({ table, error: error.message })
             )
           )
-        )),
-        Effect.forever,
-        Effect.interruptible,
-        Effect.forkScoped
-      )
-      yield* Effect.addFinalizer(() =>
-        flush.pipe(
-          Effect.catchAll((error) =>
-            Effect.logError("TokenStoreSql: closing with changes that could not be written").pipe(
-              Effect.annotateLogs({ table, error: error.message })
-            )
-          )
         )
-      )
-    }
-
-    // --- writes ---------------------------------------------------------------------------------
-    const set = (token: UserToken): Effect.Effect<void, TokenStoreError> =>
-      keyed(
-        token.userId,
-        Effect.gen(function*() {
-          const userId = token.userId
-          const before = cache.get(userId)
-          const change: TokenChange = before === undefined ? { _tag: "Added", token } : { _tag: "Refreshed", token }
-          const written = yield* Effect.either(upsert(token))
-          if (Either.isLeft(written) && writeRetry === false) return yield* Effect.fail(ioError("set", written.left))
-          yield* noteLockWrite(userId)
-          if (Either.isRight(written)) {
-            cache.set(userId, { token, version: written.right })
-            pending.delete(userId)
-            yield* publish(change)
-            return yield* recoveredIfClean
-          }
-          cache.set(userId, { token, version: before?.version ?? 0 })
-          pending.set(userId, token)
-          yield* publish(change)
-          yield* writeFailed(ioError("set", written.left))
-        })
-      ).pipe(Effect.withSpan("TokenStoreSql.set"))
-
-    const remove = (userId: string): Effect.Effect<void, TokenStoreError> =>
-      keyed(
-        userId,
-        Effect.gen(function*() {
-          const had = cache.has(userId)
-          const deleted = yield* Effect.either(deleteRow(userId))
-          if (Either.isLeft(deleted) && writeRetry === false) return yield* Effect.fail(ioError("remove", deleted.left))
-          yield* noteLockWrite(userId)
-          cache.delete(userId)
-          if (Either.isRight(deleted)) {
-            pending.delete(userId)
-            if (had || deleted.right) yield* publish({ _tag: "Removed", userId })
-            return yield* recoveredIfClean
-          }
-          if (!had) return
-          pending.set(userId, null)
-          yield* publish({ _tag: "Removed", userId })
-          yield* writeFailed(ioError("remove", deleted.left))
-        })
-      ).pipe(Effect.withSpan("TokenStoreSql.remove"))
-
-    // --- other processes' writes ----------------------------------------------------------------
-    /** Takes in a row read from the database (None: no row); under `keyed(userId)`. */
-    const absorb = (userId: string, row: Option.Option<Entry>): Effect.Effect<void> =>
-      Effect.suspend(() => {
-        if (pending.has(userId)) return Effect.void // ours, not written yet, wins
-        const cached = cache.get(userId)
-        if (Option.isNone(row)) {
-          if (cached === undefined) return Effect.void
-          cache.delete(userId)
-          return publish({ _tag: "Removed", userId })
-        }
-        const entry = row.value
-        if (cached !== undefined && entry.version <= cached.version) return Effect.void
-        cache.set(userId, entry)
-        return publish(
-          cached === undefined ? { _tag: "Added", token: entry.token } : { _tag: "Refreshed", token: entry.token }
-        )
-      })
-
-    /** Re-reads some users' rows: one query, then each user under its lock. */
-    const reread = (userIds: ReadonlyArray<string>) =>
-      Effect.gen(function*() {
-        if (userIds.length === 0) return
-        const found = new Map((yield* selectMany(userIds)).map((e) => [e.token.userId, e] as const))
-        yield* Effect.forEach(userIds, (userId) => {
-          const entry = found.get(userId)
-          return entry !== undefined
-            ? keyed(userId, absorb(userId, Option.some(entry)))
-            // gone: confirm under the lock (a local write may have added it since)
-            : keyed(
-              userId,
-              Effect.flatMap(selectMany([userId]), (rows) => absorb(userId, Option.fromNullable(rows[0])))
-            )
-        }, { discard: true })
-      })
-
-    /** Compares every row's version with memory and re-reads what differs. */
-    const resync = Effect.gen(function*() {
-      const versions = yield* sql<
-        { readonly user_id: string; readonly version: unknown }
-      >`SELECT user_id, version FROM ${t}`
-      const inDb = new Map(versions.map((r) => [r.user_id, Number(r.version)] as const))
-      const differing = versions.filter((r) => cache.get(r.user_id)?.version !== Number(r.version)).map((r) =>
-        r.user_id
-      )
-      const gone = Array.from(cache.keys()).filter((userId) => !inDb.has(userId))
-      yield* reread([...differing, ...gone])
-    }).pipe(Effect.mapError((e) => (e._tag === "SqlError" ? ioError("resync", e) : e)))
-
-    const logged = (what: string) => <A>(effect: Effect.Effect<A, TokenStoreError | SqlError.SqlError>) =>
-      Effect.catchAll(effect, (error) =>
-        Effect.logWarning(`TokenStoreSql: ${what} failed`).pipe(
-          Effect.annotateLogs({ table, error: error.message }),
-          Effect.asVoid
-        ))
-
-    // --- start ----------------------------------------------------------------------------------
-    if (Option.isSome(deps.listen)) {
-      const listen = deps.listen.value
-      const channel = `${table}_changes`
-      // A ping on the channel tells when LISTEN is in place: before the first read, so no change
-      // falls between the two.
-      const ping = `@ping:${Math.random().toString(36).slice(2)}`
-      const listening = yield* Deferred.make<void>()
-      // notifications carry the user id; a chunk of them is re-read in one query. After a failure
-      // (database down), listen again and resync what was missed meanwhile.
-      yield* listen(channel).pipe(
-        Stream.runForEachChunk((chunk) => {
-          const userIds = new Set(chunk)
-          const pinged = userIds.delete(ping)
-          return Effect.zipRight(
-            pinged ? Deferred.succeed(listening, undefined) : Effect.void,
-            logged("re-read after a notification")(reread(Array.from(userIds).filter((id) => !id.startsWith("@ping:"))))
-          )
-        }),
-        Effect.zipRight(Effect.logWarning("TokenStoreSql: LISTEN ended")),
-        Effect.tapError((error) =>
-          Effect.logWarning("TokenStoreSql: LISTEN failed").pipe(Effect.annotateLogs({ table, error: error.message }))
-        ),
-        Effect.ignore,
-        Effect.zipRight(Effect.sleep("5 seconds")),
-        Effect.zipRight(logged("resync")(resync)),
-        Effect.forever,
-        Effect.interruptible,
-        Effect.forkScoped
-      )
-      yield* Deferred.await(listening).pipe(
-        // ping until heard: LISTEN may not be in place for the first pings
-        Effect.race(sql`SELECT pg_notify(${channel}, ${ping})`.pipe(
-          Effect.zipRight(Effect.sleep("50 millis")),
-          Effect.forever
-        )),
-        Effect.timeoutFail({
-          duration: "5 seconds",
-          onTimeout: () => new TokenStoreError({ method: "make", reason: "Io", description: "LISTEN did not start" })
-        }),
-        logged("LISTEN")
-      )
-    }
-    const initial = yield* sql`SELECT ${columns} FROM ${t}`.pipe(
-      Effect.mapError((e) => ioError("load", e)),
-      Effect.flatMap(rowsToEntries)
+      ),
+      Effect.forever,
+      Effect.interruptible,
+      Effect.forkScoped
     )
-    for (const entry of initial) cache.set(entry.token.userId, entry)
+    yield* Effect.addFinalizer(() =>
+      flush(st).pipe(
+        Effect.catchAll((error) =>
+          Effect.logError("TokenStoreSql: closing with changes that could not be written").pipe(
+            Effect.annotateLogs({ table, error: error.message })
+          )
+        )
+      )
+    )
+  })
 
+// ------------------------------------------------------------------------------------------------ writes
+
+const noteLockWrite = (st: Store, userId: string) =>
+  Effect.map(FiberRef.get(st.lockWrites), (writes) => void writes?.add(userId))
+
+const set = (st: Store) => (token: UserToken): Effect.Effect<void, TokenStoreError> =>
+  st.keyed(
+    token.userId,
+    Effect.gen(function*() {
+      const userId = token.userId
+      const before = st.cache.get(userId)
+      const change: TokenChange = before === undefined ? { _tag: "Added", token } : { _tag: "Refreshed", token }
+      const written = yield* Effect.either(st.q.upsert(token))
+      if (Either.isLeft(written) && st.writeRetry === false) return yield* Effect.fail(ioError("set", written.left))
+      yield* noteLockWrite(st, userId)
+      if (Either.isRight(written)) {
+        st.cache.set(userId, { token, version: written.right })
+        st.pending.delete(userId)
+        yield* publish(st, change)
+        return yield* recoveredIfClean(st)
+      }
+      st.cache.set(userId, { token, version: before?.version ?? 0 })
+      st.pending.set(userId, token)
+      yield* publish(st, change)
+      yield* writeFailed(st, ioError("set", written.left))
+    })
+  ).pipe(Effect.withSpan("TokenStoreSql.set"))
+
+const remove = (st: Store) => (userId: string): Effect.Effect<void, TokenStoreError> =>
+  st.keyed(
+    userId,
+    Effect.gen(function*() {
+      const had = st.cache.has(userId)
+      const deleted = yield* Effect.either(st.q.deleteRow(userId))
+      if (Either.isLeft(deleted) && st.writeRetry === false) return yield* Effect.fail(ioError("remove", deleted.left))
+      yield* noteLockWrite(st, userId)
+      st.cache.delete(userId)
+      if (Either.isRight(deleted)) {
+        st.pending.delete(userId)
+        if (had || deleted.right) yield* publish(st, { _tag: "Removed", userId })
+        return yield* recoveredIfClean(st)
+      }
+      if (!had) return
+      st.pending.set(userId, null)
+      yield* publish(st, { _tag: "Removed", userId })
+      yield* writeFailed(st, ioError("remove", deleted.left))
+    })
+  ).pipe(Effect.withSpan("TokenStoreSql.remove"))
+
+// ------------------------------------------------------------------------------------------------ other processes' writes
+
+/** Takes in a row read from the database (None: no row); under `keyed(userId)`. */
+const absorb = (st: Store, userId: string, row: Option.Option<Entry>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (st.pending.has(userId)) return Effect.void // ours, not written yet, wins
+    const cached = st.cache.get(userId)
+    if (Option.isNone(row)) {
+      if (cached === undefined) return Effect.void
+      st.cache.delete(userId)
+      return publish(st, { _tag: "Removed", userId })
+    }
+    const entry = row.value
+    if (cached !== undefined && entry.version <= cached.version) return Effect.void
+    st.cache.set(userId, entry)
+    return publish(
+      st,
+      cached === undefined ? { _tag: "Added", token: entry.token } : { _tag: "Refreshed", token: entry.token }
+    )
+  })
+
+/** Re-reads some users' rows: one query, then each user under its lock. */
+const reread = (st: Store, userIds: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    if (userIds.length === 0) return
+    const found = new Map((yield* st.q.selectMany(userIds)).map((e) => [e.token.userId, e] as const))
+    yield* Effect.forEach(userIds, (userId) => {
+      const entry = found.get(userId)
+      return entry !== undefined
+        ? st.keyed(userId, absorb(st, userId, Option.some(entry)))
+        // gone: confirm under the lock (a local write may have added it since)
+        : st.keyed(
+          userId,
+          Effect.flatMap(st.q.selectMany([userId]), (rows) => absorb(st, userId, Option.fromNullable(rows[0])))
+        )
+    }, { discard: true })
+  })
+
+/** Compares every row's version with memory and re-reads what differs. */
+const resync = (st: Store) =>
+  Effect.gen(function*() {
+    const versions = yield* st.q.versions
+    const inDb = new Map(versions.map((r) => [r.user_id, Number(r.version)] as const))
+    const differing = versions.filter((r) => st.cache.get(r.user_id)?.version !== Number(r.version))
+      .map((r) => r.user_id)
+    const gone = Array.from(st.cache.keys()).filter((userId) => !inDb.has(userId))
+    yield* reread(st, [...differing, ...gone])
+  }).pipe(Effect.mapError((e) => (e._tag === "SqlError" ? ioError("resync", e) : e)))
+
+/**
+ * LISTEN for other processes' changes (PostgreSQL): notifications carry the user id, a chunk of them is
+ * re-read in one query; after a failure (database down) listen again and resync what was missed. Returns
+ * once LISTEN is in place (a ping of our own heard): before the first read, so no change falls between.
+ */
+const startListening = (st: Store, listen: (channel: string) => Stream.Stream<string, SqlError.SqlError>) =>
+  Effect.gen(function*() {
+    const channel = `${st.deps.table}_changes`
+    const ping = `@ping:${Math.random().toString(36).slice(2)}`
+    const listening = yield* Deferred.make<void>()
+    yield* listen(channel).pipe(
+      Stream.runForEachChunk((chunk) => {
+        const userIds = new Set(chunk)
+        const pinged = userIds.delete(ping)
+        return Effect.zipRight(
+          pinged ? Deferred.succeed(listening, undefined) : Effect.void,
+          logged(st, "re-read after a notification")(
+            reread(st, Array.from(userIds).filter((id) => !id.startsWith("@ping:")))
+          )
+        )
+      }),
+      Effect.zipRight(Effect.logWarning("TokenStoreSql: LISTEN ended")),
+      Effect.tapError((error) =>
+        Effect.logWarning("TokenStoreSql: LISTEN failed").pipe(
+          Effect.annotateLogs({ table: st.deps.table, error: error.message })
+        )
+      ),
+      Effect.ignore,
+      Effect.zipRight(Effect.sleep("5 seconds")),
+      Effect.zipRight(logged(st, "resync")(resync(st))),
+      Effect.forever,
+      Effect.interruptible,
+      Effect.forkScoped
+    )
+    yield* Deferred.await(listening).pipe(
+      // ping until heard: LISTEN may not be in place for the first pings
+      Effect.race(st.deps.sql`SELECT pg_notify(${channel}, ${ping})`.pipe(
+        Effect.zipRight(Effect.sleep("50 millis")),
+        Effect.forever
+      )),
+      Effect.timeoutFail({
+        duration: "5 seconds",
+        onTimeout: () => new TokenStoreError({ method: "make", reason: "Io", description: "LISTEN did not start" })
+      }),
+      logged(st, "LISTEN")
+    )
+  })
+
+// ------------------------------------------------------------------------------------------------ the user's lock
+
+/** BEGIN (then `begun`), wait for the user's row (FOR UPDATE), read it: another process may have refreshed meanwhile. */
+const lockRow = (st: Store, userId: string, lockTimeoutMs: number, begun: () => void) => {
+  const { sql } = st.deps
+  return Effect.gen(function*() {
+    yield* sql`BEGIN`
+    begun()
+    yield* sql.unsafe(`SET LOCAL lock_timeout = ${lockTimeoutMs}`)
+    return yield* sql`SELECT ${st.q.columns} FROM ${st.q.t} WHERE user_id = ${userId} FOR UPDATE`
+  }).pipe(
+    Effect.mapError((e) =>
+      sqlCode(e) === "55P03"
+        ? new TokenStoreError({
+          method: "lock",
+          reason: "Locked",
+          description: `user ${userId}: another process held the lock longer than ${lockTimeoutMs} ms`
+        })
+        : ioError("lock", e)
+    )
+  )
+}
+
+/** The writes made under a lock whose commit failed are not in the database: keep them, write them later. */
+const requeue = (st: Store, writes: ReadonlySet<string>, error: TokenStoreError) =>
+  Effect.gen(function*() {
+    for (const written of writes) {
+      yield* st.keyed(
+        written,
+        Effect.sync(() => {
+          const cached = st.cache.get(written)
+          if (!st.pending.has(written)) st.pending.set(written, cached === undefined ? null : cached.token)
+        })
+      )
+    }
+    if (writes.size > 0) yield* writeFailed(st, error)
+  })
+
+/** `TokenStore.lock` on PostgreSQL: a row lock in a transaction on a connection of its own. */
+const lockOf = (st: Store, options: Options) => {
+  const { sql } = st.deps
+  const lockTimeoutMs = Math.max(1, Math.round(Duration.toMillis(Duration.decode(options.lockTimeout ?? "30 seconds"))))
+  const lockRetry = options.lockRetry ??
+    Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(4)))
+  return <A, E, R>(userId: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | TokenStoreError, R> =>
+    Effect.scoped(Effect.gen(function*() {
+      const conn = yield* sql.reserve.pipe(Effect.mapError((e) => ioError("lock", e)), Effect.retry(lockRetry))
+      const onConn = Effect.provideService(SqlClient.TransactionConnection, [conn, 0] as const)
+      let open = false
+      yield* Effect.addFinalizer(() => open ? Effect.ignore(onConn(sql`ROLLBACK`)) : Effect.void)
+      const rows = yield* onConn(lockRow(st, userId, lockTimeoutMs, () => {
+        open = true
+      }))
+      const [entry] = yield* st.q.rowsToEntries(rows)
+      yield* st.keyed(userId, absorb(st, userId, Option.fromNullable(entry)))
+
+      const writes = new Set<string>()
+      const result = yield* onConn(Effect.locally(effect, st.lockWrites, writes)).pipe(Effect.exit)
+      if (Exit.isFailure(result)) return yield* result // rolled back by the finalizer
+      const committed = yield* Effect.either(onConn(sql`COMMIT`))
+      open = false
+      if (Either.isLeft(committed)) {
+        const error = ioError("lock", committed.left)
+        if (st.writeRetry === false) return yield* Effect.fail(error)
+        yield* requeue(st, writes, error)
+      }
+      return result.value
+    })).pipe(Effect.withSpan("TokenStoreSql.lock", { attributes: { userId } }))
+}
+
+// ------------------------------------------------------------------------------------------------ make
+
+const makeStore = (deps: Deps, options: Options): Effect.Effect<TokenStore.Service, TokenStoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const st = yield* makeStoreState(deps, options)
+    if (st.writeRetry !== false) yield* startWriteBehind(st, st.writeRetry)
+    if (Option.isSome(deps.listen)) yield* startListening(st, deps.listen.value)
+    const initial = yield* st.q.selectAll.pipe(Effect.mapError((e) => (e._tag === "SqlError" ? ioError("load", e) : e)))
+    for (const entry of initial) st.cache.set(entry.token.userId, entry)
     if (options.resyncInterval !== false) {
-      yield* logged("resync")(resync).pipe(
+      yield* logged(st, "resync")(resync(st)).pipe(
         Effect.delay(Duration.decode(options.resyncInterval ?? Duration.minutes(1))),
         Effect.forever,
         Effect.interruptible,
         Effect.forkScoped
       )
     }
-
     const service: TokenStore.Service = {
-      get: (userId) => Effect.sync(() => Option.map(Option.fromNullable(cache.get(userId)), (e) => e.token)),
-      set,
-      remove,
-      list: Effect.sync(() => Array.from(cache.values(), (e) => e.token)),
-      changes: Stream.fromPubSub(pubsub)
+      get: (userId) => Effect.sync(() => Option.map(Option.fromNullable(st.cache.get(userId)), (e) => e.token)),
+      set: set(st),
+      remove: remove(st),
+      list: Effect.sync(() => Array.from(st.cache.values(), (e) => e.token)),
+      changes: Stream.fromPubSub(st.pubsub)
     }
-    if (dialect !== "pg") return TokenStore.of(service)
-
-    // --- the user's lock (PostgreSQL) -----------------------------------------------------------
-    const lockTimeoutMs = Math.max(
-      1,
-      Math.round(Duration.toMillis(Duration.decode(options.lockTimeout ?? "30 seconds")))
-    )
-    const lockRetry = options.lockRetry ??
-      Schedule.exponential("200 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(4)))
-
-    const lock = <A, E, R>(userId: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | TokenStoreError, R> =>
-      Effect.scoped(Effect.gen(function*() {
-        const conn = yield* sql.reserve.pipe(Effect.mapError((e) => ioError("lock", e)), Effect.retry(lockRetry))
-        const onConn = Effect.provideService(SqlClient.TransactionConnection, [conn, 0] as const)
-        let open = false
-        yield* Effect.addFinalizer(() => open ? Effect.ignore(onConn(sql`ROLLBACK`)) : Effect.void)
-        // BEGIN, wait for the row, read it: another process may have refreshed meanwhile
-        const rows = yield* onConn(Effect.gen(function*() {
-          yield* sql`BEGIN`
-          open = true
-          yield* sql.unsafe(`SET LOCAL lock_timeout = ${lockTimeoutMs}`)
-          return yield* sql`SELECT ${columns} FROM ${t} WHERE user_id = ${userId} FOR UPDATE`
-        })).pipe(
-          Effect.mapError((e) =>
-            sqlCode(e) === "55P03"
-              ? new TokenStoreError({
-                method: "lock",
-                reason: "Locked",
-                description: `user ${userId}: another process held the lock longer than ${lockTimeoutMs} ms`
-              })
-              : ioError("lock", e)
-          )
-        )
-        const [entry] = yield* rowsToEntries(rows)
-        yield* keyed(userId, absorb(userId, Option.fromNullable(entry)))
-
-        const writes = new Set<string>()
-        const result = yield* onConn(Effect.locally(effect, lockWrites, writes)).pipe(Effect.exit)
-        if (Exit.isFailure(result)) return yield* result // rolled back by the finalizer
-        const committed = yield* Effect.either(onConn(sql`COMMIT`))
-        open = false
-        if (Either.isLeft(committed)) {
-          // the writes made under the lock are not in the database: keep them, write them later
-          const error = ioError("lock", committed.left)
-          if (writeRetry === false) return yield* Effect.fail(error)
-          for (const written of writes) {
-            yield* keyed(
-              written,
-              Effect.sync(() => {
-                const cached = cache.get(written)
-                if (!pending.has(written)) pending.set(written, cached === undefined ? null : cached.token)
-              })
-            )
-          }
-          if (writes.size > 0) yield* writeFailed(error)
-        }
-        return result.value
-      })).pipe(Effect.withSpan("TokenStoreSql.lock", { attributes: { userId } }))
-
-    return TokenStore.of({ ...service, lock })
+    return TokenStore.of(deps.dialect === "pg" ? { ...service, lock: lockOf(st, options) } : service)
   })
 
 // ------------------------------------------------------------------------------------------------ layers
