@@ -36,9 +36,8 @@ const checkSecret = (state: SimState, params: Params) => {
   return undefined
 }
 
-/** @internal */
-export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter.HttpRouter => {
-  const device = Effect.gen(function*() {
+const device = (state: SimState) =>
+  Effect.gen(function*() {
     const params = yield* formParams
     const now = yield* Clock.currentTimeMillis
     const clientId = params.get("client_id")
@@ -54,103 +53,104 @@ export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter
     })
   })
 
-  const deviceGrant = (params: Params, now: number) => {
-    state.counters.devicePolls++
-    const clientId = params.get("client_id")
-    const record = state.devices.get(params.get("device_code") ?? "")
-    if (record === undefined || record.clientId !== clientId || record.expiresAt <= now || record.status === "used") {
-      return oauthError(400, "invalid device code")
-    }
-    if (record.status === "denied") return oauthError(400, "access_denied")
-    if (switches.slowDownRemaining > 0) {
-      switches.slowDownRemaining--
-      return oauthError(400, "slow_down")
-    }
-    if (
-      record.status === "pending" && record.autoApproveAt !== null && record.autoApproveUserId !== null &&
-      now >= record.autoApproveAt
-    ) {
-      record.status = "approved"
-      record.approvedUserId = record.autoApproveUserId
-    }
-    if (record.status === "pending" || record.approvedUserId === null) return oauthError(400, "authorization_pending")
-    record.status = "used"
-    const token = state.issueToken(now, {
-      clientId: record.clientId,
-      userId: record.approvedUserId,
-      scopes: record.scopes,
-      withRefreshToken: true
-    })
-    return json(tokenBody(token, now))
+const deviceGrant = (state: SimState, switches: OAuthSwitches, params: Params, now: number) => {
+  state.counters.devicePolls++
+  const clientId = params.get("client_id")
+  const record = state.devices.get(params.get("device_code") ?? "")
+  if (record === undefined || record.clientId !== clientId || record.expiresAt <= now || record.status === "used") {
+    return oauthError(400, "invalid device code")
   }
-
-  const refreshGrant = (params: Params, now: number) => {
-    const result = state.refresh(now, {
-      clientId: params.get("client_id") ?? "",
-      clientSecret: params.get("client_secret"),
-      refreshToken: params.get("refresh_token") ?? ""
-    })
-    if ("status" in result) {
-      state.counters.tokenRefreshFailures++
-      return oauthError(result.status, result.message)
-    }
-    state.counters.tokenRefreshes++
-    return json(tokenBody(result, now))
+  if (record.status === "denied") return oauthError(400, "access_denied")
+  if (switches.slowDownRemaining > 0) {
+    switches.slowDownRemaining--
+    return oauthError(400, "slow_down")
   }
-
-  const clientCredentialsGrant = (params: Params, now: number) => {
-    const failure = checkSecret(state, params)
-    if (failure !== undefined) return failure
-    const token = state.issueToken(now, {
-      clientId: params.get("client_id")!,
-      userId: null,
-      scopes: [],
-      withRefreshToken: false
-    })
-    return json({ access_token: token.token, expires_in: state.appTokenExpiresInSeconds, token_type: "bearer" })
+  if (
+    record.status === "pending" && record.autoApproveAt !== null && record.autoApproveUserId !== null &&
+    now >= record.autoApproveAt
+  ) {
+    record.status = "approved"
+    record.approvedUserId = record.autoApproveUserId
   }
+  if (record.status === "pending" || record.approvedUserId === null) return oauthError(400, "authorization_pending")
+  record.status = "used"
+  const token = state.issueToken(now, {
+    clientId: record.clientId,
+    userId: record.approvedUserId,
+    scopes: record.scopes,
+    withRefreshToken: true
+  })
+  return json(tokenBody(token, now))
+}
 
-  const authorizationCodeGrant = (params: Params, now: number) => {
-    const failure = checkSecret(state, params)
-    if (failure !== undefined) return failure
-    const code = state.takeAuthCode(params.get("code") ?? "", now)
-    if (
-      code === undefined || code.clientId !== params.get("client_id") ||
-      (params.get("redirect_uri") !== undefined && params.get("redirect_uri") !== code.redirectUri)
-    ) {
-      return oauthError(400, "Invalid authorization code")
-    }
-    const token = state.issueToken(now, {
-      clientId: code.clientId,
-      userId: code.userId,
-      scopes: code.scopes,
-      withRefreshToken: true
-    })
-    return json(tokenBody(token, now))
+const refreshGrant = (state: SimState, params: Params, now: number) => {
+  const result = state.refresh(now, {
+    clientId: params.get("client_id") ?? "",
+    clientSecret: params.get("client_secret"),
+    refreshToken: params.get("refresh_token") ?? ""
+  })
+  if ("status" in result) {
+    state.counters.tokenRefreshFailures++
+    return oauthError(result.status, result.message)
   }
+  state.counters.tokenRefreshes++
+  return json(tokenBody(result, now))
+}
 
-  /** twitch-cli's `POST /auth/authorize?grant_type=user_token&client_id&client_secret&user_id&scope`. */
-  const userTokenGrant = (params: Params, now: number) => {
-    const clientId = params.get("client_id")
-    if (clientId === undefined || clientId === "") return oauthError(400, "missing client id")
-    const client = state.clients.get(clientId)
-    if (client === undefined) return oauthError(400, "invalid client")
-    const secret = params.get("client_secret")
-    if (client.clientSecret !== null && secret !== undefined && secret !== client.clientSecret) {
-      return oauthError(403, "invalid client secret")
-    }
-    const userId = params.get("user_id") ?? ""
-    if (state.userById(userId) === undefined) return oauthError(400, "invalid user id")
-    const token = state.issueToken(now, {
-      clientId,
-      userId,
-      scopes: splitScopes(params.get("scope")),
-      withRefreshToken: true
-    })
-    return json(tokenBody(token, now))
+const clientCredentialsGrant = (state: SimState, params: Params, now: number) => {
+  const failure = checkSecret(state, params)
+  if (failure !== undefined) return failure
+  const token = state.issueToken(now, {
+    clientId: params.get("client_id")!,
+    userId: null,
+    scopes: [],
+    withRefreshToken: false
+  })
+  return json({ access_token: token.token, expires_in: state.appTokenExpiresInSeconds, token_type: "bearer" })
+}
+
+const authorizationCodeGrant = (state: SimState, params: Params, now: number) => {
+  const failure = checkSecret(state, params)
+  if (failure !== undefined) return failure
+  const code = state.takeAuthCode(params.get("code") ?? "", now)
+  if (
+    code === undefined || code.clientId !== params.get("client_id") ||
+    (params.get("redirect_uri") !== undefined && params.get("redirect_uri") !== code.redirectUri)
+  ) {
+    return oauthError(400, "Invalid authorization code")
   }
+  const token = state.issueToken(now, {
+    clientId: code.clientId,
+    userId: code.userId,
+    scopes: code.scopes,
+    withRefreshToken: true
+  })
+  return json(tokenBody(token, now))
+}
 
-  const token = Effect.gen(function*() {
+/** twitch-cli's `POST /auth/authorize?grant_type=user_token&client_id&client_secret&user_id&scope`. */
+const userTokenGrant = (state: SimState, params: Params, now: number) => {
+  const clientId = params.get("client_id")
+  if (clientId === undefined || clientId === "") return oauthError(400, "missing client id")
+  const client = state.clients.get(clientId)
+  if (client === undefined) return oauthError(400, "invalid client")
+  const secret = params.get("client_secret")
+  if (client.clientSecret !== null && secret !== undefined && secret !== client.clientSecret) {
+    return oauthError(403, "invalid client secret")
+  }
+  const userId = params.get("user_id") ?? ""
+  if (state.userById(userId) === undefined) return oauthError(400, "invalid user id")
+  const token = state.issueToken(now, {
+    clientId,
+    userId,
+    scopes: splitScopes(params.get("scope")),
+    withRefreshToken: true
+  })
+  return json(tokenBody(token, now))
+}
+
+const token = (state: SimState, switches: OAuthSwitches) =>
+  Effect.gen(function*() {
     const params = yield* formParams
     const now = yield* Clock.currentTimeMillis
     const clientId = params.get("client_id")
@@ -158,21 +158,22 @@ export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter
     if (!state.clients.has(clientId)) return oauthError(400, "invalid client")
     switch (params.get("grant_type")) {
       case DEVICE_GRANT:
-        return deviceGrant(params, now)
+        return deviceGrant(state, switches, params, now)
       case "refresh_token":
-        return refreshGrant(params, now)
+        return refreshGrant(state, params, now)
       case "client_credentials":
-        return clientCredentialsGrant(params, now)
+        return clientCredentialsGrant(state, params, now)
       case "authorization_code":
-        return authorizationCodeGrant(params, now)
+        return authorizationCodeGrant(state, params, now)
       case "user_token":
-        return userTokenGrant(params, now)
+        return userTokenGrant(state, params, now)
       default:
         return oauthError(400, "unsupported grant type")
     }
   })
 
-  const validate = Effect.gen(function*() {
+const validate = (state: SimState) =>
+  Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const now = yield* Clock.currentTimeMillis
     state.counters.validations++
@@ -192,7 +193,8 @@ export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter
       })
   })
 
-  const revoke = Effect.gen(function*() {
+const revoke = (state: SimState) =>
+  Effect.gen(function*() {
     const params = yield* formParams
     state.counters.revocations++
     const clientId = params.get("client_id") ?? ""
@@ -205,10 +207,11 @@ export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter
     return empty(200)
   })
 
-  const authorize = Effect.gen(function*() {
+const authorize = (state: SimState) =>
+  Effect.gen(function*() {
     const params = yield* formParams
     const now = yield* Clock.currentTimeMillis
-    if (params.get("grant_type") === "user_token") return userTokenGrant(params, now)
+    if (params.get("grant_type") === "user_token") return userTokenGrant(state, params, now)
     const clientId = params.get("client_id") ?? ""
     if (!state.clients.has(clientId)) return oauthError(400, "invalid client")
     const redirectUri = params.get("redirect_uri")
@@ -234,12 +237,13 @@ export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter
     return oauthError(400, "unsupported response type")
   })
 
-  return HttpRouter.empty.pipe(
-    HttpRouter.post("/device", device),
-    HttpRouter.post("/token", token),
-    HttpRouter.get("/validate", validate),
-    HttpRouter.post("/revoke", revoke),
-    HttpRouter.get("/authorize", authorize),
-    HttpRouter.post("/authorize", authorize)
+/** @internal */
+export const makeRouter = (state: SimState, switches: OAuthSwitches): HttpRouter.HttpRouter =>
+  HttpRouter.empty.pipe(
+    HttpRouter.post("/device", device(state)),
+    HttpRouter.post("/token", token(state, switches)),
+    HttpRouter.get("/validate", validate(state)),
+    HttpRouter.post("/revoke", revoke(state)),
+    HttpRouter.get("/authorize", authorize(state)),
+    HttpRouter.post("/authorize", authorize(state))
   )
-}
