@@ -1,4 +1,4 @@
-// `effect-twitch api <operation> [--param value …]`: any Helix operation by its name, one subcommand per operation
+// `effect-twitch api <operation> [--param value …]`: every Helix operation, by its name, one subcommand per operation
 // with its parameters as options (from the generated table), the answer as JSON on stdout.
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"

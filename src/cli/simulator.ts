@@ -84,7 +84,7 @@ const banner = (Simulator: typeof SimulatorModule) =>
 
 const port = Options.integer("port").pipe(
   Options.withAlias("p"),
-  Options.withDescription("The port (0: any free one); or SIM_PORT; default 8080, any free port if 8080 is taken"),
+  Options.withDescription("The port (0: a free one); or SIM_PORT; default 8080, a free port if 8080 is taken"),
   Options.withFallbackConfig(Config.integer("SIM_PORT")),
   Options.withDefault(8080),
   Options.filterMap(

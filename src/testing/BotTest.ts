@@ -6,7 +6,7 @@
  *   replay, and neither does the simulator);
  * - `chat`: a viewer writes in chat (a `channel.chat.message` with its own `message_id`), once the bot reads
  *   that chat;
- * - `trigger`: any EventSub event, once a subscription for it exists;
+ * - `trigger`: an EventSub event of a given type, once a subscription for it exists;
  * - `nextChatMessage`: the next chat message the bot sent (through Helix `POST /chat/messages`).
  *
  * Every wait has a timeout (default 3 s, under vitest's default test timeout of 5 s) and fails with

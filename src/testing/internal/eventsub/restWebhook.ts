@@ -19,7 +19,7 @@ export interface WebhookRequest {
   readonly target: WebhookTarget
 }
 
-/** The user the condition names and whether they authorized the client (with the type's scopes, if it has any). @internal */
+/** The user the condition names and whether they authorized the client (with the type's scopes, if the type has scopes). @internal */
 export const authorization = (
   auth: SimAuth,
   token: SimTokenInfo,

@@ -4,7 +4,7 @@
 // retried with the same message id and `Twitch-Eventsub-Message-Retry` incremented, backing off on the part's
 // `Clock`; after the last failed attempt a `notification_failures_exceeded` revocation.
 //
-// The simulator POSTs to loopback callbacks only (127.0.0.0/8, ::1, localhost): any other host counts as
+// The simulator POSTs to loopback callbacks only (127.0.0.0/8, ::1, localhost): every other host counts as
 // unreachable, so a test never sends anything off the machine.
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
