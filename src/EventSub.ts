@@ -90,6 +90,7 @@ import { type EventSubError, EventSubLimitExceeded, EventSubNoUser, EventSubSubs
 import type * as EventSubTypes from "./EventSubTypes.js"
 import * as Helix from "./Helix.js"
 import * as EventSubApi from "./Helix/EventSub.js"
+import { failureKind } from "./internal/eventsubAdopt.js"
 import { checkUserAuthorization } from "./internal/eventsubAuthorization.js"
 import type { CreateFailure } from "./internal/eventsubRegistry.js"
 import * as Service from "./internal/eventsubService.js"
@@ -364,13 +365,8 @@ const createFailure = (
       error: new EventSubLimitExceeded({ userId, limit, description: error.message })
     }
   }
-  const kind = error._tag === "HelixConflict"
-    ? "conflict"
-    : error._tag === "HelixTimeout" || error._tag === "HelixTransportError" || error._tag === "HelixServerError"
-    ? "transient"
-    : "fatal"
   return {
-    kind,
+    kind: failureKind(error),
     error: new EventSubSubscribeError({
       userId,
       operation: "subscribe",

@@ -57,13 +57,14 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as EventSub from "./EventSub.js"
-import { type EventSubError, EventSubLimitExceeded, EventSubSubscribeError } from "./EventSubError.js"
+import { type EventSubError, EventSubSubscribeError } from "./EventSubError.js"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as EventSubWebhook from "./EventSubWebhook.js"
 import * as Helix from "./Helix.js"
 import * as ConduitsApi from "./Helix/Conduits.js"
 import * as EventSubApi from "./Helix/EventSub.js"
 import { TaggedError } from "./internal/errors.js"
+import { appCreateFailure, appSubscribeError } from "./internal/eventsubAdopt.js"
 import * as Engine from "./internal/eventsubConduit.js"
 import type { CreateFailure, EventDecoder } from "./internal/eventsubRegistry.js"
 import * as Service from "./internal/eventsubService.js"
@@ -268,30 +269,6 @@ export interface WebhookOptions extends Options {
 const helixError = (operation: string) => (error: Helix.HelixFailure) =>
   new EventSubConduitError({ operation, description: error.message, cause: error })
 
-const subscribeError = (type: string | undefined, error: Helix.HelixFailure) =>
-  new EventSubSubscribeError({
-    userId: "app",
-    operation: "subscribe",
-    ...(type === undefined ? {} : { type }),
-    description: error.message,
-    cause: error
-  })
-
-const createFailure = (type: string, error: Helix.HelixFailure): CreateFailure => {
-  if (error._tag === "HelixRateLimited") {
-    return {
-      kind: "fatal",
-      error: new EventSubLimitExceeded({ userId: "app", limit: "cost", description: error.message })
-    }
-  }
-  const kind = error._tag === "HelixConflict"
-    ? "conflict"
-    : error._tag === "HelixTimeout" || error._tag === "HelixTransportError" || error._tag === "HelixServerError"
-    ? "transient"
-    : "fatal"
-  return { kind, error: subscribeError(type, error) }
-}
-
 const conduitApi = (helix: Helix.Helix.Service, conduitId: string): Engine.ConduitApi => ({
   create: ({ condition, type, version }) =>
     Effect.suspend(() =>
@@ -303,7 +280,7 @@ const conduitApi = (helix: Helix.Helix.Service, conduitId: string): Engine.Condu
       })
     ).pipe(
       Helix.withApp,
-      Effect.mapError((error) => createFailure(type, error)),
+      Effect.mapError((error) => appCreateFailure(type, error)),
       Effect.flatMap((created) =>
         created.data[0] === undefined
           ? Effect.fail<CreateFailure>({
@@ -325,7 +302,7 @@ const conduitApi = (helix: Helix.Helix.Service, conduitId: string): Engine.Condu
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
       Helix.withApp,
-      Effect.mapError((error) => subscribeError(type, error))
+      Effect.mapError((error) => appSubscribeError(type, "subscribe", error))
     ),
   assign: (shard, sessionId) =>
     helix.request(ConduitsApi.updateConduitShards, {

@@ -60,10 +60,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as EventSub from "./EventSub.js"
-import { EventSubLimitExceeded, EventSubSubscribeError } from "./EventSubError.js"
+import { EventSubSubscribeError } from "./EventSubError.js"
 import * as Helix from "./Helix.js"
 import * as EventSubApi from "./Helix/EventSub.js"
 import { TaggedError } from "./internal/errors.js"
+import { appCreateFailure, appSubscribeError } from "./internal/eventsubAdopt.js"
 import type { CreateFailure } from "./internal/eventsubRegistry.js"
 import * as Service from "./internal/eventsubService.js"
 import * as Webhook from "./internal/eventsubWebhook.js"
@@ -148,31 +149,6 @@ const validate = (options: Options): Effect.Effect<void, EventSubWebhookConfigEr
   return Effect.void
 }
 
-const subscribeError = (type: string | undefined, operation: "subscribe" | "delete", error: Helix.HelixFailure) =>
-  new EventSubSubscribeError({
-    userId: "app",
-    operation,
-    ...(type === undefined ? {} : { type }),
-    description: error.message,
-    cause: error
-  })
-
-/** A 409 is adopted; timeouts, 5xx and network errors are retried; the rest (and Twitch's limits) end the stream. */
-const createFailure = (type: string, error: Helix.HelixFailure): CreateFailure => {
-  if (error._tag === "HelixRateLimited") {
-    return {
-      kind: "fatal",
-      error: new EventSubLimitExceeded({ userId: "app", limit: "cost", description: error.message })
-    }
-  }
-  const kind = error._tag === "HelixConflict"
-    ? "conflict"
-    : error._tag === "HelixTimeout" || error._tag === "HelixTransportError" || error._tag === "HelixServerError"
-    ? "transient"
-    : "fatal"
-  return { kind, error: subscribeError(type, "subscribe", error) }
-}
-
 /** Create, list and delete webhook subscriptions for the callback, with the app token. */
 const helixWebhookApi = (helix: Helix.Helix.Service, options: Options): Webhook.WebhookApi => ({
   create: ({ condition, type, version }) =>
@@ -185,7 +161,7 @@ const helixWebhookApi = (helix: Helix.Helix.Service, options: Options): Webhook.
       })
     ).pipe(
       Helix.withApp,
-      Effect.mapError((error) => createFailure(type, error)),
+      Effect.mapError((error) => appCreateFailure(type, error)),
       Effect.flatMap((created) =>
         created.data[0] === undefined
           ? Effect.fail<CreateFailure>({
@@ -207,13 +183,13 @@ const helixWebhookApi = (helix: Helix.Helix.Service, options: Options): Webhook.
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray),
       Helix.withApp,
-      Effect.mapError((error) => subscribeError(type, "subscribe", error))
+      Effect.mapError((error) => appSubscribeError(type, "subscribe", error))
     ),
   delete: (id) =>
     helix.request(EventSubApi.deleteEventsubSubscription, { id }).pipe(
       Helix.withApp,
       Effect.catchAll((error) =>
-        error._tag === "HelixNotFound" ? Effect.void : Effect.fail(subscribeError(undefined, "delete", error))
+        error._tag === "HelixNotFound" ? Effect.void : Effect.fail(appSubscribeError(undefined, "delete", error))
       )
     )
 })

@@ -1,16 +1,15 @@
 // Subscriptions made once for a whole app (webhook callbacks, conduits): before creating one, the app's
 // subscriptions are listed, and one of the same type + version + condition that still delivers is adopted,
 // so a restart (or a peer on the same conduit) does not duplicate it; a 409 on create is resolved the same way.
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import type { EventSubError } from "../EventSubError.js"
-import {
-  type CreateFailure,
-  failConsumers,
-  type Registry,
-  sameCondition,
-  type Subscription
-} from "./eventsubRegistry.js"
+import { type EventSubError, EventSubLimitExceeded, EventSubSubscribeError } from "../EventSubError.js"
+import type { HelixFailure } from "../Helix.js"
+import { Dedupe } from "./eventsubDedupe.js"
+import { Ingress, WarningGate } from "./eventsubDispatcher.js"
+import { type CreateFailure, failConsumers, Registry, sameCondition, type Subscription } from "./eventsubRegistry.js"
+import { AgeGuard, type RouterState } from "./eventsubRouter.js"
 
 /** A subscription as Get EventSub Subscriptions lists it. @internal */
 export interface Listed {
@@ -103,3 +102,56 @@ export const endEntry = <S extends Subscription>(
     if (ctx.byKey.get(entry.key) === entry) ctx.byKey.delete(entry.key)
     failConsumers(entry, error)
   })
+
+/** How a failed create is handled: a 409 is adopted; timeouts, 5xx and network errors are retried; the rest end the stream. @internal */
+export const failureKind = (error: HelixFailure): CreateFailure["kind"] =>
+  error._tag === "HelixConflict"
+    ? "conflict"
+    : error._tag === "HelixTimeout" || error._tag === "HelixTransportError" || error._tag === "HelixServerError"
+    ? "transient"
+    : "fatal"
+
+/** A subscribe or delete with the app token (webhooks, conduits) failed. @internal */
+export const appSubscribeError = (
+  type: string | undefined,
+  operation: "subscribe" | "delete",
+  error: HelixFailure
+): EventSubSubscribeError =>
+  new EventSubSubscribeError({
+    userId: "app",
+    operation,
+    ...(type === undefined ? {} : { type }),
+    description: error.message,
+    cause: error
+  })
+
+/** A create with the app token failed: Twitch's limits end the stream, the rest as {@link failureKind}. @internal */
+export const appCreateFailure = (type: string, error: HelixFailure): CreateFailure =>
+  error._tag === "HelixRateLimited"
+    ? { kind: "fatal", error: new EventSubLimitExceeded({ userId: "app", limit: "cost", description: error.message }) }
+    : { kind: failureKind(error), error: appSubscribeError(type, "subscribe", error) }
+
+/**
+ * What an app-level transport (webhooks, conduits) starts with: the registry (entries wait for their
+ * Twitch id), the router's state (dedupe, age guard), the ingress and the warning gate. @internal
+ */
+export const routingOf = <S extends Subscription>(options: {
+  readonly dedupeWindow: number
+  readonly maxMessageAge: Duration.Duration
+  readonly warningInterval: Duration.Duration
+}) => {
+  const registry = new Registry<S>((entry) => entry.twitchId === null)
+  const router: RouterState<S> = {
+    now: 0,
+    dedupe: new Dedupe(options.dedupeWindow),
+    ageGuard: new AgeGuard(Duration.toMillis(options.maxMessageAge)),
+    find: (s) => registry.find(s)
+  }
+  return {
+    registry,
+    byKey: new Map<string, S>(),
+    ingress: new Ingress<S>(),
+    router,
+    warnings: new WarningGate(Duration.toMillis(options.warningInterval))
+  }
+}

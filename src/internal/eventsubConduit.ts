@@ -24,19 +24,19 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Status, Undecodable } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
-import { type Adopting, endEntry, ensureCreated } from "./eventsubAdopt.js"
-import { Dedupe } from "./eventsubDedupe.js"
-import { dispatch, Ingress, WarningGate } from "./eventsubDispatcher.js"
+import { type Adopting, endEntry, ensureCreated, routingOf } from "./eventsubAdopt.js"
+import type { Ingress, WarningGate } from "./eventsubDispatcher.js"
+import { dispatch } from "./eventsubDispatcher.js"
 import {
   addConsumer,
   type CreateFailure,
   type EventDecoder,
-  Registry,
+  type Registry,
   stableKey,
   type Subscription,
   subscriptionFields
 } from "./eventsubRegistry.js"
-import { type Action, AgeGuard, parseFrame, route, type RouterState } from "./eventsubRouter.js"
+import { type Action, parseFrame, route, type RouterState } from "./eventsubRouter.js"
 
 /** A subscription of the app on this conduit, as Get EventSub Subscriptions lists it. @internal */
 export interface ListedSubscription {
@@ -336,22 +336,12 @@ export const make = (
   undecodable: (event: Undecodable) => Effect.Effect<void>
 ): Effect.Effect<ConduitEngine, never, Socket.WebSocketConstructor | Scope.Scope> =>
   Effect.gen(function*() {
-    const registry = new Registry<Entry>((entry) => entry.twitchId === null)
     const ctx: Ctx = {
       api,
       options,
       clock: yield* Effect.clock,
-      registry,
-      byKey: new Map(),
+      ...routingOf<Entry>(options),
       lock: yield* Effect.makeSemaphore(1),
-      ingress: new Ingress<Entry>(),
-      router: {
-        now: 0,
-        dedupe: new Dedupe(options.dedupeWindow),
-        ageGuard: new AgeGuard(Duration.toMillis(options.maxMessageAge)),
-        find: (s) => registry.find(s)
-      },
-      warnings: new WarningGate(Duration.toMillis(options.warningInterval)),
       statusHub: yield* Effect.acquireRelease(PubSub.sliding<Status>(256), PubSub.shutdown),
       sockets: new Set(),
       assigned: new Map()

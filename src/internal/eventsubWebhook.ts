@@ -10,7 +10,7 @@
 // awaiting verification) is adopted, so a restart does not duplicate them; a 409 on create is resolved
 // the same way.
 import type * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Schedule from "effect/Schedule"
@@ -19,20 +19,20 @@ import * as Stream from "effect/Stream"
 import { createHmac, timingSafeEqual } from "node:crypto"
 import type { Undecodable } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
-import { type Adopting, endEntry, ensureCreated } from "./eventsubAdopt.js"
-import { Dedupe } from "./eventsubDedupe.js"
-import { dispatch, Ingress, warn, WarningGate } from "./eventsubDispatcher.js"
+import { type Adopting, endEntry, ensureCreated, routingOf } from "./eventsubAdopt.js"
+import type { Ingress, WarningGate } from "./eventsubDispatcher.js"
+import { dispatch, warn } from "./eventsubDispatcher.js"
 import {
   addConsumer,
   type CreateFailure,
   type EventDecoder,
   isRecord,
-  Registry,
+  type Registry,
   stableKey,
   type Subscription,
   subscriptionFields
 } from "./eventsubRegistry.js"
-import { AgeGuard, clip, type Message, route, type RouterState } from "./eventsubRouter.js"
+import { clip, type Message, route, type RouterState } from "./eventsubRouter.js"
 
 /** A webhook subscription of this app and callback, as Get EventSub Subscriptions lists it. @internal */
 export interface ListedWebhook {
@@ -269,22 +269,12 @@ const register = (ctx: WebhookContext, decoder: EventDecoder<unknown>, condition
 
 const makeContext = (api: WebhookApi, options: WebhookOptions): Effect.Effect<WebhookContext, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const registry = new Registry<Entry>((entry) => entry.twitchId === null)
     const ctx: WebhookContext = {
       api,
       options,
       clock: yield* Effect.clock,
-      registry,
-      byKey: new Map(),
+      ...routingOf<Entry>(options),
       lock: yield* Effect.makeSemaphore(1),
-      ingress: new Ingress<Entry>(),
-      router: {
-        now: 0,
-        dedupe: new Dedupe(options.dedupeWindow),
-        ageGuard: new AgeGuard(Duration.toMillis(options.maxMessageAge)),
-        find: (s) => registry.find(s)
-      },
-      warnings: new WarningGate(Duration.toMillis(options.warningInterval)),
       shuttingDown: false
     }
     yield* Effect.addFinalizer(() =>
