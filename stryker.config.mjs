@@ -64,11 +64,32 @@ const groups = {
     mutate: ["src/OAuth.ts", "src/DeviceAuth.ts"],
     testFiles: ["test/oauth.test.ts", "test/device-auth.test.ts", "test/secrets.test.ts"]
   },
+  // the EventSub engine, split in two groups so that each runs in reasonable time
   eventsub: {
-    mutate: ["src/internal/eventsubEngine.ts"],
+    // routing, dispatch to consumers, the per-consumer inbox, the registry and the age / size guard
+    mutate: [
+      "src/internal/eventsubRouter.ts",
+      "src/internal/eventsubDispatcher.ts",
+      "src/internal/eventsubInbox.ts",
+      "src/internal/eventsubRegistry.ts",
+      "src/internal/eventsubGuard.ts"
+    ],
+    testFiles: [
+      "test/eventsub-router.test.ts",
+      "test/eventsub-inbox.test.ts",
+      "test/eventsub-guard.test.ts",
+      "test/eventsub.test.ts",
+      "test/eventsub-limits.test.ts",
+      "test/eventsub-faults.test.ts"
+    ]
+  },
+  eventsubws: {
+    // the WebSocket transport: sessions, keepalive, reconnect, and its subscriptions
+    mutate: ["src/internal/eventsubWebSocket.ts", "src/internal/eventsubWsSubscriptions.ts"],
     testFiles: [
       "test/eventsub.test.ts",
       "test/eventsub-limits.test.ts",
+      "test/eventsub-faults.test.ts",
       "test/eventsub-guard.test.ts",
       "test/bot.test.ts",
       "test/client.test.ts"
