@@ -1,0 +1,329 @@
+/**
+ * The WebSocket transport alone (its engine, against the simulator's WebSocket server), with a recording
+ * subscription API and small limits: what needs 900 subscriptions through the full stack is shown with a few.
+ */
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Schedule, Stream, TestClock } from "effect"
+import * as EventSub from "../src/EventSub.js"
+import type { EventDecoder } from "../src/internal/eventsubRegistry.js"
+import { type EngineOptions, make } from "../src/internal/eventsubWebSocket.js"
+import type { SubscriptionApi } from "../src/internal/eventsubWsSubscriptions.js"
+import * as Simulator from "../src/testing/Simulator.js"
+import {
+  collect,
+  enabledSubs,
+  eventually,
+  eventuallyWithClock,
+  openSessions,
+  realPause,
+  sessions,
+  startFollows,
+  waitSubscribed,
+  withStack
+} from "./fixtures/eventsub.js"
+
+const USER = "100000001"
+const B = Simulator.defaultUsers.broadcaster
+
+const decoder: EventDecoder<unknown> = { type: "channel.chat.message", version: "1", decode: Either.right }
+const condition = (broadcaster: number) => ({ broadcaster_user_id: String(broadcaster), user_id: USER })
+
+interface Created {
+  readonly id: string
+  readonly userId: string
+  readonly sessionId: string
+  readonly broadcaster: unknown
+}
+
+/** A subscription API that creates (and deletes) nothing at Twitch: it records what it is asked. */
+const recordingApi = () => {
+  const created: Array<Created> = []
+  const deleted: Array<string> = []
+  const api: SubscriptionApi = {
+    create: (request) =>
+      Effect.sync(() => {
+        const id = `sub-${created.length + 1}`
+        created.push({
+          id,
+          userId: request.userId,
+          sessionId: request.sessionId,
+          broadcaster: request.condition.broadcaster_user_id
+        })
+        return { id }
+      }),
+    list: () => Effect.succeed([]),
+    delete: (_userId, id) => Effect.sync(() => void deleted.push(id))
+  }
+  return { api, created, deleted }
+}
+
+const engineOptions = (url: string, overrides: Partial<EngineOptions> = {}): EngineOptions => ({
+  url,
+  keepaliveTimeoutSeconds: undefined,
+  keepaliveGrace: Duration.seconds(2),
+  openTimeout: Duration.seconds(10),
+  welcomeTimeout: Duration.seconds(15),
+  reconnectSchedule: Schedule.exponential("500 millis"),
+  maxRetryDelay: Duration.seconds(30),
+  stableAfter: Duration.minutes(1),
+  warningInterval: Duration.seconds(10),
+  maxSubscriptionsPerConnection: 2,
+  maxConnectionsPerUser: 2,
+  dedupeWindow: 1_000,
+  maxMessageAge: Duration.minutes(10),
+  consumerBuffer: 16,
+  ingressHighWater: 64,
+  ...overrides
+})
+
+const withSimulator = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(Effect.provide(Layer.merge(Simulator.layer(), NodeSocket.layerWebSocketConstructor)))
+
+describe("EventSub WebSocket transport", () => {
+  it.scoped("limits: subscriptions per connection, connections per user; an emptied connection frees its place", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created, deleted } = recordingApi()
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      const start = (broadcaster: number, userId = USER) =>
+        engine.subscribe(userId, decoder, condition(broadcaster)).pipe(Stream.runDrain, Effect.forkScoped)
+      const createdCount = (n: number) => eventually(Effect.sync(() => created.length === n), `${n} creates`)
+      const sessionOf = (broadcaster: number) => created.filter((c) => c.broadcaster === String(broadcaster)).at(-1)!
+
+      // four subscriptions: two connections of two
+      const streams = new Map<number, Fiber.RuntimeFiber<void, unknown>>()
+      for (const broadcaster of [1, 2, 3, 4]) {
+        streams.set(broadcaster, yield* start(broadcaster))
+        yield* createdCount(broadcaster)
+      }
+      const [a, b] = [sessionOf(1).sessionId, sessionOf(3).sessionId]
+      assert.strictEqual(sessionOf(2).sessionId, a)
+      assert.strictEqual(sessionOf(4).sessionId, b)
+      assert.notStrictEqual(a, b)
+      assert.strictEqual((yield* openSessions).length, 2)
+
+      // a second consumer of a subscription shares it: no create, no limit
+      const shared = yield* start(1)
+      // a fifth one: no room on either connection, and no third connection
+      const overflow = yield* Effect.exit(Stream.runDrain(engine.subscribe(USER, decoder, condition(5))))
+      assert.isTrue(Exit.isFailure(overflow))
+      const error = Exit.isFailure(overflow) && overflow.cause._tag === "Fail" ? overflow.cause.error : undefined
+      assert.strictEqual(error?._tag, "EventSubLimitExceeded")
+      if (error?._tag === "EventSubLimitExceeded") {
+        assert.strictEqual(error.limit, "connections")
+        assert.strictEqual(error.userId, USER)
+        assert.strictEqual(error.description, "2 connections of 2 subscriptions are in use")
+      }
+      assert.strictEqual(created.length, 4)
+
+      // another user has connections of their own
+      yield* start(6, "100000002")
+      yield* createdCount(5)
+      assert.strictEqual(created[4]!.userId, "100000002")
+      assert.isFalse([a, b].includes(created[4]!.sessionId))
+
+      // the last consumer of a subscription ends: it is deleted, and its place on the connection is free
+      yield* Fiber.interrupt(streams.get(2)!)
+      yield* eventually(Effect.sync(() => deleted.length === 1), "the delete")
+      assert.deepStrictEqual(deleted, [sessionOf(2).id])
+      streams.set(7, yield* start(7))
+      yield* createdCount(6)
+      assert.strictEqual(sessionOf(7).sessionId, a)
+      assert.strictEqual((yield* openSessions).length, 3)
+
+      // one of two consumers ends: the subscription stays; the last ones of a connection: it closes ...
+      yield* Fiber.interrupt(shared)
+      yield* Fiber.interrupt(streams.get(1)!)
+      yield* Fiber.interrupt(streams.get(7)!)
+      yield* eventually(Effect.sync(() => deleted.length === 3), "the deletes")
+      assert.deepStrictEqual(deleted, [sessionOf(2).id, sessionOf(1).id, sessionOf(7).id])
+      yield* eventually(
+        Effect.map(openSessions, (list) => !list.some((s) => s.id === a)),
+        "the emptied connection closed"
+      )
+      // ... and no longer counts: two more subscriptions open a new one
+      for (const broadcaster of [8, 9]) {
+        const before = created.length
+        yield* start(broadcaster)
+        yield* createdCount(before + 1)
+      }
+      const c = sessionOf(8).sessionId
+      assert.strictEqual(sessionOf(9).sessionId, c)
+      assert.isFalse([a, b].includes(c))
+    }).pipe(withSimulator))
+
+  it.scoped("asks for the configured keepalive, in a URL with or without a query of its own", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created } = recordingApi()
+      for (const [url, seconds] of [[sim.eventSubWsUrl, 30], [`${sim.eventSubWsUrl}?region=eu`, 45]] as const) {
+        const engine = yield* make(api, engineOptions(url, { keepaliveTimeoutSeconds: seconds }), () => Effect.void)
+        const before = created.length
+        yield* engine.subscribe(USER, decoder, condition(seconds)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === before + 1), "the create")
+        const session = (yield* sessions).find((s) => s.id === created.at(-1)!.sessionId)
+        assert.strictEqual(session?.keepaliveTimeoutSeconds, seconds)
+      }
+    }).pipe(withSimulator))
+
+  it.scoped("each close code is named in the Reconnecting status (Twitch's reason), another one by its number", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created } = recordingApi()
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced(Duration.zero) }),
+        () => Effect.void
+      )
+      const statuses = yield* collect(engine.status)
+      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      const codes = [4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007, 4999]
+      for (const [i, code] of codes.entries()) {
+        yield* eventually(Effect.sync(() => created.length === i + 1), "a session with the subscription")
+        yield* sim.eventSub.close({ sessionId: created[i]!.sessionId, code })
+      }
+      yield* eventually(Effect.sync(() => created.length === codes.length + 1), "the last session")
+      const reconnecting = statuses.items.flatMap((s) => s._tag === "Reconnecting" ? [s] : [])
+      assert.deepStrictEqual(reconnecting.map((s) => s.reason), [
+        "closed with 4000 (internal server error)",
+        "closed with 4001 (client sent inbound traffic)",
+        "closed with 4002 (client failed ping-pong)",
+        "closed with 4003 (connection unused)",
+        "closed with 4004 (reconnect grace time expired)",
+        "closed with 4005 (network timeout)",
+        "closed with 4006 (network error)",
+        "closed with 4007 (invalid reconnect)",
+        "closed with 4999"
+      ])
+      // sessions that die young: the attempts count up
+      assert.deepStrictEqual(reconnecting.map((s) => s.attempt), [1, 2, 3, 4, 5, 6, 7, 8, 9])
+      assert.isTrue(reconnecting.every((s) => s.userId === USER && s.connection === reconnecting[0]!.connection))
+    }).pipe(withSimulator))
+})
+
+describe("EventSub WebSocket transport, over the full stack", () => {
+  const reconnects = (items: ReadonlyArray<EventSub.Status>) =>
+    items.flatMap((s) => s._tag === "Reconnecting" ? [s] : [])
+
+  it.scoped("the watchdog: silence of exactly keepalive + grace is tolerated, a millisecond more is not", () =>
+    Effect.gen(function*() {
+      const eventSub = yield* EventSub.EventSub
+      const statuses = yield* collect(eventSub.status)
+      const { sim } = yield* startFollows(B)
+      // every frame so far arrived at the same (test) instant; from now on, silence
+      const [session] = yield* openSessions
+      yield* sim.eventSub.setKeepalive({ sessionId: session!.id, enabled: false })
+      yield* TestClock.adjust("12 seconds") // keepalive 10 s + grace 2 s
+      yield* realPause(30)
+      assert.deepStrictEqual(reconnects(statuses.items), [])
+      yield* TestClock.adjust("1 millis")
+      yield* eventually(Effect.sync(() => reconnects(statuses.items).length === 1), "the reconnect")
+      assert.strictEqual(reconnects(statuses.items)[0]!.reason, "keepalive timeout")
+    }).pipe(withStack()))
+
+  it.scoped("a socket paused behind a stuck consumer is not declared dead by the watchdog", () =>
+    Effect.gen(function*() {
+      const eventSub = yield* EventSub.EventSub
+      const statuses = yield* collect(eventSub.status)
+      const gate = yield* Deferred.make<void>()
+      const texts: Array<string> = []
+      yield* eventSub.chatMessages(B).pipe(
+        Stream.runForEach((event) =>
+          Effect.zipRight(Deferred.await(gate), Effect.sync(() => texts.push(event.message.text)))
+        ),
+        Effect.forkScoped
+      )
+      yield* waitSubscribed()
+      const sim = yield* Simulator.Simulator
+      const [session] = yield* openSessions
+      const count = 200
+      for (let i = 0; i < count; i++) {
+        yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { message: { text: `m${i}` } } })
+        if (i % 50 === 0) yield* realPause(1)
+      }
+      yield* realPause(30)
+      // past keepalive (10 s) + grace (2 s) without reading: the keepalive waits in the socket, unread
+      yield* TestClock.adjust("10 seconds")
+      yield* realPause(10)
+      yield* TestClock.adjust("3 seconds")
+      yield* realPause(30)
+      assert.deepStrictEqual(reconnects(statuses.items), [])
+      yield* Deferred.succeed(gate, undefined)
+      yield* eventually(Effect.sync(() => texts.length === count), `${count} events`)
+      assert.deepStrictEqual(texts, Array.from({ length: count }, (_, i) => `m${i}`))
+      assert.deepStrictEqual((yield* openSessions).map((s) => s.id), [session!.id])
+    }).pipe(withStack({ eventSub: { consumerBuffer: 4, ingressHighWater: 8 } })))
+
+  it.scoped("after a session_reconnect the new session is announced, and is known as ours when it goes half-open", () =>
+    Effect.gen(function*() {
+      const eventSub = yield* EventSub.EventSub
+      const statuses = yield* collect(eventSub.status)
+      const { fiber, items, sim, subscription } = yield* startFollows(B)
+      const [{ reconnectUrl: _, sessionId: first }] = yield* sim.eventSub.reconnect()
+      const handedTo = Effect.map(sessions, (list) => list.find((s) => s.id === first)?.reconnectedTo ?? null)
+      yield* eventually(Effect.map(handedTo, (id) => id !== null), "the handover")
+      const second = (yield* handedTo)!
+      yield* eventually(
+        Effect.sync(() => statuses.items.some((s) => s._tag === "Connected" && s.sessionId === second)),
+        "Connected on the new session"
+      )
+      assert.deepStrictEqual(statuses.items.map((s) => s._tag), ["Connecting", "Connected", "Connected"])
+      // the handed-over session goes half-open: its subscription (409 for the next session) is deleted as ours
+      yield* sim.eventSub.halfOpen({ sessionId: second })
+      yield* eventuallyWithClock(
+        Effect.map(enabledSubs, (subs) => subs.length === 1 && subs[0]!.sessionId !== second),
+        "a subscription on a third session"
+      )
+      const all = yield* sim.eventSub.subscriptions
+      assert.isUndefined(all.find((s) => s.id === subscription.id))
+      assert.isNull(fiber.unsafePoll())
+      yield* sim.eventSub.trigger({ type: "channel.follow" })
+      yield* eventually(Effect.sync(() => items.length === 1), "an event on the third session")
+    }).pipe(withStack()))
+
+  it.scoped("a session that lived a minute resets the backoff: the next reconnect at once, the one after on its first delay", () =>
+    Effect.gen(function*() {
+      const eventSub = yield* EventSub.EventSub
+      const statuses = yield* collect(eventSub.status)
+      const { sim } = yield* startFollows(B)
+      const connected = () => statuses.items.filter((s) => s._tag === "Connected").length
+      const drop = Effect.gen(function*() {
+        const [sub] = yield* enabledSubs
+        yield* sim.eventSub.close({ sessionId: sub!.sessionId, code: 4000 })
+      })
+      /** the next session is up without the clock moving */
+      const atOnce = (n: number) => eventually(Effect.sync(() => connected() === n), `session ${n} at once`)
+      /** the next session waits exactly `millis` (of the test clock) */
+      const after = (n: number, millis: number) =>
+        Effect.gen(function*() {
+          yield* eventually(Effect.sync(() => reconnects(statuses.items).length === n - 1), `drop ${n - 1}`)
+          yield* TestClock.adjust(millis - 1)
+          yield* realPause(30)
+          assert.strictEqual(connected(), n - 1, `session ${n} waits ${millis} ms`)
+          yield* TestClock.adjust(1)
+          yield* eventually(Effect.sync(() => connected() === n), `session ${n}`)
+          yield* waitSubscribed()
+        })
+      yield* eventually(Effect.sync(() => connected() === 1), "session 1")
+      yield* drop
+      yield* atOnce(2) // the first reconnect goes at once
+      yield* waitSubscribed()
+      yield* drop
+      yield* after(3, 1_000) // a young session: the backoff's first delay
+      yield* drop
+      yield* after(4, 2_000) // and its second
+      // a minute up (the simulator's keepalives keep it)
+      for (let i = 0; i < 13; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* realPause(5)
+      }
+      yield* drop
+      yield* atOnce(5)
+      yield* waitSubscribed()
+      assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 2, 3, 1])
+      yield* drop
+      yield* after(6, 1_000) // the backoff started afresh
+      assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 2, 3, 1, 2])
+    }).pipe(withStack({ eventSub: { reconnectSchedule: Schedule.exponential("1 second") } })))
+})
