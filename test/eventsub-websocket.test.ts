@@ -4,13 +4,15 @@
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Schedule, Stream, TestClock } from "effect"
+import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Schedule, Scope, Stream, TestClock } from "effect"
 import * as EventSub from "../src/EventSub.js"
-import type { EventDecoder } from "../src/internal/eventsubRegistry.js"
+import { EventSubSubscribeError } from "../src/EventSubError.js"
+import type { CreateFailure, EventDecoder } from "../src/internal/eventsubRegistry.js"
 import { type EngineOptions, make } from "../src/internal/eventsubWebSocket.js"
-import type { SubscriptionApi } from "../src/internal/eventsubWsSubscriptions.js"
+import type { ListedSubscription, SubscriptionApi } from "../src/internal/eventsubWsSubscriptions.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import {
+  captureLogs,
   collect,
   enabledSubs,
   eventually,
@@ -36,13 +38,25 @@ interface Created {
   readonly broadcaster: unknown
 }
 
+interface Script {
+  /** the outcome of create attempt `n` (from 1): a failure, or undefined to create */
+  readonly create?: ((n: number, sessionId: string) => CreateFailure | undefined) | undefined
+  /** what Get EventSub Subscriptions lists (after a 409) */
+  readonly list?: ((sessionId: string) => ReadonlyArray<ListedSubscription>) | undefined
+  readonly deleteFails?: boolean | undefined
+}
+
 /** A subscription API that creates (and deletes) nothing at Twitch: it records what it is asked. */
-const recordingApi = () => {
+const recordingApi = (script: Script = {}) => {
   const created: Array<Created> = []
+  const attempts: Array<string> = []
   const deleted: Array<string> = []
   const api: SubscriptionApi = {
     create: (request) =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
+        attempts.push(request.sessionId)
+        const failure = script.create?.(attempts.length, request.sessionId)
+        if (failure !== undefined) return Effect.fail(failure)
         const id = `sub-${created.length + 1}`
         created.push({
           id,
@@ -50,13 +64,21 @@ const recordingApi = () => {
           sessionId: request.sessionId,
           broadcaster: request.condition.broadcaster_user_id
         })
-        return { id }
+        return Effect.succeed({ id })
       }),
-    list: () => Effect.succeed([]),
-    delete: (_userId, id) => Effect.sync(() => void deleted.push(id))
+    list: () => Effect.sync(() => script.list?.(attempts.at(-1)!) ?? []),
+    delete: (userId, id) =>
+      script.deleteFails === true
+        ? Effect.fail(new EventSubSubscribeError({ userId, operation: "delete", description: "Twitch said no" }))
+        : Effect.sync(() => void deleted.push(id))
   }
-  return { api, created, deleted }
+  return { api, attempts, created, deleted }
 }
+
+const failure = (kind: CreateFailure["kind"], description: string): CreateFailure => ({
+  kind,
+  error: new EventSubSubscribeError({ userId: USER, operation: "subscribe", description })
+})
 
 const engineOptions = (url: string, overrides: Partial<EngineOptions> = {}): EngineOptions => ({
   url,
@@ -199,6 +221,226 @@ describe("EventSub WebSocket transport", () => {
       // sessions that die young: the attempts count up
       assert.deepStrictEqual(reconnecting.map((s) => s.attempt), [1, 2, 3, 4, 5, 6, 7, 8, 9])
       assert.isTrue(reconnecting.every((s) => s.userId === USER && s.connection === reconnecting[0]!.connection))
+    }).pipe(withSimulator))
+
+  const listed = (
+    id: string,
+    sessionId: string,
+    fields: Partial<ListedSubscription> = {}
+  ): ListedSubscription => ({
+    id,
+    status: "enabled",
+    version: "1",
+    condition: condition(1),
+    sessionId,
+    ...fields
+  })
+
+  it.scoped("a 409 for a subscription on this very session (a create whose answer was lost): adopted, not created again", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, attempts, created, deleted } = recordingApi({
+        create: (n) => n === 1 ? failure("conflict", "already exists") : undefined,
+        list: (session) => [
+          listed("disabled", session, { status: "websocket_disconnected" }),
+          listed("other-version", session, { version: "2" }),
+          listed("other-condition", session, { condition: condition(2) }),
+          listed("elsewhere", "someone-elses-session"),
+          listed("ours", session),
+          listed("later", session)
+        ]
+      })
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      const statuses = yield* collect(engine.status)
+      const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => statuses.items.some((s) => s._tag === "Connected")), "connected")
+      assert.deepStrictEqual(attempts.length, 1)
+      assert.deepStrictEqual(created, [])
+      assert.isNull(consumer.unsafePoll())
+      // the adopted one is the subscription: deleted when its consumer ends
+      yield* Fiber.interrupt(consumer)
+      yield* eventually(Effect.sync(() => deleted.length === 1), "the delete")
+      assert.deepStrictEqual(deleted, ["ours"])
+      yield* eventually(
+        Effect.sync(() => statuses.items.at(-1)?._tag === "Disconnected"),
+        "the connection ended"
+      )
+      assert.deepStrictEqual(statuses.items.at(-1), {
+        _tag: "Disconnected",
+        userId: USER,
+        connection: 1,
+        reason: "no subscriptions"
+      })
+    }).pipe(withSimulator))
+
+  it.scoped("a 409 after a reconnect: ours on lost sessions deleted, then created again; others' left alone", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        let lost = ""
+        let live = ""
+        const { api, attempts, created, deleted } = recordingApi({
+          // the third create (the first subscription again, on a fresh session) meets a 409
+          create: (n) => n === 3 ? failure("conflict", "already exists") : undefined,
+          list: () => [
+            listed("foreign", "someone-elses-session"),
+            listed("stale-disabled", lost, { status: "websocket_disconnected" }),
+            listed("stale-v2", lost, { version: "2" }),
+            listed("stale-other", lost, { condition: condition(3) }),
+            listed("on-live-connection", live),
+            listed("stale", lost),
+            listed("unbound", undefined as unknown as string, { sessionId: undefined })
+          ]
+        })
+        const engine = yield* make(
+          api,
+          engineOptions(sim.eventSubWsUrl, { maxSubscriptionsPerConnection: 1 }),
+          () => Effect.void
+        )
+        const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+        // a second connection of the same user, live
+        yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === 2), "the second create")
+        lost = created[0]!.sessionId
+        live = created[1]!.sessionId
+        yield* sim.eventSub.close({ sessionId: lost, code: 4006 })
+        yield* eventually(Effect.sync(() => created.length === 3), "created again")
+        assert.deepStrictEqual(deleted, ["stale"])
+        assert.strictEqual(attempts.length, 4)
+        assert.strictEqual(attempts[2], attempts[3])
+        assert.notStrictEqual(created[2]!.sessionId, lost)
+        assert.isNull(consumer.unsafePoll())
+        assert.isTrue(
+          lines.some((l) =>
+            l.startsWith("INFO") && l.includes("deleted 1 stale channel.chat.message subscription(s) of a lost session")
+          ),
+          lines.join("\n")
+        )
+      }).pipe(withSimulator)
+    ))
+
+  it.scoped("a 409 held by a session not ours: a transient failure, retried (with a warning) until it clears", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const { api, attempts, created } = recordingApi({
+          create: (n) => n === 2 || n === 3 ? failure("conflict", "already exists") : undefined,
+          list: () => [listed("foreign", "someone-elses-session")]
+        })
+        const engine = yield* make(
+          api,
+          engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
+          () => Effect.void
+        )
+        const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+        yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+        yield* eventually(Effect.sync(() => attempts.length === 2), "the create on the new session")
+        const fresh = attempts[1]!
+        yield* TestClock.adjust("1 second")
+        yield* eventually(Effect.sync(() => attempts.length === 3), "the first retry")
+        yield* TestClock.adjust("1 second")
+        yield* eventually(Effect.sync(() => created.length === 2), "the second retry")
+        assert.deepStrictEqual(attempts.slice(1), [fresh, fresh, fresh])
+        assert.strictEqual(created[1]!.sessionId, fresh)
+        assert.isNull(consumer.unsafePoll())
+        const warned = lines.filter((l) => l.startsWith("WARN") && l.includes("could not re-create"))
+        assert.isAtLeast(warned.length, 1)
+        assert.include(warned[0]!, "channel.chat.message v1")
+        assert.include(warned[0]!, "already exists")
+        assert.include(warned[0]!, "retrying")
+      }).pipe(withSimulator)
+    ))
+
+  it.scoped("a fatal failure on re-creating: the stream fails with it, and the emptied connection ends", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const { api, attempts, created } = recordingApi({
+          create: (n) => n === 2 ? failure("fatal", "the scope was removed") : undefined
+        })
+        const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+        const statuses = yield* collect(engine.status)
+        const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
+        yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+        yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+        const error = yield* Effect.flip(Fiber.join(consumer))
+        assert.strictEqual(error.message, failure("fatal", "the scope was removed").error.message)
+        assert.strictEqual(attempts.length, 2)
+        assert.isTrue(
+          lines.some((l) =>
+            l.startsWith("WARN") && l.includes("could not re-create a subscription") &&
+            l.includes("the scope was removed")
+          ),
+          lines.join("\n")
+        )
+        yield* eventually(Effect.sync(() => statuses.items.at(-1)?._tag === "Disconnected"), "the end")
+        yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "no session left")
+      }).pipe(withSimulator)
+    ))
+
+  it.scoped("a delete that fails is logged; the consumer ends all the same", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const { api, created } = recordingApi({ deleteFails: true })
+        const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+        const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
+        yield* eventually(Effect.sync(() => created.length === 1), "the create")
+        const exit = yield* Fiber.interrupt(consumer)
+        assert.isTrue(Exit.isInterrupted(exit))
+        assert.isTrue(
+          lines.some((l) =>
+            l.startsWith("WARN") && l.includes("could not delete subscription sub-1") && l.includes("Twitch said no")
+          ),
+          lines.join("\n")
+        )
+        yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "the connection closed")
+      }).pipe(withSimulator)
+    ))
+
+  it.scoped("when the engine closes: a consumer waiting for a session fails, and nothing is deleted", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created, deleted } = recordingApi()
+      // a connection that never opens (nothing listens on port 1): the consumer waits for a session
+      const downScope = yield* Scope.make()
+      const down = yield* make(
+        api,
+        engineOptions("ws://127.0.0.1:1/ws", { reconnectSchedule: Schedule.spaced("1 hour") }),
+        () => Effect.void
+      ).pipe(Scope.extend(downScope))
+      const downStatuses = yield* collect(down.status)
+      const waiting = yield* down.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
+      yield* eventually(
+        Effect.sync(() => downStatuses.items.some((s) => s._tag === "Reconnecting")),
+        "a failed attempt"
+      )
+      const reconnecting = downStatuses.items.find((s) => s._tag === "Reconnecting")
+      assert.strictEqual(reconnecting?._tag === "Reconnecting" && reconnecting.reason, "socket Open error")
+      yield* Scope.close(downScope, Exit.void)
+      const error = yield* Effect.flip(Fiber.join(waiting))
+      assert.strictEqual(error._tag, "EventSubSubscribeError")
+      assert.include(error.message, "the connection was closed")
+      // a live connection: its consumers outlive the engine, and are not deleted one by one at shutdown
+      const upScope = yield* Scope.make()
+      const up = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void).pipe(Scope.extend(upScope))
+      const upStatuses = yield* collect(up.status)
+      const consumer = yield* up.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
+      yield* eventually(Effect.sync(() => created.length === 1), "the create")
+      yield* Scope.close(upScope, Exit.void)
+      yield* eventually(Effect.sync(() => upStatuses.items.at(-1)?._tag === "Disconnected"), "the end")
+      assert.deepStrictEqual(upStatuses.items.at(-1), {
+        _tag: "Disconnected",
+        userId: USER,
+        connection: 1,
+        reason: "stopped"
+      })
+      yield* Fiber.interrupt(consumer)
+      yield* realPause(20)
+      assert.deepStrictEqual(deleted, [])
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "the connection closed")
     }).pipe(withSimulator))
 })
 
