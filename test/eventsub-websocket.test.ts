@@ -200,7 +200,7 @@ describe("EventSub WebSocket transport", () => {
       )
       const statuses = yield* collect(engine.status)
       yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
-      const codes = [4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007, 4999]
+      const codes = [4000, 4001, 4002, 4003, 4004, 4005, 4006, 4007, 4999, 1000]
       for (const [i, code] of codes.entries()) {
         yield* eventually(Effect.sync(() => created.length === i + 1), "a session with the subscription")
         yield* sim.eventSub.close({ sessionId: created[i]!.sessionId, code })
@@ -216,10 +216,11 @@ describe("EventSub WebSocket transport", () => {
         "closed with 4005 (network timeout)",
         "closed with 4006 (network error)",
         "closed with 4007 (invalid reconnect)",
-        "closed with 4999"
+        "closed with 4999",
+        "closed with 1000"
       ])
       // sessions that die young: the attempts count up
-      assert.deepStrictEqual(reconnecting.map((s) => s.attempt), [1, 2, 3, 4, 5, 6, 7, 8, 9])
+      assert.deepStrictEqual(reconnecting.map((s) => s.attempt), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
       assert.isTrue(reconnecting.every((s) => s.userId === USER && s.connection === reconnecting[0]!.connection))
     }).pipe(withSimulator))
 
@@ -448,15 +449,21 @@ describe("EventSub WebSocket transport, over the full stack", () => {
   const reconnects = (items: ReadonlyArray<EventSub.Status>) =>
     items.flatMap((s) => s._tag === "Reconnecting" ? [s] : [])
 
-  it.scoped("the watchdog: silence of exactly keepalive + grace is tolerated, a millisecond more is not", () =>
+  it.scoped("the watchdog: silence of keepalive + grace after the last frame is tolerated, within 100 ms more it is not", () =>
     Effect.gen(function*() {
       const eventSub = yield* EventSub.EventSub
       const statuses = yield* collect(eventSub.status)
-      const { sim } = yield* startFollows(B)
-      // every frame so far arrived at the same (test) instant; from now on, silence
+      const { items, sim } = yield* startFollows(B)
+      // the session was welcomed at 0; its last frame arrives 1 ms later
+      yield* TestClock.adjust("1 millis")
+      yield* sim.eventSub.trigger({ type: "channel.follow" })
+      yield* eventually(Effect.sync(() => items.length === 1), "the event")
       const [session] = yield* openSessions
       yield* sim.eventSub.setKeepalive({ sessionId: session!.id, enabled: false })
-      yield* TestClock.adjust("12 seconds") // keepalive 10 s + grace 2 s
+      yield* TestClock.adjust("12 seconds") // keepalive 10 s + grace 2 s of silence
+      yield* realPause(30)
+      assert.deepStrictEqual(reconnects(statuses.items), [])
+      yield* TestClock.adjust("99 millis")
       yield* realPause(30)
       assert.deepStrictEqual(reconnects(statuses.items), [])
       yield* TestClock.adjust("1 millis")
@@ -511,6 +518,12 @@ describe("EventSub WebSocket transport, over the full stack", () => {
         "Connected on the new session"
       )
       assert.deepStrictEqual(statuses.items.map((s) => s._tag), ["Connecting", "Connected", "Connected"])
+      // the new session's keepalives keep it up
+      for (let i = 0; i < 6; i++) {
+        yield* TestClock.adjust("5 seconds")
+        yield* realPause(10)
+      }
+      assert.deepStrictEqual(statuses.items.map((s) => s._tag), ["Connecting", "Connected", "Connected"])
       // the handed-over session goes half-open: its subscription (409 for the next session) is deleted as ours
       yield* sim.eventSub.halfOpen({ sessionId: second })
       yield* eventuallyWithClock(
@@ -547,25 +560,31 @@ describe("EventSub WebSocket transport, over the full stack", () => {
           yield* eventually(Effect.sync(() => connected() === n), `session ${n}`)
           yield* waitSubscribed()
         })
+      const liveAMinute = Effect.gen(function*() {
+        for (let i = 0; i < 13; i++) {
+          yield* TestClock.adjust("5 seconds")
+          yield* realPause(5)
+        }
+      })
       yield* eventually(Effect.sync(() => connected() === 1), "session 1")
       yield* drop
-      yield* atOnce(2) // the first reconnect goes at once
+      yield* atOnce(2) // the first reconnect goes at once, and session 2 is welcomed at the clock's 0
+      yield* waitSubscribed()
+      yield* liveAMinute // (the simulator's keepalives keep it up)
+      yield* drop
+      yield* atOnce(3) // it lived a minute: at once
       yield* waitSubscribed()
       yield* drop
-      yield* after(3, 1_000) // a young session: the backoff's first delay
+      yield* after(4, 1_000) // a young session: the backoff's first delay
       yield* drop
-      yield* after(4, 2_000) // and its second
-      // a minute up (the simulator's keepalives keep it)
-      for (let i = 0; i < 13; i++) {
-        yield* TestClock.adjust("5 seconds")
-        yield* realPause(5)
-      }
+      yield* after(5, 2_000) // and its second
+      yield* liveAMinute
       yield* drop
-      yield* atOnce(5)
+      yield* atOnce(6)
       yield* waitSubscribed()
-      assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 2, 3, 1])
+      assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 1, 2, 3, 1])
       yield* drop
-      yield* after(6, 1_000) // the backoff started afresh
-      assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 2, 3, 1, 2])
+      yield* after(7, 1_000) // the backoff started afresh
+      assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 1, 2, 3, 1, 2])
     }).pipe(withStack({ eventSub: { reconnectSchedule: Schedule.exponential("1 second") } })))
 })
