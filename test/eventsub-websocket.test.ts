@@ -24,6 +24,7 @@ import {
   waitSubscribed,
   withStack
 } from "./fixtures/eventsub.js"
+import * as FaultySocket from "./fixtures/faultySocket.js"
 
 const USER = "100000001"
 const B = Simulator.defaultUsers.broadcaster
@@ -443,6 +444,52 @@ describe("EventSub WebSocket transport", () => {
       assert.deepStrictEqual(deleted, [])
       yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "the connection closed")
     }).pipe(withSimulator))
+
+  it.scoped("a welcome that does not come, a session_reconnect before it, a handover without welcome: each a reconnect", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      let welcomes = 0
+      const inbound = (text: string) => {
+        if (!text.includes("\"session_welcome\"")) return text
+        welcomes++
+        if (welcomes === 1 || welcomes === 4) return null // the first connection's, and the handover's
+        if (welcomes === 2) {
+          return text.replace("\"session_welcome\"", "\"session_reconnect\"")
+            .replace("\"reconnect_url\":null", `"reconnect_url":"${sim.eventSubWsUrl}"`)
+        }
+        return text
+      }
+      const { api, created } = recordingApi()
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, {
+          welcomeTimeout: Duration.seconds(5),
+          reconnectSchedule: Schedule.spaced(Duration.zero)
+        }),
+        () => Effect.void
+      ).pipe(Effect.provide(FaultySocket.layer({ inbound })))
+      const statuses = yield* collect(engine.status)
+      const reasons = () => statuses.items.flatMap((s) => s._tag === "Reconnecting" ? [s.reason] : [])
+      const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => welcomes === 1), "the first welcome (dropped)")
+      yield* TestClock.adjust("4999 millis")
+      yield* realPause(30)
+      assert.deepStrictEqual(reasons(), [])
+      yield* TestClock.adjust("1 millis")
+      yield* eventually(Effect.sync(() => created.length === 1), "a session")
+      assert.deepStrictEqual(reasons(), ["no welcome in time", "reconnect before welcome"])
+      // a session_reconnect whose new socket is never welcomed: the old session gives up too
+      yield* sim.eventSub.reconnect({ sessionId: created[0]!.sessionId })
+      yield* eventually(Effect.sync(() => welcomes === 4), "the handover's welcome (dropped)")
+      yield* TestClock.adjust("5 seconds")
+      yield* eventually(Effect.sync(() => created.length === 2), "a fresh session")
+      assert.deepStrictEqual(reasons(), [
+        "no welcome in time",
+        "reconnect before welcome",
+        "reconnect failed: no welcome in time"
+      ])
+      assert.isNull(consumer.unsafePoll())
+    }).pipe(withSimulator))
 })
 
 describe("EventSub WebSocket transport, over the full stack", () => {
@@ -471,38 +518,77 @@ describe("EventSub WebSocket transport, over the full stack", () => {
       assert.strictEqual(reconnects(statuses.items)[0]!.reason, "keepalive timeout")
     }).pipe(withStack()))
 
-  it.scoped("a socket paused behind a stuck consumer is not declared dead by the watchdog", () =>
+  const stuckConsumer = Effect.gen(function*() {
+    const eventSub = yield* EventSub.EventSub
+    const gate = yield* Deferred.make<void>()
+    const texts: Array<string> = []
+    yield* eventSub.chatMessages(B).pipe(
+      Stream.runForEach((event) =>
+        Effect.zipRight(Deferred.await(gate), Effect.sync(() => texts.push(event.message.text)))
+      ),
+      Effect.forkScoped
+    )
+    yield* waitSubscribed()
+    const sim = yield* Simulator.Simulator
+    const send = (count: number) =>
+      Effect.gen(function*() {
+        for (let i = 0; i < count; i++) {
+          yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { message: { text: `m${i}` } } })
+          if (i % 50 === 0) yield* realPause(1)
+        }
+        yield* realPause(30)
+      })
+    const release = (count: number) =>
+      Effect.gen(function*() {
+        yield* Deferred.succeed(gate, undefined)
+        yield* eventually(Effect.sync(() => texts.length === count), `${count} events`)
+        assert.deepStrictEqual(texts, Array.from({ length: count }, (_, i) => `m${i}`))
+      })
+    return { send, release }
+  })
+
+  it.scoped("a socket paused behind a stuck consumer (and resumed after) is not declared dead by the watchdog", () =>
+    Effect.suspend(() => {
+      const pauses: Array<"pause" | "resume"> = []
+      return Effect.gen(function*() {
+        const eventSub = yield* EventSub.EventSub
+        const statuses = yield* collect(eventSub.status)
+        const { release, send } = yield* stuckConsumer
+        const [session] = yield* openSessions
+        assert.deepStrictEqual(pauses, [])
+        /** paused, then resumed, in turn */
+        const alternating = () => pauses.every((call, i) => call === (i % 2 === 0 ? "pause" : "resume"))
+        yield* send(200)
+        assert.strictEqual(pauses.at(-1), "pause", pauses.join())
+        assert.isTrue(alternating(), pauses.join())
+        // past keepalive (10 s) + grace (2 s) without reading: the keepalive waits in the socket, unread
+        yield* TestClock.adjust("10 seconds")
+        yield* realPause(10)
+        yield* TestClock.adjust("3 seconds")
+        yield* realPause(30)
+        assert.deepStrictEqual(reconnects(statuses.items), [])
+        yield* release(200)
+        assert.strictEqual(pauses.at(-1), "resume", pauses.join())
+        assert.isTrue(alternating(), pauses.join())
+        assert.deepStrictEqual((yield* openSessions).map((s) => s.id), [session!.id])
+      }).pipe(withStack({
+        eventSub: { consumerBuffer: 4, ingressHighWater: 8 },
+        webSocket: FaultySocket.layer({ pauses })
+      }))
+    }))
+
+  it.scoped("a WebSocket that cannot pause: the events wait in memory, none is lost", () =>
     Effect.gen(function*() {
       const eventSub = yield* EventSub.EventSub
       const statuses = yield* collect(eventSub.status)
-      const gate = yield* Deferred.make<void>()
-      const texts: Array<string> = []
-      yield* eventSub.chatMessages(B).pipe(
-        Stream.runForEach((event) =>
-          Effect.zipRight(Deferred.await(gate), Effect.sync(() => texts.push(event.message.text)))
-        ),
-        Effect.forkScoped
-      )
-      yield* waitSubscribed()
-      const sim = yield* Simulator.Simulator
-      const [session] = yield* openSessions
-      const count = 200
-      for (let i = 0; i < count; i++) {
-        yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { message: { text: `m${i}` } } })
-        if (i % 50 === 0) yield* realPause(1)
-      }
-      yield* realPause(30)
-      // past keepalive (10 s) + grace (2 s) without reading: the keepalive waits in the socket, unread
-      yield* TestClock.adjust("10 seconds")
-      yield* realPause(10)
-      yield* TestClock.adjust("3 seconds")
-      yield* realPause(30)
-      assert.deepStrictEqual(reconnects(statuses.items), [])
-      yield* Deferred.succeed(gate, undefined)
-      yield* eventually(Effect.sync(() => texts.length === count), `${count} events`)
-      assert.deepStrictEqual(texts, Array.from({ length: count }, (_, i) => `m${i}`))
-      assert.deepStrictEqual((yield* openSessions).map((s) => s.id), [session!.id])
-    }).pipe(withStack({ eventSub: { consumerBuffer: 4, ingressHighWater: 8 } })))
+      const { release, send } = yield* stuckConsumer
+      yield* send(100)
+      yield* release(100)
+      assert.deepStrictEqual(statuses.items.map((s) => s._tag), ["Connecting", "Connected"])
+    }).pipe(withStack({
+      eventSub: { consumerBuffer: 4, ingressHighWater: 8 },
+      webSocket: FaultySocket.layer({ cannotPause: true })
+    })))
 
   it.scoped("after a session_reconnect the new session is announced, and is known as ours when it goes half-open", () =>
     Effect.gen(function*() {
