@@ -4,7 +4,21 @@
  */
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Either, Exit, Fiber, Layer, Schedule, Scope, Stream, TestClock } from "effect"
+import {
+  Deferred,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Fiber,
+  HashMap,
+  Layer,
+  Logger,
+  Schedule,
+  Scope,
+  Stream,
+  TestClock
+} from "effect"
 import * as EventSub from "../src/EventSub.js"
 import { EventSubSubscribeError } from "../src/EventSubError.js"
 import type { CreateFailure, EventDecoder } from "../src/internal/eventsubRegistry.js"
@@ -99,6 +113,18 @@ const engineOptions = (url: string, overrides: Partial<EngineOptions> = {}): Eng
   ingressHighWater: 64,
   ...overrides
 })
+
+/** Runs `f` with a logger that records each line as "LEVEL message key=value ..." (its annotations). */
+const captureAnnotatedLogs = <A, E, R>(f: (lines: Array<string>) => Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const lines: Array<string> = []
+    const logger = Logger.make(({ annotations, logLevel, message }) => {
+      const text = Array.isArray(message) ? message.join(" ") : String(message)
+      const pairs = Array.from(HashMap.toEntries(annotations), ([key, value]) => `${key}=${String(value)}`)
+      lines.push([`${logLevel.label} ${text}`, ...pairs.sort()].join(" "))
+    })
+    return f(lines).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+  })
 
 const withSimulator = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   self.pipe(Effect.provide(Layer.merge(Simulator.layer(), NodeSocket.layerWebSocketConstructor)))
@@ -490,6 +516,67 @@ describe("EventSub WebSocket transport", () => {
       ])
       assert.isNull(consumer.unsafePoll())
     }).pipe(withSimulator))
+
+  it.scoped("a new subscription that fails transiently fails its stream; a new consumer of one being re-created waits", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      let failing = false
+      const { api, attempts, created } = recordingApi({
+        create: () => failing ? failure("transient", "Twitch is busy") : undefined
+      })
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
+        () => Effect.void
+      )
+      const first = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+      failing = true
+      const fresh = yield* Effect.flip(Stream.runDrain(engine.subscribe(USER, decoder, condition(2))))
+      assert.include(fresh.message, "Twitch is busy")
+      // the session is lost; re-creating the first subscription fails for now
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => attempts.length === 3), "the re-create")
+      const second = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => attempts.length === 4), "the second consumer's try")
+      yield* realPause(20)
+      assert.isNull(second.unsafePoll())
+      failing = false
+      yield* TestClock.adjust("1 second")
+      yield* eventually(Effect.sync(() => created.length === 2), "re-created on the retry")
+      assert.strictEqual(created[1]!.sessionId, attempts[2])
+      assert.isNull(first.unsafePoll())
+      assert.isNull(second.unsafePoll())
+    }).pipe(withSimulator))
+
+  it.scoped("logs name the user and the connection", () =>
+    captureAnnotatedLogs((lines) =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        let failing = false
+        const { api, created } = recordingApi({
+          create: () => failing ? failure("transient", "Twitch is busy") : undefined
+        })
+        const engine = yield* make(
+          api,
+          engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 hour") }),
+          () => Effect.void
+        )
+        yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === 1), "the create")
+        yield* sim.eventSub.sendMalformed({ sessionId: created[0]!.sessionId, text: "not json" })
+        failing = true
+        yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+        const has = (level: string, text: string) =>
+          lines.some((l) =>
+            l.startsWith(level) && l.includes(text) && l.includes(`userId=${USER}`) && l.includes("connection=1")
+          )
+        yield* eventually(Effect.sync(() => has("WARN", "could not re-create")), "the warning")
+        assert.isTrue(has("WARN", "not JSON"), lines.join("\n"))
+        assert.isTrue(has("WARN", "EventSub connection lost (closed with 4006 (network error)); reconnecting"))
+        assert.isTrue(lines.some((l) => l.includes("connection lost") && l.includes("attempt=1")), lines.join("\n"))
+      }).pipe(withSimulator)
+    ))
 })
 
 describe("EventSub WebSocket transport, over the full stack", () => {
@@ -673,4 +760,51 @@ describe("EventSub WebSocket transport, over the full stack", () => {
       yield* after(7, 1_000) // the backoff started afresh
       assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 1, 2, 3, 1, 2])
     }).pipe(withStack({ eventSub: { reconnectSchedule: Schedule.exponential("1 second") } })))
+
+  it.scoped("streams started while the network is down, or between sessions, start when it is back", () =>
+    Effect.suspend(() => {
+      let down = true
+      return Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        const eventSub = yield* EventSub.EventSub
+        const statuses = yield* collect(eventSub.status)
+        yield* TestClock.adjust("2 minutes") // a clock past `stableAfter`: failed attempts are still young ones
+        const follows = yield* collect(eventSub.follows(B))
+        yield* eventuallyWithClock(
+          Effect.sync(() => reconnects(statuses.items).length === 3),
+          "three failed attempts",
+          "1 second"
+        )
+        assert.deepStrictEqual(reconnects(statuses.items).map((s) => s.attempt), [1, 2, 3])
+        assert.isTrue(reconnects(statuses.items).every((s) => s.reason === "socket Open error"))
+        down = false
+        yield* eventuallyWithClock(Effect.map(enabledSubs, (subs) => subs.length === 1), "subscribed", "1 second")
+        yield* sim.eventSub.trigger({ type: "channel.follow" })
+        yield* eventually(Effect.sync(() => follows.items.length === 1), "the first stream's event")
+        // the session is lost and the network with it: a stream started meanwhile waits for the next session
+        down = true
+        const [before] = yield* enabledSubs
+        const dropped = reconnects(statuses.items).length
+        yield* sim.eventSub.close({ sessionId: before!.sessionId, code: 4006 })
+        // the session was young: the next attempt waits on the backoff
+        yield* eventually(Effect.sync(() => reconnects(statuses.items).length === dropped + 1), "the drop")
+        const online = yield* collect(eventSub.streamOnline(B))
+        yield* realPause(20)
+        down = false
+        yield* eventuallyWithClock(
+          Effect.map(enabledSubs, (subs) => subs.length === 2 && subs.every((s) => s.sessionId !== before!.sessionId)),
+          "both on a new session",
+          "1 second"
+        )
+        yield* sim.eventSub.trigger({ type: "channel.follow" })
+        yield* sim.eventSub.trigger({ type: "stream.online" })
+        yield* eventually(
+          Effect.sync(() => follows.items.length === 2 && online.items.length === 1),
+          "events on both streams"
+        )
+      }).pipe(withStack({
+        eventSub: { reconnectSchedule: Schedule.spaced("1 second") },
+        webSocket: FaultySocket.layer({ refuse: () => down })
+      }))
+    }))
 })
