@@ -577,6 +577,33 @@ describe("EventSub WebSocket transport", () => {
         assert.isTrue(lines.some((l) => l.includes("connection lost") && l.includes("attempt=1")), lines.join("\n"))
       }).pipe(withSimulator)
     ))
+
+  it.scoped("a second welcome on a live session carries nothing new: the session goes on", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created } = recordingApi()
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      const statuses = yield* collect(engine.status)
+      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 1), "the create")
+      const sessionId = created[0]!.sessionId
+      const welcome = JSON.stringify({
+        metadata: { message_id: "again", message_type: "session_welcome", message_timestamp: new Date().toISOString() },
+        payload: {
+          session: {
+            id: sessionId,
+            status: "connected",
+            connected_at: new Date().toISOString(),
+            keepalive_timeout_seconds: 10,
+            reconnect_url: null
+          }
+        }
+      })
+      yield* sim.eventSub.sendMalformed({ sessionId, text: welcome })
+      yield* realPause(50)
+      assert.deepStrictEqual(statuses.items.map((s) => s._tag), ["Connecting", "Connected"])
+      assert.deepStrictEqual((yield* openSessions).map((s) => s.id), [sessionId])
+    }).pipe(withSimulator))
 })
 
 describe("EventSub WebSocket transport, over the full stack", () => {
