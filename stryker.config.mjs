@@ -85,6 +85,19 @@ const groups = {
   },
   eventsubws: {
     // the WebSocket transport: sessions, keepalive, reconnect, and its subscriptions
+    // Known survivors, equivalent or unreachable (2026-11-26; eventsubWebSocket.ts by reading, see the report):
+    // - describeEnd `isInterruptedOnly ? "interrupted" : "socket defect"`: a socket fiber is interrupted only by
+    //   stopSocket, after the race that watched it ended, and the frame handler never throws.
+    // - socketEnded's onSuccess "socket closed": closeCodeIsError is always true, runRaw never succeeds.
+    // - openSocket `typeof data === "string"` → true: Twitch (and the simulator) send text frames only.
+    // - openSocket `raw?.pause`, `raw?.resume?.()` optional chains: raw is set before the first frame.
+    // - resume's `if (paused)` → true: resuming a ws that reads already is a no-op.
+    // - setupSession `later.length > 0` → `>= 0` / true: a retry fiber over no entries ends at once.
+    // - findOrAddEntry `!c.closed &&` → true: markClosed takes a closed connection out of user.conns at once.
+    // - register's Effect.uninterruptible and user.lock: guards against races no test can order.
+    // - handover's failure branch without stopSocket: the session ends right after and closes every socket.
+    // - reconnectLoop's `break` → never: a connection emptied by endEntry is interrupted by its consumers' release.
+    // - stopSocket without `sessions.delete`: resuming and interrupting a stopped socket again are no-ops.
     mutate: ["src/internal/eventsubWebSocket.ts", "src/internal/eventsubWsSubscriptions.ts"],
     // the files that drive the transport (eventsub-limits' 900 subscriptions took 35 s per mutant: the
     // limits are pinned with small ones in eventsub-websocket; bot / client add no coverage of their own)
