@@ -98,6 +98,9 @@ const groups = {
     // - handover's failure branch without stopSocket: the session ends right after and closes every socket.
     // - reconnectLoop's `break` → never: a connection emptied by endEntry is interrupted by its consumers' release.
     // - stopSocket without `sessions.delete`: resuming and interrupting a stopped socket again are no-ops.
+    // - resolveConflict `kind: "transient"` → "": only "fatal" and "conflict" are ever compared (a create's own).
+    // - resolveConflict `s.sessionId !== undefined &&` → true: isLostSession(undefined) is false (never known).
+    // - resolveConflict's forEach `{ discard: true }` → `{}` / false: its result is unused.
     mutate: ["src/internal/eventsubWebSocket.ts", "src/internal/eventsubWsSubscriptions.ts"],
     // the files that drive the transport (eventsub-limits' 900 subscriptions took 35 s per mutant: the
     // limits are pinned with small ones in eventsub-websocket; bot / client add no coverage of their own)

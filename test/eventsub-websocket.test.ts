@@ -302,7 +302,7 @@ describe("EventSub WebSocket transport", () => {
     }).pipe(withSimulator))
 
   it.scoped("a 409 after a reconnect: ours on lost sessions deleted, then created again; others' left alone", () =>
-    captureLogs((lines) =>
+    captureAnnotatedLogs((lines) =>
       Effect.gen(function*() {
         const sim = yield* Simulator.Simulator
         let lost = ""
@@ -341,7 +341,9 @@ describe("EventSub WebSocket transport", () => {
         assert.isNull(consumer.unsafePoll())
         assert.isTrue(
           lines.some((l) =>
-            l.startsWith("INFO") && l.includes("deleted 1 stale channel.chat.message subscription(s) of a lost session")
+            l.startsWith("INFO") &&
+            l.includes("deleted 1 stale channel.chat.message subscription(s) of a lost session") &&
+            l.includes(`userId=${USER}`) && l.includes("connection=1")
           ),
           lines.join("\n")
         )
@@ -603,6 +605,33 @@ describe("EventSub WebSocket transport", () => {
       yield* realPause(50)
       assert.deepStrictEqual(statuses.items.map((s) => s._tag), ["Connecting", "Connected"])
       assert.deepStrictEqual((yield* openSessions).map((s) => s.id), [sessionId])
+    }).pipe(withSimulator))
+
+  it.scoped("a re-create retried in the background stops when its last consumer has gone", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      let failing = false
+      const { api, attempts, created } = recordingApi({
+        create: () => failing ? failure("transient", "Twitch is busy") : undefined
+      })
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
+        () => Effect.void
+      )
+      const gone = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+      yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 2), "the second create")
+      failing = true
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => attempts.length === 4), "both re-creates failed")
+      yield* Fiber.interrupt(gone)
+      failing = false
+      yield* TestClock.adjust("1 second")
+      yield* eventually(Effect.sync(() => created.length === 3), "the other one re-created")
+      yield* realPause(30)
+      assert.deepStrictEqual(created.slice(2).map((c) => c.broadcaster), ["2"])
     }).pipe(withSimulator))
 })
 
