@@ -6,6 +6,7 @@ import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
 import { drive, fakeHttp, json, type Recorded, type Reply } from "./fixtures/auth.js"
+import * as Capture from "./fixtures/capture.js"
 import { withDeeplyNested } from "./fixtures/hostile.js"
 
 const SECRET = "s3cr3t-client-secret"
@@ -779,6 +780,37 @@ describe("OAuth (fake HTTP): the requests Twitch requires", () => {
         grant_type: "urn:ietf:params:oauth:grant-type:device_code"
       })
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("every call is a span named after it, and no trace header goes to Twitch", () => {
+    const captured = Capture.make()
+    const { layer, requests } = withFake((req) =>
+      req.url.endsWith("/validate")
+        ? json(200, { client_id: "cid", expires_in: 0 })
+        : req.url.endsWith("/device")
+        ? json(200, { device_code: "dc", user_code: "UC", verification_uri: "https://v", expires_in: 1800 })
+        : req.url.endsWith("/revoke")
+        ? { status: 200, body: "" }
+        : json(200, tokenBody)
+    )
+    return Effect.gen(function*() {
+      const oauth = yield* OAuth.OAuth
+      yield* oauth.refresh(Redacted.make(REFRESH))
+      yield* oauth.validate(Redacted.make(ACCESS))
+      yield* oauth.revoke(Redacted.make(ACCESS))
+      yield* oauth.appToken
+      yield* oauth.exchangeCode({ code: "c", redirectUri: "http://localhost/cb" })
+      yield* oauth.deviceStart([])
+      yield* oauth.devicePoll(Redacted.make("dc"), [])
+      const spans = captured.spanNames()
+      for (const method of ["refresh", "validate", "revoke", "appToken", "exchangeCode", "deviceStart", "devicePoll"]) {
+        assert.include(spans, `OAuth.${method}`)
+      }
+      assert.strictEqual(requests.length, 7)
+      for (const req of requests) {
+        assert.deepStrictEqual(Object.keys(req.headers).filter((h) => h === "traceparent" || h === "b3"), [])
+      }
+    }).pipe(Effect.provide(layer), captured.around)
   })
 
   it.effect("authorizeUrl asks for force_verify only when told to", () => {
