@@ -7,6 +7,7 @@ import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
 import * as TwitchConfig from "../src/TwitchConfig.js"
 import { advance, drive, fakeHttp, json, type Reply } from "./fixtures/auth.js"
+import * as Capture from "./fixtures/capture.js"
 
 const env = (options: Simulator.Options = {}) =>
   DeviceAuth.layer.pipe(
@@ -140,6 +141,20 @@ describe("DeviceAuth (fake HTTP): polling", () => {
       const stored = yield* (yield* TokenStore.TokenStore).get("42")
       assert.deepStrictEqual(Option.map(stored, (t) => Redacted.value(t.accessToken)), Option.some("acc"))
     }).pipe(Effect.provide(twitch.layer))
+  })
+
+  it.effect("start and poll are spans named after them", () => {
+    const captured = Capture.make()
+    const twitch = fakeTwitch(() => granted)
+    return Effect.gen(function*() {
+      const auth = yield* DeviceAuth.DeviceAuth
+      const fiber = yield* Effect.fork(auth.poll(yield* auth.start(SCOPES)))
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(fiber)
+      const spans = captured.spanNames()
+      assert.include(spans, "DeviceAuth.start")
+      assert.include(spans, "DeviceAuth.poll")
+    }).pipe(Effect.provide(twitch.layer), captured.around)
   })
 
   it.effect("transient failures are polled through at the interval, up to 5 in a row", () => {

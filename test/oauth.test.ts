@@ -587,6 +587,24 @@ describe("OAuth (fake HTTP): transport failures", () => {
       )
     }))
 
+  it.effect("cause chains ending in null, or looping back on themselves, end in a typed error", () =>
+    Effect.gen(function*() {
+      const ended = yield* runRetrying(
+        () => requestError("Transport", { code: "ECONNRESET", cause: { cause: null } }),
+        refreshCall
+      )
+      assert.strictEqual(
+        Either.flip(ended.result).pipe(Either.getOrThrow).message,
+        "OAuth.refresh: Transport: Transport: ECONNRESET"
+      )
+      const loop: { code: string; cause?: unknown } = { code: "ECONNRESET" }
+      loop.cause = loop
+      const looped = yield* runRetrying(() => requestError("Transport", loop), refreshCall)
+      assert.strictEqual(looped.requests.length, 1)
+      const error = Either.flip(looped.result).pipe(Either.getOrThrow)
+      assert.isTrue(error.message.startsWith("OAuth.refresh: Transport: Transport: ECONNRESET <- ECONNRESET"))
+    }))
+
   it.effect("a body that cannot be read is a transport error after sending: not retried for refresh", () =>
     Effect.gen(function*() {
       const unreadable: Reply = Effect.fail(
