@@ -230,21 +230,24 @@ describe("DeviceAuth (fake HTTP): polling", () => {
   })
 
   it.effect("authorize: the code to show, a Waiting per unanswered poll with the interval in force, the token", () => {
-    const twitch = fakeTwitch((i) => [pending, slowDown, pending][i] ?? granted)
+    const twitch = fakeTwitch((i) => [pending, slowDown, busy, pending][i] ?? granted)
     return Effect.gen(function*() {
       const fiber = yield* Effect.fork(Stream.runCollect((yield* DeviceAuth.DeviceAuth).authorize(SCOPES)))
-      yield* TestClock.adjust("1 minute")
+      // polls at 5 s, 10 s, then every 10 s after the slow_down: 20 s, 30 s, 40 s
+      yield* TestClock.adjust("39 seconds")
+      assert.strictEqual(twitch.tokenPolls(), 4)
+      yield* TestClock.adjust("1 second")
       const events = Chunk.toReadonlyArray(yield* Fiber.join(fiber))
       assert.deepStrictEqual(events.slice(0, -1), [
         { _tag: "CodeIssued", userCode: "ABCDEFGH", verificationUri: "https://x/activate", expiresIn: 1800 },
         { _tag: "Waiting", attempt: 1, interval: 5 },
         { _tag: "Waiting", attempt: 2, interval: 10 },
-        { _tag: "Waiting", attempt: 3, interval: 10 }
+        // attempt 3 failed (a 5xx): not a Waiting
+        { _tag: "Waiting", attempt: 4, interval: 10 }
       ])
       const last = events[events.length - 1]!
       assert.strictEqual(last._tag === "Authorized" && last.token.userId, "42")
-      // 5 s, 5 s, then 10 s twice after the slow_down
-      assert.strictEqual(twitch.tokenPolls(), 4)
+      assert.strictEqual(twitch.tokenPolls(), 5)
     }).pipe(Effect.provide(twitch.layer))
   })
 
