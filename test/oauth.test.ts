@@ -602,7 +602,11 @@ describe("OAuth (fake HTTP): transport failures", () => {
       const looped = yield* runRetrying(() => requestError("Transport", loop), refreshCall)
       assert.strictEqual(looped.requests.length, 1)
       const error = Either.flip(looped.result).pipe(Either.getOrThrow)
-      assert.isTrue(error.message.startsWith("OAuth.refresh: Transport: Transport: ECONNRESET <- ECONNRESET"))
+      // the message names at most 4 links of the chain
+      assert.strictEqual(
+        error.message,
+        "OAuth.refresh: Transport: Transport: ECONNRESET <- ECONNRESET <- ECONNRESET <- ECONNRESET"
+      )
     }))
 
   it.effect("a body that cannot be read is a transport error after sending: not retried for refresh", () =>
