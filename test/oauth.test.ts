@@ -455,6 +455,45 @@ describe("OAuth (fake HTTP): what errors say", () => {
     )
   }
 
+  it.effect("each call's errors name the call", () => {
+    const calls: ReadonlyArray<
+      readonly [string, (o: OAuth.OAuth.Service) => Effect.Effect<unknown, OAuth.OAuthError>]
+    > = [
+      ["validate", (o) => o.validate(Redacted.make(ACCESS))],
+      ["revoke", (o) => o.revoke(Redacted.make(ACCESS))],
+      ["appToken", (o) => o.appToken],
+      ["exchangeCode", (o) => o.exchangeCode({ code: "c", redirectUri: "http://localhost/cb" })],
+      ["deviceStart", (o) => o.deviceStart([])],
+      ["devicePoll", (o) => o.devicePoll(Redacted.make("dc"), [])]
+    ]
+    return Effect.gen(function*() {
+      for (const [name, call] of calls) {
+        const answered = yield* runRetrying(() => json(422, { status: 422, message: "nope" }), call)
+        assert.strictEqual(
+          Either.flip(answered.result).pipe(Either.getOrThrow).message,
+          `OAuth.${name}: HTTP 422: nope`
+        )
+        const unreachable = yield* runRetrying(() => requestError("Transport", { code: "ECONNRESET" }), call)
+        assert.strictEqual(
+          Either.flip(unreachable.result).pipe(Either.getOrThrow).message,
+          `OAuth.${name}: Transport: Transport: ECONNRESET`
+        )
+      }
+      const noSecret = withFake(() => json(200, tokenBody), false)
+      const missing = yield* Effect.gen(function*() {
+        const oauth = yield* OAuth.OAuth
+        return [
+          yield* Effect.flip(oauth.appToken),
+          yield* Effect.flip(oauth.exchangeCode({ code: "c", redirectUri: "http://localhost/cb" }))
+        ]
+      }).pipe(Effect.provide(noSecret.layer))
+      assert.deepStrictEqual(missing.map((e) => e.message), [
+        "OAuth.appToken: a client secret is required for this flow",
+        "OAuth.exchangeCode: a client secret is required for this flow"
+      ])
+    })
+  })
+
   it.effect("a 4xx carries Twitch's message, cut at 200 characters", () =>
     Effect.gen(function*() {
       const long = yield* failWith(json(400, { status: 400, message: "x".repeat(300) }))
@@ -887,6 +926,7 @@ describe("makeUserToken", () => {
     assert.strictEqual(unknown.login, "")
     assert.isTrue(Option.isNone(unknown.expiresAt))
     assert.isTrue(Option.isNone(unknown.refreshToken), "an empty refresh token is no refresh token")
+    assert.deepStrictEqual(unknown.scopes, [], "no scopes when neither answer lists any")
   })
 })
 
