@@ -69,6 +69,8 @@ const groups = {
     // - optionalSecret `onNone: () => ({})` → `() => undefined`: spreading undefined adds no field either.
     // - execute's connectFailed `error._tag === "RequestError"` → true: a ResponseError's reason is never
     //   "Transport", so the next test is false for it anyway.
+    // - connectionNeverOpened `typeof code === "string"` → true: NOT_CONNECTED_CODES.has is false for every
+    //   non-string anyway.
     // - connectionNeverOpened `depth < 6` → `depth <= 6`: a bound on the walk (cycles are covered); only a
     //   cause chain 7 deep could tell, and undici nests 2-3.
     mutate: ["src/OAuth.ts", "src/DeviceAuth.ts"],
