@@ -61,6 +61,18 @@ const groups = {
     testFiles: ["test/access-tokens.test.ts", "test/secrets.test.ts", "test/bot.test.ts"]
   },
   oauth: {
+    // Known survivors, equivalent or not worth a test (2026-11-26):
+    // - OAuth form("refresh" | "appToken" | "exchangeCode" | "devicePoll") → "": form only picks the path for
+    //   "revoke" / "deviceStart"; every other name posts to /token.
+    // - classify `getOrElse(serverMessage, () => "")` → "Stryker was here!": the fallback only has to match no
+    //   known message, which either text does.
+    // - optionalSecret `onNone: () => ({})` → `() => undefined`: spreading undefined adds no field either.
+    // - execute's connectFailed `error._tag === "RequestError"` → true: a ResponseError's reason is never
+    //   "Transport", so the next test is false for it anyway.
+    // - connectionNeverOpened `typeof code === "string"` → true: NOT_CONNECTED_CODES.has is false for every
+    //   non-string anyway.
+    // - connectionNeverOpened `depth < 6` → `depth <= 6`: a bound on the walk (cycles are covered); only a
+    //   cause chain 7 deep could tell, and undici nests 2-3.
     mutate: ["src/OAuth.ts", "src/DeviceAuth.ts"],
     testFiles: ["test/oauth.test.ts", "test/device-auth.test.ts", "test/secrets.test.ts"]
   },

@@ -71,7 +71,14 @@ describe("secrets never leak", () => {
       expires_in: 10,
       scope: []
     })
-    for (const value of [userToken, app, response, { nested: [userToken] }]) {
+    const device = Schema.decodeUnknownSync(OAuth.DeviceCodeResponse)({
+      device_code: REFRESH,
+      user_code: "ABCDEFGH",
+      verification_uri: "https://www.twitch.tv/activate",
+      expires_in: 1800
+    })
+    assert.strictEqual(Redacted.value(device.deviceCode), REFRESH)
+    for (const value of [userToken, app, response, device, { nested: [userToken] }]) {
       assertClean(renderings(value), [ACCESS, REFRESH], "token")
     }
     // the file codec is the one place the text is written
