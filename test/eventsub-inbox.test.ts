@@ -53,6 +53,36 @@ describe("EventSub inbox", () => {
     assert.isDefined(handChunkConstructor(Chunk.unsafeFromArray([1, 2])))
   })
 
+  it("only the layout of Effect's array chunk of [1, 2] is trusted: any field off falls back", () => {
+    const proto: object = Object.getPrototypeOf(Chunk.make(1, 2))
+    const fieldsOf = (overrides: Record<string, unknown>, backing: Record<string, unknown> = {}) =>
+      Object.assign(Object.create(proto), {
+        backing: { _tag: "IArray", array: [1, 2], ...backing },
+        length: 2,
+        depth: 0,
+        left: Chunk.empty(),
+        right: Chunk.empty(),
+        ...overrides
+      }) as Chunk.Chunk<number>
+    assert.isDefined(handChunkConstructor(fieldsOf({})))
+    for (
+      const sample of [
+        fieldsOf({}, { _tag: "IArrays" }),
+        fieldsOf({}, { array: { 0: 1, 1: 2, length: 2 } }),
+        fieldsOf({ length: 3 }),
+        fieldsOf({ depth: 1 }),
+        fieldsOf({ left: Chunk.of(0) }),
+        fieldsOf({ right: Chunk.of(0) }),
+        fieldsOf({ extra: true }),
+        fieldsOf({ backing: null }),
+        fieldsOf({ backing: "IArray" }),
+        Chunk.unsafeFromArray([1, 2, 3]),
+        Object.assign({}, Chunk.unsafeFromArray([1, 2])),
+        Object.assign(Object.create(null), Chunk.unsafeFromArray([1, 2]))
+      ]
+    ) assert.isUndefined(handChunkConstructor(sample))
+  })
+
   for (const [name, chunkOf] of builders) {
     describe(name, () => {
       it.effect("delivers in order, everything waiting as one chunk, chunks users may keep", () =>
