@@ -413,6 +413,30 @@ describe("EventSub router: what it logs, and the age window", () => {
   })
 })
 
+describe("EventSub router: edges", () => {
+  it("a clock set back moves the window's edge back at once: six minutes old is then not stale", () => {
+    const guard = new AgeGuard(10 * 60_000)
+    assert.isTrue(guard.isStale(iso(NOW - 11 * 60_000), NOW))
+    const back = NOW - 5 * 60_000
+    assert.isFalse(guard.isStale(iso(back - 6 * 60_000), back))
+  })
+
+  it("an envelope whose message_id is not a string is incomplete; a revocation no stream holds is ignored", () => {
+    const frame = {
+      metadata: { message_id: 7, message_type: "notification", message_timestamp: iso(NOW) },
+      payload: { subscription }
+    }
+    assert.deepStrictEqual(parseFrame(JSON.stringify(frame)), {
+      kind: "envelope",
+      text: "skipped a frame: envelope metadata incomplete"
+    })
+    const { state } = setup()
+    const other = { ...subscription, id: "sub-9", type: "stream.online", version: "1" }
+    const revocation: Message = { id: "r-u", type: "revocation", timestamp: iso(NOW), payload: { subscription: other } }
+    assert.deepStrictEqual(route(revocation, state), { _tag: "Ignore", reason: "unknown-subscription" })
+  })
+})
+
 describe("EventSub registry", () => {
   const entryOf = (condition: Record<string, unknown>, type = "channel.follow", version = "2"): Subscription =>
     subscriptionFields({ type, version, decode: (event) => Either.right(event) }, condition)
