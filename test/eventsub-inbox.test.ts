@@ -4,9 +4,10 @@
  * `Chunk.unsafeFromArray` when that layout is not the one it knows).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Equal, Fiber, Stream } from "effect"
-import type { EventSubError } from "../src/EventSubError.js"
-import { dispatch, Ingress, WarningGate } from "../src/internal/eventsubDispatcher.js"
+import { Chunk, Effect, Either, Equal, Fiber, FiberStatus, HashMap, Logger, Option, Stream, TestClock } from "effect"
+import type { Undecodable } from "../src/EventSub.js"
+import { type EventSubError, EventSubRevoked } from "../src/EventSubError.js"
+import { dispatch, Ingress, warn, WarningGate } from "../src/internal/eventsubDispatcher.js"
 import { chunkFromArray, handBuiltChunks, handChunkConstructor, Inbox } from "../src/internal/eventsubInbox.js"
 import { type Subscription, subscriptionFields } from "../src/internal/eventsubRegistry.js"
 
@@ -50,6 +51,36 @@ describe("EventSub inbox", () => {
     })
     assert.isUndefined(handChunkConstructor(renamed))
     assert.isDefined(handChunkConstructor(Chunk.unsafeFromArray([1, 2])))
+  })
+
+  it("only the layout of Effect's array chunk of [1, 2] is trusted: any field off falls back", () => {
+    const proto: object = Object.getPrototypeOf(Chunk.make(1, 2))
+    const fieldsOf = (overrides: Record<string, unknown>, backing: Record<string, unknown> = {}) =>
+      Object.assign(Object.create(proto), {
+        backing: { _tag: "IArray", array: [1, 2], ...backing },
+        length: 2,
+        depth: 0,
+        left: Chunk.empty(),
+        right: Chunk.empty(),
+        ...overrides
+      }) as Chunk.Chunk<number>
+    assert.isDefined(handChunkConstructor(fieldsOf({})))
+    for (
+      const sample of [
+        fieldsOf({}, { _tag: "IArrays" }),
+        fieldsOf({}, { array: { 0: 1, 1: 2, length: 2 } }),
+        fieldsOf({ length: 3 }),
+        fieldsOf({ depth: 1 }),
+        fieldsOf({ left: Chunk.of(0) }),
+        fieldsOf({ right: Chunk.of(0) }),
+        fieldsOf({ extra: true }),
+        fieldsOf({ backing: null }),
+        fieldsOf({ backing: "IArray" }),
+        Chunk.unsafeFromArray([1, 2, 3]),
+        Object.assign({}, Chunk.unsafeFromArray([1, 2])),
+        Object.assign(Object.create(null), Chunk.unsafeFromArray([1, 2]))
+      ]
+    ) assert.isUndefined(handChunkConstructor(sample))
   })
 
   for (const [name, chunkOf] of builders) {
@@ -184,6 +215,51 @@ describe("EventSub inbox", () => {
     })
   }
 
+  it.effect("a consumer waiting on an empty inbox is suspended, not spinning; an offer wakes it", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox<number, string>(4)
+      const consumer = yield* inbox.stream.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      yield* settle
+      assert.isTrue(FiberStatus.isSuspended(yield* Fiber.status(consumer)))
+      yield* inbox.offerAll([1])
+      assert.deepStrictEqual(Chunk.toArray(yield* Fiber.join(consumer)), [1])
+    }))
+
+  it.effect("a capacity below 1 is 1: offers still go through, one event at a time", () =>
+    Effect.gen(function*() {
+      for (const capacity of [0, -3]) {
+        const inbox = new Inbox<number, string>(capacity)
+        assert.strictEqual(inbox.capacity, 1)
+        const offer = yield* Effect.fork(inbox.offerAll([1, 2]))
+        yield* settle
+        assert.strictEqual(inbox.size, 1)
+        const chunks = yield* inbox.stream.pipe(Stream.chunks, Stream.take(2), Stream.runCollect)
+        yield* Fiber.join(offer)
+        assert.deepStrictEqual(Chunk.toArray(chunks).map((c) => Chunk.toArray(c)), [[1], [2]])
+      }
+    }))
+
+  it.effect("shutdown after fail: the consumer is gone, its stream ends without the error", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox<number, string>(4)
+      yield* inbox.offerAll([1])
+      inbox.fail("revoked")
+      yield* inbox.shutdown
+      assert.deepStrictEqual(Chunk.toArray(yield* Stream.runCollect(inbox.stream)), [])
+    }))
+
+  it.effect("backpressure across takes: a long offer is moved in as room frees, the consumer sees each part", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox<number, string>(3)
+      yield* inbox.offerAll([1])
+      const offer = yield* Effect.fork(inbox.offerAll([2, 3, 4, 5, 6, 7, 8]))
+      yield* settle
+      assert.strictEqual(inbox.size, 3)
+      const chunks = yield* inbox.stream.pipe(Stream.chunks, Stream.take(3), Stream.runCollect)
+      yield* Fiber.join(offer)
+      assert.deepStrictEqual(Chunk.toArray(chunks).map((c) => Chunk.toArray(c)), [[1, 2, 3], [4, 5, 6], [7, 8]])
+    }))
+
   it.effect("dispatcher: each turn's batches reach every inbox, then are emptied in place and reused", () =>
     Effect.gen(function*() {
       const entry = subscriptionFields({
@@ -214,5 +290,243 @@ describe("EventSub inbox", () => {
       for (const inbox of inboxes) {
         assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
       }
+    }))
+})
+
+describe("EventSub dispatcher", () => {
+  const entryOf = (broadcaster: string) => {
+    const entry = subscriptionFields({
+      type: "channel.follow",
+      version: "2",
+      decode: (event) => Either.right(event)
+    }, { broadcaster_user_id: broadcaster })
+    const inbox = new Inbox<unknown, EventSubError>(16)
+    entry.inboxes.add(inbox)
+    return { entry, inbox }
+  }
+  const revoked = new EventSubRevoked({
+    subscriptionId: "sub-1",
+    type: "channel.follow",
+    version: "2",
+    status: "authorization_revoked"
+  })
+  const undecodable: Undecodable = {
+    type: "channel.follow",
+    version: "2",
+    subscriptionId: "sub-1",
+    messageId: "m-bad",
+    raw: { user_name: 42 },
+    error: "does not match its schema at user_name"
+  }
+  /** runs `f` with a logger recording "LEVEL message {annotations}" */
+  const captureLogs = <A, E, R>(f: (lines: Array<string>) => Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ annotations, logLevel, message }) => {
+        const text = Array.isArray(message) ? message.join(" ") : String(message)
+        lines.push(`${logLevel.label} ${text} ${JSON.stringify(Object.fromEntries(HashMap.toEntries(annotations)))}`)
+      })
+      return f(lines).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+    })
+  const depsOf = (calls: Array<string>) =>
+    Effect.map(Effect.clock, (clock) => ({
+      warnings: new WarningGate(10_000),
+      clock,
+      annotations: { connection: "c-1" },
+      resume: () => {
+        calls.push("resume")
+      },
+      end: (entry: Subscription, error: EventSubError) =>
+        Effect.sync(() => {
+          calls.push(`end ${entry.condition.broadcaster_user_id} ${error._tag}`)
+        }),
+      undecodable: (event: Undecodable) =>
+        Effect.sync(() => {
+          calls.push(`undecodable ${event.messageId}`)
+        })
+    }))
+
+  it("WarningGate: the first of a kind, then one per interval noting how many were suppressed; kinds apart", () => {
+    const gate = new WarningGate(1000)
+    assert.strictEqual(gate.admit("json", 0), 0)
+    assert.strictEqual(gate.admit("json", 1), -1)
+    assert.strictEqual(gate.admit("json", 999), -1)
+    assert.strictEqual(gate.admit("stale", 500), 0)
+    assert.strictEqual(gate.admit("json", 1000), 2)
+    assert.strictEqual(gate.admit("json", 1500), -1)
+    assert.strictEqual(gate.admit("json", 1999), -1)
+    assert.strictEqual(gate.admit("json", 2000), 2)
+    assert.strictEqual(gate.admit("json", 5000), 0)
+    assert.strictEqual(gate.admit("stale", 1499), -1)
+    assert.strictEqual(gate.admit("stale", 1500), 1)
+  })
+
+  it.effect("warn: a warning with the transport's annotations, then the count of those suppressed", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const clock = yield* Effect.clock
+        const gate = new WarningGate(1000)
+        for (let i = 0; i < 3; i++) yield* warn(gate, clock, "json", "EventSub: not JSON", { connection: "c-1" })
+        yield* TestClock.adjust("1 second")
+        yield* warn(gate, clock, "json", "EventSub: not JSON", { connection: "c-1" })
+        assert.deepStrictEqual(lines, [
+          `WARN EventSub: not JSON {"connection":"c-1"}`,
+          `WARN EventSub: not JSON (2 more like it since the last warning) {"connection":"c-1"}`
+        ])
+      })
+    ))
+
+  it("Ingress: what each action leaves for the dispatcher", () => {
+    const { entry } = entryOf("1")
+    const ingress = new Ingress<Subscription>()
+    assert.isTrue(ingress.isEmpty)
+    ingress.apply({ _tag: "Welcome", sessionId: "s-1", keepaliveSeconds: 10 })
+    ingress.apply({ _tag: "Reconnect", url: "wss://x" })
+    ingress.apply({ _tag: "Ignore", reason: "duplicate" })
+    assert.isTrue(ingress.isEmpty)
+    assert.strictEqual(ingress.pending, 0)
+
+    ingress.apply({ _tag: "Deliver", entry, event: 1, problem: undefined })
+    ingress.apply({ _tag: "Deliver", entry, event: 2, problem: { kind: "id", text: "long id" } })
+    assert.isFalse(ingress.isEmpty)
+    assert.deepStrictEqual(ingress.batches.get(entry), [1, 2])
+    assert.deepStrictEqual(ingress.problems, [{ kind: "id", text: "long id" }])
+    assert.strictEqual(ingress.pending, 2)
+
+    const others = [
+      (i: Ingress<Subscription>) => i.apply({ _tag: "Undecodable", entry, undecodable }),
+      (i: Ingress<Subscription>) => i.apply({ _tag: "Revoke", entry, error: revoked }),
+      (i: Ingress<Subscription>) => i.apply({ _tag: "Problem", problem: { kind: "json", text: "not JSON" } })
+    ]
+    for (const apply of others) {
+      const alone = new Ingress<Subscription>()
+      apply(alone)
+      assert.isFalse(alone.isEmpty)
+      assert.strictEqual(alone.batches.size, 0)
+    }
+    const all = new Ingress<Subscription>()
+    for (const apply of others) apply(all)
+    assert.deepStrictEqual(all.undecodable, [undecodable])
+    assert.deepStrictEqual(all.revoked, [[entry, revoked]])
+    assert.deepStrictEqual(all.problems, [{ kind: "json", text: "not JSON" }])
+    // undecodable events count against the ingress bound, revocations and problems do not
+    assert.strictEqual(all.pending, 1)
+  })
+
+  it.effect("Ingress.await: at once when something waits or the ingress is done; else until woken", () =>
+    Effect.gen(function*() {
+      const { entry } = entryOf("1")
+      const ingress = new Ingress<Subscription>()
+      const waiting = yield* Effect.fork(ingress.await)
+      yield* settle
+      assert.isTrue(Option.isNone(yield* Fiber.poll(waiting)))
+      ingress.wake() // woken with nothing routed: a spurious wake is harmless
+      yield* Fiber.join(waiting)
+      ingress.wake() // nobody waits: nothing happens
+      ingress.apply({ _tag: "Deliver", entry, event: 1, problem: undefined })
+      yield* ingress.await
+      const ended = new Ingress<Subscription>()
+      const done = yield* Effect.fork(ended.await)
+      yield* settle
+      ended.end()
+      yield* Fiber.join(done)
+      assert.isTrue(ended.done)
+      yield* ended.await
+      // an interrupted wait is forgotten: a later wake resumes only the new waiter
+      const idle = new Ingress<Subscription>()
+      const interrupted = yield* Effect.fork(idle.await)
+      yield* settle
+      yield* Fiber.interrupt(interrupted)
+      const next = yield* Effect.fork(idle.await)
+      yield* settle
+      idle.wake()
+      yield* Fiber.join(next)
+    }))
+
+  it.effect("Ingress.wakeSoon: one wake after this turn's I/O callbacks, however many ask", () =>
+    Effect.gen(function*() {
+      const ingress = new Ingress<Subscription>()
+      const first = yield* Effect.fork(ingress.await)
+      yield* settle
+      ingress.wakeSoon()
+      ingress.wakeSoon()
+      assert.isTrue(Option.isNone(yield* Fiber.poll(first)), "not woken synchronously")
+      yield* Fiber.join(first)
+      // and again on a later turn
+      const second = yield* Effect.fork(ingress.await)
+      yield* settle
+      ingress.wakeSoon()
+      yield* Fiber.join(second)
+    }))
+
+  it.effect("a turn: problems logged, events to every inbox, undecodable warned and handed on, then revocations", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const calls: Array<string> = []
+        const deps = yield* depsOf(calls)
+        const one = entryOf("1")
+        const two = entryOf("2")
+        const second = new Inbox<unknown, EventSubError>(16)
+        one.entry.inboxes.add(second)
+        const ingress = new Ingress<Subscription>()
+        ingress.apply({ _tag: "Problem", problem: { kind: "json", text: "skipped a frame: not JSON" } })
+        ingress.apply({ _tag: "Deliver", entry: one.entry, event: "a", problem: undefined })
+        ingress.apply({ _tag: "Deliver", entry: two.entry, event: "b", problem: undefined })
+        ingress.apply({ _tag: "Deliver", entry: one.entry, event: "c", problem: undefined })
+        ingress.apply({ _tag: "Undecodable", entry: one.entry, undecodable })
+        ingress.apply({ _tag: "Revoke", entry: one.entry, error: revoked })
+        const dispatcher = yield* Effect.fork(dispatch(ingress, deps))
+        yield* settle
+        assert.deepStrictEqual(calls, ["resume", "undecodable m-bad", "end 1 EventSubRevoked"])
+        assert.strictEqual(ingress.pending, 0)
+        assert.isTrue(ingress.isEmpty)
+        assert.deepStrictEqual(lines, [
+          `WARN EventSub: skipped a frame: not JSON {"connection":"c-1"}`,
+          "WARN EventSub: message m-bad (channel.follow v2) does not match its schema at user_name; " +
+          `delivered to the undecodable stream {"connection":"c-1"}`
+        ])
+        for (const inbox of [one.inbox, second]) {
+          assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(2), Stream.runCollect)), ["a", "c"])
+        }
+        assert.deepStrictEqual(Chunk.toArray(yield* two.inbox.stream.pipe(Stream.take(1), Stream.runCollect)), ["b"])
+
+        // the next turn hands on only what was routed since: nothing is logged or ended twice
+        assert.isTrue(Option.isNone(yield* Fiber.poll(dispatcher)), "the dispatcher waits for more")
+        ingress.apply({ _tag: "Deliver", entry: two.entry, event: "d", problem: undefined })
+        ingress.wake()
+        yield* settle
+        assert.deepStrictEqual(calls, ["resume", "undecodable m-bad", "end 1 EventSubRevoked", "resume"])
+        assert.strictEqual(lines.length, 2)
+        assert.deepStrictEqual(Chunk.toArray(yield* two.inbox.stream.pipe(Stream.take(1), Stream.runCollect)), ["d"])
+        assert.strictEqual(one.inbox.size, 0)
+
+        // ended: the dispatcher hands on what is left, then returns
+        ingress.apply({ _tag: "Deliver", entry: two.entry, event: "e", problem: undefined })
+        ingress.end()
+        yield* Fiber.join(dispatcher)
+        assert.deepStrictEqual(Chunk.toArray(yield* two.inbox.stream.pipe(Stream.take(1), Stream.runCollect)), ["e"])
+      })
+    ))
+
+  it.effect("a slow inbox holds the turn (backpressure): the next entry's events wait behind it", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const deps = yield* depsOf(calls)
+      const slow = subscriptionFields({ type: "t", version: "1", decode: Either.right }, { id: "slow" })
+      const small = new Inbox<unknown, EventSubError>(1)
+      slow.inboxes.add(small)
+      const other = entryOf("2")
+      const ingress = new Ingress<Subscription>()
+      ingress.apply({ _tag: "Deliver", entry: slow, event: 1, problem: undefined })
+      ingress.apply({ _tag: "Deliver", entry: slow, event: 2, problem: undefined })
+      ingress.apply({ _tag: "Deliver", entry: other.entry, event: "x", problem: undefined })
+      ingress.end()
+      const dispatcher = yield* Effect.fork(dispatch(ingress, deps))
+      yield* settle
+      assert.isTrue(Option.isNone(yield* Fiber.poll(dispatcher)))
+      assert.strictEqual(other.inbox.size, 0)
+      assert.deepStrictEqual(Chunk.toArray(yield* small.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
+      yield* Fiber.join(dispatcher)
+      assert.strictEqual(other.inbox.size, 1)
     }))
 })
