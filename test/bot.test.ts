@@ -261,6 +261,75 @@ describe("Bot", () => {
       }).pipe(Effect.provide(base), Effect.scoped))
   })
 
+  it.live("user, requireScopes and unknown users: each answer and error names the user and the operation", () =>
+    Effect.gen(function*() {
+      const bot = Context.get(yield* start(), Bot.Bot)
+      yield* bot.register({ accessToken: (yield* issue(viewer, ["user:read:chat"])).accessToken })
+      const expected = { userId: viewer, login: "simviewer", scopes: ["user:read:chat"] }
+      assert.deepStrictEqual(yield* bot.user(viewer), expected)
+      assert.deepStrictEqual(yield* bot.requireScopes(viewer, ["user:read:chat"]), expected)
+      const missing = yield* Effect.flip(bot.requireScopes(viewer, ["user:read:chat", "user:write:chat"]))
+      assert.strictEqual(
+        missing.message,
+        `Bot.requireScopes: simviewer (${viewer}) has not granted the scope user:write:chat: authorize again with it`
+      )
+      const named = yield* Effect.flip(bot.requireScopes(viewer, ["user:write:chat"], "greeter"))
+      assert.include(named.message, "greeter: simviewer")
+      const unknown = (operation: string) =>
+        `${operation}: no token is stored for user 424242: register or authorize the user first`
+      assert.strictEqual((yield* Effect.flip(bot.user("424242"))).message, unknown("Bot.user"))
+      assert.strictEqual((yield* Effect.flip(bot.unregister("424242"))).message, unknown("Bot.unregister"))
+      assert.strictEqual((yield* Effect.flip(bot.requireScopes("424242", []))).message, unknown("Bot.requireScopes"))
+      assert.strictEqual(
+        (yield* Effect.flip(bot.requireScopes("424242", [], "greeter"))).message,
+        unknown("greeter")
+      )
+      assert.strictEqual(
+        (yield* Effect.flip(Effect.void.pipe(bot.asUser("424242")))).message,
+        unknown("Bot.asUser")
+      )
+      assert.strictEqual(
+        (yield* Effect.flip(Stream.runDrain(Stream.make(1).pipe(bot.asUser("424242"))))).message,
+        unknown("Bot.asUser")
+      )
+      // a registered user's effect and stream run as given
+      assert.strictEqual(yield* Effect.succeed(7).pipe(bot.asUser(viewer)), 7)
+      assert.deepStrictEqual(
+        Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.make(1, 2).pipe(bot.asUser(viewer)))),
+        [1, 2]
+      )
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("a refresh of a registered user's token is not announced as a registration", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ctx = yield* start()
+      const bot = Context.get(ctx, Bot.Bot)
+      const helix = Context.get(ctx, Helix.Helix)
+      const issued = yield* issue(viewer)
+      yield* bot.register({ accessToken: issued.accessToken, refreshToken: Redacted.make(issued.refreshToken) })
+      const announced = yield* bot.registrations.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      yield* sim.expireToken(issued.accessToken)
+      yield* userById(helix, viewer).pipe(bot.asUser(viewer)) // 401 → refresh → retry
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+      yield* bot.register({ accessToken: (yield* issue(broadcaster)).accessToken })
+      const first = Chunk.unsafeHead(yield* Fiber.join(announced))
+      assert.deepStrictEqual([first.userId, first.isNew], [broadcaster, true])
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("unregister with revoke when Twitch takes neither token any more: the user is removed all the same", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const bot = Context.get(yield* start(), Bot.Bot)
+      const issued = yield* issue(viewer)
+      yield* bot.register({ accessToken: issued.accessToken, refreshToken: Redacted.make(issued.refreshToken) })
+      yield* sim.revokeToken(issued.accessToken) // its refresh token with it
+      yield* bot.unregister(viewer, { revoke: true })
+      assert.deepStrictEqual(yield* bot.users, [])
+      assert.strictEqual((yield* sim.counters).tokenRefreshFailures, 1, "the refresh token was tried")
+    }).pipe(Effect.provide(base), Effect.scoped))
+
   it.scoped("a user authorized by a Device Code flow is announced as a registration", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
