@@ -9,6 +9,7 @@ import * as NodeTwitch from "../src/NodeTwitch.js"
 import * as BotTest from "../src/testing/BotTest.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as Capture from "./fixtures/capture.js"
 
 const { broadcaster, viewer } = Simulator.defaultUsers
 const ALL = ["user:write:chat", "user:manage:whispers", "moderator:read:followers", "user:read:chat"]
@@ -242,6 +243,7 @@ describe("Client", () => {
 
     it.live("no user given and several stored → NoUserToken (how many); by userId, the stored token is checked", () =>
       Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
         yield* start({ token: { accessToken: (yield* issue(broadcaster)).accessToken } })
         yield* start({ token: { accessToken: (yield* issue(viewer)).accessToken } })
         const several = yield* Effect.flip(start({}))
@@ -254,12 +256,22 @@ describe("Client", () => {
           missing.message,
           `Client: simviewer (${viewer}) has not granted the scope channel:read:redemptions: authorize again with it`
         )
+        const app = yield* Effect.flip(start({ token: { accessToken: (yield* sim.issueAppToken()).accessToken } }))
+        assert.strictEqual(app.message, "Client: the token is not usable: this is an app token; a user token is needed")
         const unknown = yield* Effect.flip(start({ userId: "424242" }))
         assert.strictEqual(
           unknown.message,
           "Client: no token is stored for user 424242: register or authorize the user first"
         )
       }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("the start is traced", () => {
+      const captured = Capture.make()
+      return Effect.gen(function*() {
+        yield* start({ token: { accessToken: (yield* issue(viewer)).accessToken } })
+        assert.strictEqual(captured.spanNames().filter((name) => name === "Client.start").length, 1)
+      }).pipe(Effect.provide(base), Effect.scoped, captured.around)
+    })
 
     it.live("a revoked token without a working refresh token → TokenRejected", () =>
       Effect.gen(function*() {
