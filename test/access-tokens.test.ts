@@ -3,6 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   Cause,
   Chunk,
+  Context,
   DateTime,
   Effect,
   Exit,
@@ -21,8 +22,9 @@ import * as Path from "node:path"
 import * as AccessTokens from "../src/AccessTokens.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
-import { UserToken } from "../src/Token.js"
+import { AppToken, UserToken } from "../src/Token.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as Capture from "./fixtures/capture.js"
 import {
   adjustWhenSleeping,
   captureLogs,
@@ -322,4 +324,356 @@ describe("AccessTokens", () => {
       assert.strictEqual((yield* sim.counters).tokensIssued, issuedBefore + 1)
       assert.strictEqual(Redacted.value((yield* tokens.app).accessToken), Redacted.value(replaced.accessToken))
     }).pipe(Effect.provide(env({ validateInterval: false }, false))))
+})
+
+// --- against a scripted OAuth: exact answers and the test clock ---------------------------------
+
+const at = (millis: number) => DateTime.unsafeMake(millis)
+
+/** A stored token of user `id` (access token `access-<id>`), by default fresh for 4 hours. */
+const stored = (id: string, options: {
+  readonly access?: string
+  readonly refresh?: string | null
+  readonly expiresAt?: number | null
+  readonly scopes?: ReadonlyArray<string>
+} = {}) =>
+  new UserToken({
+    userId: id,
+    login: `login-${id}`,
+    scopes: options.scopes ?? ["chat:read"],
+    accessToken: Redacted.make(options.access ?? `access-${id}`),
+    refreshToken: options.refresh === null
+      ? Option.none()
+      : Option.some(Redacted.make(options.refresh ?? `refresh-${id}`)),
+    expiresAt: options.expiresAt === null ? Option.none() : Option.some(at(options.expiresAt ?? 4 * 3_600_000)),
+    obtainedAt: at(0)
+  })
+
+/** A `/token` answer; absent fields are absent from the answer. */
+const answer = (fields: {
+  readonly access: string
+  readonly refresh?: string
+  readonly expiresIn?: number
+  readonly scopes?: ReadonlyArray<string>
+}) =>
+  new OAuth.TokenResponse({
+    accessToken: Redacted.make(fields.access),
+    refreshToken: Option.map(Option.fromNullable(fields.refresh), (r) => Redacted.make(r)),
+    expiresIn: Option.fromNullable(fields.expiresIn),
+    scopes: fields.scopes ?? []
+  })
+
+const valid = new OAuth.ValidateResponse({
+  clientId: "client",
+  login: Option.none(),
+  userId: Option.none(),
+  scopes: [],
+  expiresIn: 3600
+})
+
+/** An OAuth that answers as scripted (by token text) and records what it was asked. */
+const scripted = (script: {
+  readonly refresh?: (refreshToken: string) => Effect.Effect<OAuth.TokenResponse, OAuth.OAuthError>
+  readonly validate?: (accessToken: string) => Effect.Effect<OAuth.ValidateResponse, OAuth.OAuthError>
+  readonly appToken?: Effect.Effect<AppToken, OAuth.OAuthError>
+}) => {
+  const calls = { refresh: [] as Array<string>, validate: [] as Array<string>, appToken: 0 }
+  const layer = Layer.mock(OAuth.OAuth, {
+    authorizeUrl: () => "https://unused.invalid/",
+    refresh: (refreshToken) =>
+      Effect.suspend(() => {
+        calls.refresh.push(Redacted.value(refreshToken))
+        return script.refresh?.(Redacted.value(refreshToken)) ?? Effect.dieMessage("unscripted refresh")
+      }),
+    validate: (accessToken) =>
+      Effect.suspend(() => {
+        calls.validate.push(Redacted.value(accessToken))
+        return script.validate?.(Redacted.value(accessToken)) ?? Effect.succeed(valid)
+      }),
+    appToken: Effect.suspend(() => {
+      calls.appToken++
+      return script.appToken ?? Effect.dieMessage("unscripted appToken")
+    })
+  })
+  return { calls, layer }
+}
+
+const scriptedEnv = (
+  oauth: Layer.Layer<OAuth.OAuth>,
+  seeded: ReadonlyArray<UserToken>,
+  options: AccessTokens.Options = { validateInterval: false },
+  store: (seed: ReadonlyArray<UserToken>) => Layer.Layer<TokenStore.TokenStore> = TokenStore.layerMemory
+) => AccessTokens.layer(options).pipe(Layer.provideMerge(store(seeded)), Layer.provideMerge(oauth))
+
+/** Lets forked fibers (the validation loop) run as far as they can without the clock moving. */
+const settle = Effect.gen(function*() {
+  for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+})
+
+const rejectedRefresh = new OAuth.InvalidRefreshToken({ method: "refresh" })
+
+describe("AccessTokens against a scripted OAuth", () => {
+  it.scoped("a refresh keeps the scopes and refresh token Twitch's answer leaves out; no expires_in, no expiry", () => {
+    const answers = [
+      answer({ access: "a2", refresh: "", expiresIn: 0, scopes: [] }), // present but empty
+      answer({ access: "a3" }), // absent
+      answer({ access: "a4", refresh: "r4", expiresIn: 3600, scopes: ["user:read:chat"] })
+    ]
+    const oauth = scripted({ refresh: () => Effect.succeed(answers.shift()!) })
+    const original = stored("u1", { expiresAt: 2 * 60_000, scopes: ["chat:read", "user:write:chat"] })
+    return Effect.gen(function*() {
+      const tokens = yield* AccessTokens.AccessTokens
+      const store = yield* TokenStore.TokenStore
+      const view = (t: UserToken) => ({
+        access: Redacted.value(t.accessToken),
+        refresh: Option.getOrNull(Option.map(t.refreshToken, Redacted.value)),
+        scopes: t.scopes,
+        expiresAt: Option.getOrNull(Option.map(t.expiresAt, DateTime.toEpochMillis)),
+        obtainedAt: DateTime.toEpochMillis(t.obtainedAt)
+      })
+      const first = yield* tokens.forUser("u1") // expires in 2 minutes: inside the 5 minute margin
+      assert.deepStrictEqual(view(first), {
+        access: "a2",
+        refresh: "refresh-u1",
+        scopes: ["chat:read", "user:write:chat"],
+        expiresAt: null,
+        obtainedAt: 0
+      })
+      assert.deepStrictEqual(view(Option.getOrThrow(yield* store.get("u1"))), view(first))
+      const second = yield* tokens.refreshAfterUnauthorized("u1", first.accessToken)
+      assert.deepStrictEqual(view(second), { ...view(first), access: "a3" })
+      yield* TestClock.adjust("10 minutes")
+      const third = yield* tokens.refreshAfterUnauthorized("u1", second.accessToken)
+      assert.deepStrictEqual(view(third), {
+        access: "a4",
+        refresh: "r4",
+        scopes: ["user:read:chat"],
+        expiresAt: 600_000 + 3_600_000,
+        obtainedAt: 600_000
+      })
+      assert.deepStrictEqual(oauth.calls.refresh, ["refresh-u1", "refresh-u1", "refresh-u1"])
+      assert.strictEqual(Redacted.value((yield* tokens.forUser("u1")).accessToken), "a4")
+      assert.strictEqual(oauth.calls.refresh.length, 3)
+    }).pipe(Effect.provide(scriptedEnv(oauth.layer, [original])))
+  })
+
+  it.scoped("TokenDead says whose token and why (logged as a warning); a new token stored for the user is used", () => {
+    const oauth = scripted({ refresh: () => Effect.fail(rejectedRefresh) })
+    const logs = captureLogs()
+    const seeded = [stored("u1", { refresh: null, expiresAt: 0 }), stored("u2", { expiresAt: 0 })]
+    return Effect.gen(function*() {
+      const tokens = yield* AccessTokens.AccessTokens
+      const noRefresh = yield* Effect.flip(tokens.forUser("u1"))
+      assert.strictEqual(noRefresh._tag, "TokenDead")
+      assert.strictEqual(noRefresh.message, "Token of user u1 is no longer usable: no refresh token")
+      const rejected = yield* Effect.flip(tokens.forUser("u2"))
+      assert.strictEqual(rejected.message, "Token of user u2 is no longer usable: Twitch rejected the refresh token")
+      const notFound = yield* Effect.flip(tokens.forUser("nobody"))
+      assert.strictEqual(notFound._tag, "TokenNotFound")
+      assert.strictEqual(notFound.message, "No token stored for user nobody")
+      const warnings = logs.lines.filter((l) => l.includes("level=WARN") && l.includes("token is dead"))
+      assert.strictEqual(warnings.length, 2)
+      assert.isTrue(warnings[0]!.includes("userId=u1") && warnings[0]!.includes("no refresh token"))
+      assert.isTrue(warnings[1]!.includes("userId=u2") && warnings[1]!.includes("Twitch rejected the refresh token"))
+
+      // the user authorized again: the new token is handed out, the old mark forgotten
+      yield* (yield* TokenStore.TokenStore).set(stored("u2", { access: "access-u2-again" }))
+      assert.strictEqual(Redacted.value((yield* tokens.forUser("u2")).accessToken), "access-u2-again")
+      assert.deepStrictEqual(oauth.calls.refresh, ["refresh-u2"])
+    }).pipe(Effect.provide(scriptedEnv(oauth.layer, seeded)), Effect.provide(logs.layer))
+  })
+
+  it.scoped("a fresh token is handed out without taking the store's lock; an expiring one is refreshed under it", () => {
+    const oauth = scripted({ refresh: () => Effect.succeed(answer({ access: "a2", expiresIn: 3600 })) })
+    const locked: Array<string> = []
+    const lockingStore = (seed: ReadonlyArray<UserToken>) =>
+      Layer.effect(
+        TokenStore.TokenStore,
+        Effect.map(TokenStore.makeMemory(seed), (inner) =>
+          TokenStore.TokenStore.of({
+            ...inner,
+            lock: (userId, effect) => Effect.suspend(() => (locked.push(userId), effect))
+          }))
+      )
+    const seeded = [stored("fresh"), stored("expiring", { expiresAt: 60_000 })]
+    return Effect.gen(function*() {
+      const tokens = yield* AccessTokens.AccessTokens
+      yield* tokens.forUser("fresh")
+      yield* tokens.forUser("fresh")
+      assert.deepStrictEqual(locked, [])
+      assert.strictEqual(Redacted.value((yield* tokens.forUser("expiring")).accessToken), "a2")
+      assert.deepStrictEqual(locked, ["expiring"])
+      assert.deepStrictEqual(oauth.calls.refresh, ["refresh-expiring"])
+    }).pipe(Effect.provide(scriptedEnv(oauth.layer, seeded, { validateInterval: false }, lockingStore)))
+  })
+
+  it.scoped("validation: hourly by default; a dead token is not validated again; failures other than death are logged", () => {
+    const oauth = scripted({
+      validate: (token) =>
+        token === "access-u2"
+          ? Effect.fail(new OAuth.InvalidAccessToken({ method: "validate" }))
+          : token === "access-u3"
+          ? Effect.fail(new OAuth.OAuthServerError({ method: "validate", status: 503, description: "down" }))
+          : Effect.succeed(valid),
+      refresh: () => Effect.fail(rejectedRefresh)
+    })
+    const logs = captureLogs()
+    return Effect.gen(function*() {
+      yield* AccessTokens.AccessTokens
+      yield* settle
+      assert.deepStrictEqual([...oauth.calls.validate].sort(), ["access-u1", "access-u2", "access-u3"])
+      assert.deepStrictEqual(oauth.calls.refresh, ["refresh-u2"], "Twitch no longer takes u2's token: refreshed")
+      const failed = logs.lines.filter((l) => l.includes("validation failed"))
+      assert.strictEqual(failed.length, 1, "a dead token is not a validation failure")
+      assert.isTrue(failed[0]!.includes("level=WARN") && failed[0]!.includes("userId=u3"))
+      assert.isTrue(failed[0]!.includes("OAuth.validate: HTTP 503: down"))
+
+      yield* TestClock.adjust("59 minutes")
+      yield* settle
+      assert.strictEqual(oauth.calls.validate.length, 3)
+      yield* TestClock.adjust("1 minute")
+      yield* settle
+      assert.deepStrictEqual(oauth.calls.validate.slice(3).sort(), ["access-u1", "access-u3"])
+      assert.strictEqual(oauth.calls.refresh.length, 1)
+      assert.strictEqual(logs.lines.filter((l) => l.includes("validation failed")).length, 2)
+    }).pipe(
+      Effect.provide(scriptedEnv(oauth.layer, [stored("u1"), stored("u2"), stored("u3")], {})),
+      Effect.provide(logs.layer)
+    )
+  })
+
+  it.scoped("validation: a store that cannot list is logged, and listed again on the next round", () => {
+    const oauth = scripted({})
+    const logs = captureLogs()
+    let lists = 0
+    const failingOnce = (seed: ReadonlyArray<UserToken>) =>
+      Layer.effect(
+        TokenStore.TokenStore,
+        Effect.map(TokenStore.makeMemory(seed), (inner) =>
+          TokenStore.TokenStore.of({
+            ...inner,
+            list: Effect.suspend(() =>
+              lists++ === 0
+                ? Effect.fail(new TokenStore.TokenStoreError({ method: "list", reason: "Io", description: "injected" }))
+                : inner.list
+            )
+          }))
+      )
+    return Effect.gen(function*() {
+      yield* AccessTokens.AccessTokens
+      yield* settle
+      assert.strictEqual(lists, 1)
+      assert.deepStrictEqual(oauth.calls.validate, [])
+      const warned = logs.lines.filter((l) => l.includes("cannot list tokens to validate"))
+      assert.strictEqual(warned.length, 1)
+      assert.isTrue(warned[0]!.includes("level=WARN") && warned[0]!.includes("TokenStore.list: Io: injected"))
+      yield* TestClock.adjust("10 minutes")
+      yield* settle
+      assert.deepStrictEqual(oauth.calls.validate, ["access-u1"])
+    }).pipe(
+      Effect.provide(scriptedEnv(oauth.layer, [stored("u1")], { validateInterval: "10 minutes" }, failingOnce)),
+      Effect.provide(logs.layer)
+    )
+  })
+
+  it.scoped("validation runs at most validateConcurrency tokens at once (default 4)", () =>
+    Effect.gen(function*() {
+      const seeded = Array.from({ length: 6 }, (_, i) => stored(`u${i}`))
+      const mostAtOnce = (options: AccessTokens.Options) =>
+        Effect.gen(function*() {
+          const gate = yield* Effect.makeLatch(false)
+          const counts = { now: 0, most: 0 }
+          const oauth = scripted({
+            validate: () =>
+              Effect.suspend(() => {
+                counts.most = Math.max(counts.most, ++counts.now)
+                return Effect.as(gate.await, valid)
+              }).pipe(Effect.ensuring(Effect.sync(() => counts.now--)))
+          })
+          yield* Layer.build(scriptedEnv(oauth.layer, seeded, options))
+          yield* settle
+          const most = counts.most
+          yield* gate.open
+          yield* settle
+          assert.strictEqual(oauth.calls.validate.length, 6)
+          return most
+        }).pipe(Effect.scoped)
+      assert.strictEqual(yield* mostAtOnce({}), 4)
+      assert.strictEqual(yield* mostAtOnce({ validateConcurrency: 2 }), 2)
+    }))
+
+  it.scoped("app token: one without expiry is kept; one with expiry is fetched again once inside the margin", () => {
+    let issued = 0
+    const expiring = scripted({
+      appToken: Effect.map(DateTime.now, (now) =>
+        new AppToken({
+          accessToken: Redacted.make(`app-${++issued}`),
+          expiresAt: Option.some(DateTime.add(now, { minutes: 10 })),
+          obtainedAt: now
+        }))
+    })
+    const appText = (tokens: AccessTokens.AccessTokens.Service) =>
+      Effect.map(tokens.app, (t) => Redacted.value(t.accessToken))
+    return Effect.gen(function*() {
+      const timeless = scripted({
+        appToken: Effect.succeed(
+          new AppToken({ accessToken: Redacted.make("app"), expiresAt: Option.none(), obtainedAt: at(0) })
+        )
+      })
+      const forever = Context.get(yield* Layer.build(scriptedEnv(timeless.layer, [])), AccessTokens.AccessTokens)
+      yield* appText(forever)
+      yield* TestClock.adjust("30 days")
+      assert.strictEqual(yield* appText(forever), "app")
+      assert.strictEqual(timeless.calls.appToken, 1)
+
+      const tokens = Context.get(yield* Layer.build(scriptedEnv(expiring.layer, [])), AccessTokens.AccessTokens)
+      assert.strictEqual(yield* appText(tokens), "app-1")
+      yield* TestClock.adjust("4 minutes") // 6 minutes left: more than the 5 minute margin
+      assert.strictEqual(yield* appText(tokens), "app-1")
+      yield* TestClock.adjust("1 minute") // 5 minutes left: inside the margin
+      assert.strictEqual(yield* appText(tokens), "app-2")
+      assert.strictEqual(yield* appText(tokens), "app-2")
+      assert.strictEqual(expiring.calls.appToken, 2)
+    })
+  })
+
+  it.scoped("spans: forUser and refreshAfterUnauthorized carry the user id; app tokens and validation are traced", () => {
+    const oauth = scripted({
+      refresh: () => Effect.succeed(answer({ access: "a2", refresh: "r2", expiresIn: 3600 })),
+      appToken: Effect.succeed(
+        new AppToken({ accessToken: Redacted.make("app"), expiresAt: Option.none(), obtainedAt: at(0) })
+      )
+    })
+    const captured = Capture.make()
+    return Effect.gen(function*() {
+      const tokens = yield* AccessTokens.AccessTokens
+      yield* settle
+      const fresh = yield* tokens.forUser("u1")
+      yield* tokens.refreshAfterUnauthorized("u1", fresh.accessToken)
+      const app = yield* tokens.app
+      yield* tokens.appAfterUnauthorized(app.accessToken)
+      const spans = captured.spans().filter((s) => s.name.startsWith("AccessTokens."))
+      const userOf = (name: string) => spans.filter((s) => s.name === name).map((s) => s.attributes.get("userId"))
+      assert.deepStrictEqual(userOf("AccessTokens.forUser"), ["u1"])
+      assert.deepStrictEqual(userOf("AccessTokens.refreshAfterUnauthorized"), ["u1"])
+      assert.deepStrictEqual(
+        [...new Set(spans.map((s) => s.name))].sort(),
+        [
+          "AccessTokens.app",
+          "AccessTokens.appAfterUnauthorized",
+          "AccessTokens.forUser",
+          "AccessTokens.refreshAfterUnauthorized",
+          "AccessTokens.validateAll"
+        ]
+      )
+      // each refresh is logged (debug) with the user id
+      const refreshedLines = captured.texts().filter((t) =>
+        t.includes("refreshed user token") && t.includes("userId=u1")
+      )
+      assert.isAtLeast(refreshedLines.length, 2)
+    }).pipe(
+      Effect.provide(scriptedEnv(oauth.layer, [stored("u1", { expiresAt: 60_000 })], {})),
+      captured.around
+    )
+  })
 })

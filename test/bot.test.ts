@@ -4,6 +4,7 @@ import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import { Chunk, Context, Effect, Exit, Fiber, Layer, Option, Redacted, Scope, Stream, TestClock } from "effect"
+import * as AccessTokens from "../src/AccessTokens.js"
 import * as Bot from "../src/Bot.js"
 import * as DeviceAuth from "../src/DeviceAuth.js"
 import * as EventSub from "../src/EventSub.js"
@@ -13,6 +14,7 @@ import * as Streams from "../src/Helix/Streams.js"
 import * as OAuth from "../src/OAuth.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as Capture from "./fixtures/capture.js"
 import { userById } from "./fixtures/helix.js"
 
 const { broadcaster, moderator, viewer } = Simulator.defaultUsers
@@ -222,7 +224,7 @@ describe("Bot", () => {
         const noChat = yield* issue(viewer, ["user:write:chat"])
         const missing = yield* Effect.flip(bot.register({ accessToken: noChat.accessToken }))
         assert.strictEqual(missing._tag, "MissingScopes")
-        assert.include(missing.message, "simviewer (100000003) has not granted the scope user:read:chat")
+        assert.include(missing.message, "Bot.register: simviewer (100000003) has not granted the scope user:read:chat")
         const alsoWhispers = yield* Effect.flip(
           bot.register({ accessToken: noChat.accessToken }, { scopes: ["user:manage:whispers"] })
         )
@@ -231,7 +233,10 @@ describe("Bot", () => {
         const app = yield* sim.issueAppToken()
         const appToken = yield* Effect.flip(bot.register({ accessToken: app.accessToken }))
         assert.strictEqual(appToken._tag, "TokenRejected")
-        assert.include(appToken.message, "app token")
+        assert.strictEqual(
+          appToken.message,
+          "Bot.register: the token is not usable: this is an app token; a user token is needed"
+        )
 
         const unknown = yield* Effect.flip(userById(helix, viewer).pipe(bot.asUser("424242")))
         assert.strictEqual(unknown._tag, "UnknownUser")
@@ -259,6 +264,154 @@ describe("Bot", () => {
         const stored = Option.getOrThrow(yield* (yield* TokenStore.TokenStore).get(viewer))
         assert.strictEqual(Redacted.value(stored.accessToken), second.accessToken)
       }).pipe(Effect.provide(base), Effect.scoped))
+  })
+
+  it.live("user, requireScopes and unknown users: each answer and error names the user and the operation", () =>
+    Effect.gen(function*() {
+      const bot = Context.get(yield* start(), Bot.Bot)
+      yield* bot.register({ accessToken: (yield* issue(viewer, ["user:read:chat"])).accessToken })
+      const expected = { userId: viewer, login: "simviewer", scopes: ["user:read:chat"] }
+      assert.deepStrictEqual(yield* bot.user(viewer), expected)
+      assert.deepStrictEqual(yield* bot.requireScopes(viewer, ["user:read:chat"]), expected)
+      const missing = yield* Effect.flip(bot.requireScopes(viewer, ["user:read:chat", "user:write:chat"]))
+      assert.strictEqual(
+        missing.message,
+        `Bot.requireScopes: simviewer (${viewer}) has not granted the scope user:write:chat: authorize again with it`
+      )
+      const named = yield* Effect.flip(bot.requireScopes(viewer, ["user:write:chat"], "greeter"))
+      assert.include(named.message, "greeter: simviewer")
+      const unknown = (operation: string) =>
+        `${operation}: no token is stored for user 424242: register or authorize the user first`
+      assert.strictEqual((yield* Effect.flip(bot.user("424242"))).message, unknown("Bot.user"))
+      assert.strictEqual((yield* Effect.flip(bot.unregister("424242"))).message, unknown("Bot.unregister"))
+      assert.strictEqual((yield* Effect.flip(bot.requireScopes("424242", []))).message, unknown("Bot.requireScopes"))
+      assert.strictEqual(
+        (yield* Effect.flip(bot.requireScopes("424242", [], "greeter"))).message,
+        unknown("greeter")
+      )
+      assert.strictEqual(
+        (yield* Effect.flip(Effect.void.pipe(bot.asUser("424242")))).message,
+        unknown("Bot.asUser")
+      )
+      assert.strictEqual(
+        (yield* Effect.flip(Stream.runDrain(Stream.make(1).pipe(bot.asUser("424242"))))).message,
+        unknown("Bot.asUser")
+      )
+      // a registered user's effect and stream run as given
+      assert.strictEqual(yield* Effect.succeed(7).pipe(bot.asUser(viewer)), 7)
+      assert.deepStrictEqual(
+        Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.make(1, 2).pipe(bot.asUser(viewer)))),
+        [1, 2]
+      )
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("a refresh of a registered user's token is not announced as a registration", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const ctx = yield* start()
+      const bot = Context.get(ctx, Bot.Bot)
+      const helix = Context.get(ctx, Helix.Helix)
+      const issued = yield* issue(viewer)
+      yield* bot.register({ accessToken: issued.accessToken, refreshToken: Redacted.make(issued.refreshToken) })
+      const announced = yield* bot.registrations.pipe(Stream.take(1), Stream.runCollect, Effect.fork)
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      yield* sim.expireToken(issued.accessToken)
+      yield* userById(helix, viewer).pipe(bot.asUser(viewer)) // 401 → refresh → retry
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+      yield* bot.register({ accessToken: (yield* issue(broadcaster)).accessToken })
+      const first = Chunk.unsafeHead(yield* Fiber.join(announced))
+      assert.deepStrictEqual([first.userId, first.isNew], [broadcaster, true])
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("unregister with revoke when Twitch takes neither token any more: the user is removed all the same", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const bot = Context.get(yield* start(), Bot.Bot)
+      const issued = yield* issue(viewer)
+      yield* bot.register({ accessToken: issued.accessToken, refreshToken: Redacted.make(issued.refreshToken) })
+      yield* sim.revokeToken(issued.accessToken) // its refresh token with it
+      yield* bot.unregister(viewer, { revoke: true })
+      assert.deepStrictEqual(yield* bot.users, [])
+      assert.strictEqual((yield* sim.counters).tokenRefreshFailures, 1, "the refresh token was tried")
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  /** The bot over an OAuth whose `revoke` first runs `before`, then fails as Twitch does for an unknown token. */
+  const refusingRevoke = (before: (token: string) => Effect.Effect<void, never, TokenStore.TokenStore>) => {
+    const revoked: Array<string> = []
+    const oauth = Layer.effect(
+      OAuth.OAuth,
+      Effect.gen(function*() {
+        const real = yield* OAuth.OAuth
+        const store = yield* TokenStore.TokenStore
+        return OAuth.OAuth.of({
+          ...real,
+          revoke: (token) =>
+            Effect.suspend(() => {
+              revoked.push(Redacted.value(token))
+              return Effect.zipRight(
+                Effect.provideService(before(Redacted.value(token)), TokenStore.TokenStore, store),
+                Effect.fail(new OAuth.InvalidToken({ method: "revoke" }))
+              )
+            })
+        })
+      })
+    ).pipe(Layer.provide(OAuth.layer()))
+    const layer = Layer.effect(Bot.Bot, Bot.make()).pipe(
+      Layer.provideMerge(AccessTokens.layer({ validateInterval: false })),
+      Layer.provideMerge(oauth)
+    )
+    return { revoked, layer }
+  }
+
+  it.live("unregister with revoke: a refused access token → refresh and revoke the new one; refusals end there", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const refusing = refusingRevoke(() => Effect.void)
+      const ctx = yield* Layer.build(refusing.layer)
+      const bot = Context.get(ctx, Bot.Bot)
+      const refreshed = yield* Context.get(ctx, AccessTokens.AccessTokens).refreshes.pipe(
+        Stream.take(1),
+        Stream.runCollect,
+        Effect.fork
+      )
+      for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+      const issued = yield* issue(viewer)
+      yield* bot.register({ accessToken: issued.accessToken, refreshToken: Redacted.make(issued.refreshToken) })
+      yield* bot.unregister(viewer, { revoke: true })
+      const fresh = Redacted.value(Chunk.unsafeHead(yield* Fiber.join(refreshed)).accessToken)
+      assert.deepStrictEqual(refusing.revoked, [issued.accessToken, fresh], "the refreshed token was revoked too")
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 1)
+      assert.deepStrictEqual(yield* bot.users, [])
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("unregister with revoke: a user removed meanwhile (another unregister) is not an error", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const refusing = refusingRevoke(() =>
+        Effect.flatMap(TokenStore.TokenStore, (store) => Effect.orDie(store.remove(viewer)))
+      )
+      const bot = Context.get(yield* Layer.build(refusing.layer), Bot.Bot)
+      const issued = yield* issue(viewer)
+      yield* bot.register({ accessToken: issued.accessToken, refreshToken: Redacted.make(issued.refreshToken) })
+      yield* bot.unregister(viewer, { revoke: true })
+      assert.deepStrictEqual(refusing.revoked, [issued.accessToken])
+      assert.strictEqual((yield* sim.counters).tokenRefreshes, 0)
+      assert.deepStrictEqual(yield* bot.users, [])
+    }).pipe(Effect.provide(base), Effect.scoped))
+
+  it.live("register and unregister are traced (unregister with the user id)", () => {
+    const captured = Capture.make()
+    return Effect.gen(function*() {
+      const bot = Context.get(yield* start(), Bot.Bot)
+      yield* bot.register({ accessToken: (yield* issue(viewer)).accessToken })
+      yield* bot.unregister(viewer)
+      const spans = captured.spans()
+      assert.strictEqual(spans.filter((s) => s.name === "Bot.register").length, 1)
+      assert.deepStrictEqual(
+        spans.filter((s) => s.name === "Bot.unregister").map((s) => s.attributes.get("userId")),
+        [viewer]
+      )
+    }).pipe(Effect.provide(base), Effect.scoped, captured.around)
   })
 
   it.scoped("a user authorized by a Device Code flow is announced as a registration", () =>

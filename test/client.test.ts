@@ -9,6 +9,7 @@ import * as NodeTwitch from "../src/NodeTwitch.js"
 import * as BotTest from "../src/testing/BotTest.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import * as TokenStore from "../src/TokenStore.js"
+import * as Capture from "./fixtures/capture.js"
 
 const { broadcaster, viewer } = Simulator.defaultUsers
 const ALL = ["user:write:chat", "user:manage:whispers", "moderator:read:followers", "user:read:chat"]
@@ -225,6 +226,52 @@ describe("Client", () => {
         assert.strictEqual(none._tag, "NoUserToken")
         assert.include(none.message, "holds no user token")
       }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("a token of another user than `userId` → TokenRejected naming both; a matching userId is accepted", () =>
+      Effect.gen(function*() {
+        const issued = yield* issue(broadcaster)
+        const error = yield* Effect.flip(start({ token: { accessToken: issued.accessToken }, userId: viewer }))
+        assert.strictEqual(error._tag, "TokenRejected")
+        assert.strictEqual(
+          error.message,
+          `Client: the token of user ${viewer} is not usable: the token given belongs to simbroadcaster (${broadcaster})`
+        )
+        assert.deepStrictEqual(yield* (yield* TokenStore.TokenStore).list, [], "nothing was stored")
+        const ctx = yield* start({ token: { accessToken: issued.accessToken }, userId: broadcaster })
+        assert.strictEqual(Context.get(ctx, Client.Client).user.id, broadcaster)
+      }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("no user given and several stored → NoUserToken (how many); by userId, the stored token is checked", () =>
+      Effect.gen(function*() {
+        const sim = yield* Simulator.Simulator
+        yield* start({ token: { accessToken: (yield* issue(broadcaster)).accessToken } })
+        yield* start({ token: { accessToken: (yield* issue(viewer)).accessToken } })
+        const several = yield* Effect.flip(start({}))
+        assert.strictEqual(several._tag, "NoUserToken")
+        assert.strictEqual(several.message, "Client: the TokenStore holds 2 user tokens: choose one with `userId`")
+        const client = Context.get(yield* start({ userId: viewer }), Client.Client)
+        assert.deepStrictEqual([client.user.id, client.user.login], [viewer, "simviewer"])
+        const missing = yield* Effect.flip(start({ userId: viewer, scopes: ["channel:read:redemptions"] }))
+        assert.strictEqual(
+          missing.message,
+          `Client: simviewer (${viewer}) has not granted the scope channel:read:redemptions: authorize again with it`
+        )
+        const app = yield* Effect.flip(start({ token: { accessToken: (yield* sim.issueAppToken()).accessToken } }))
+        assert.strictEqual(app.message, "Client: the token is not usable: this is an app token; a user token is needed")
+        const unknown = yield* Effect.flip(start({ userId: "424242" }))
+        assert.strictEqual(
+          unknown.message,
+          "Client: no token is stored for user 424242: register or authorize the user first"
+        )
+      }).pipe(Effect.provide(base), Effect.scoped))
+
+    it.live("the start is traced", () => {
+      const captured = Capture.make()
+      return Effect.gen(function*() {
+        yield* start({ token: { accessToken: (yield* issue(viewer)).accessToken } })
+        assert.strictEqual(captured.spanNames().filter((name) => name === "Client.start").length, 1)
+      }).pipe(Effect.provide(base), Effect.scoped, captured.around)
+    })
 
     it.live("a revoked token without a working refresh token → TokenRejected", () =>
       Effect.gen(function*() {
