@@ -5,7 +5,7 @@
  * given back, stalled queues and the warning about an implausible reset.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, FiberId, Logger, Option, TestClock } from "effect"
+import { Cause, Effect, Exit, Fiber, FiberId, Logger, Option, TestClock } from "effect"
 import * as RateLimiter from "../src/internal/helixRateLimiter.js"
 
 /** lets forked fibers run until they wait */
@@ -108,6 +108,21 @@ describe("Helix rate limiter (unit)", () => {
       assert.isTrue(yield* granted(d))
     }))
 
+  it.scoped("a slot freed by one token arms the refill timer of another token's queue", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(1, 60_000)
+      const [probe] = yield* grantNow(limiter, "b", 1)
+      // b: empty, a point every ~202 ms
+      yield* limiter.release(probe, answer(limiter, 10, 0, 1))
+      const [a] = yield* grantNow(limiter, "a", 1)
+      const w = yield* waitFor(limiter, "b")
+      yield* TestClock.adjust(100)
+      yield* limiter.release(a, NO_HEADERS)
+      assert.isFalse(yield* granted(w))
+      yield* TestClock.adjust(Math.ceil(1 / (10 / 2_000 * 0.99)) - 100)
+      assert.isTrue(yield* granted(w))
+    }))
+
   it.scoped("the level is what the server said; the queue moves at the rate the reset implies", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make(50, 60_000)
@@ -133,10 +148,12 @@ describe("Helix rate limiter (unit)", () => {
       const after = yield* snapshot(limiter, "a")
       assert.strictEqual(after.inFlight, 5)
       assert.closeTo(after.level, (nextAt - 1 / rate) * rate, 1e-9)
-      // the point after that, on a timer of its own
+      // the point after that, on a timer of its own; meanwhile the level grows at the rate
       const later = yield* waitFor(limiter, "a")
+      yield* TestClock.adjust(500)
+      assert.closeTo((yield* snapshot(limiter, "a")).level, (nextAt + 500 - 1 / rate) * rate, 1e-9)
       const laterAt = Math.ceil(2 / rate)
-      yield* TestClock.adjust(laterAt - nextAt - 1)
+      yield* TestClock.adjust(laterAt - nextAt - 501)
       assert.isFalse(yield* granted(later))
       yield* TestClock.adjust(1)
       assert.isTrue(yield* granted(later))
@@ -199,23 +216,29 @@ describe("Helix rate limiter (unit)", () => {
       assert.closeTo((yield* snapshot(limiter, "a")).level, 2 + 1 + rate * 50, 1e-9)
     }))
 
-  /** The rate after a window of a second that ends with `remaining` left (60 points less a request's). */
-  const measured = (remaining: number) =>
+  /**
+   * The rate after a measurement window from A's answer (at 1 s) to C's, `window` later, with `remaining`
+   * left (B, sent between them, still in flight); then B's stale answer, with 90 left, changes nothing.
+   */
+  const measured = (remaining: number, window = 1_000) =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make(50, 60_000)
-      const [probe] = yield* grantNow(limiter, "a", 1)
-      yield* limiter.release(probe, answer(limiter, 100, 50, 60))
-      // A starts the window (B is in flight), B closes it a second later
-      const [a, b] = yield* grantNow(limiter, "a", 2)
-      yield* limiter.release(a, answer(limiter, 100, 49, 60))
       yield* TestClock.adjust(1_000)
-      yield* limiter.release(b, answer(limiter, 100, remaining, 61))
-      return (yield* snapshot(limiter, "a")).rate
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      yield* limiter.release(probe, answer(limiter, 100, 50, 61))
+      const [a, b, c] = yield* grantNow(limiter, "a", 3)
+      yield* limiter.release(a, answer(limiter, 100, 49, 61))
+      yield* TestClock.adjust(window)
+      yield* limiter.release(c, answer(limiter, 100, remaining, 62))
+      const rate = (yield* snapshot(limiter, "a")).rate
+      yield* limiter.release(b, answer(limiter, 100, 90, 62))
+      assert.strictEqual((yield* snapshot(limiter, "a")).rate, rate)
+      return rate
     })
 
   it.scoped("the refill rate is measured once a window of a second has seen ten points come back", () =>
     Effect.gen(function*() {
-      // remaining + processed went from 51 to 61: 10 points, less one, over the second and 10 ms
+      // remaining + processed went from 49 + 2 to 58 + 4 - 1 (B): 10 points, less one, over the second and 10 ms
       assert.strictEqual(yield* measured(58), 9 / 1_010 * 0.99 * 1000)
     }))
 
@@ -223,6 +246,53 @@ describe("Helix rate limiter (unit)", () => {
     Effect.gen(function*() {
       // A's answer: 51 points back within 60 s (+1 s)
       assert.strictEqual(yield* measured(57), 51 / 61_000 * 0.99 * 1000)
+    }))
+
+  it.scoped("ten points back in less than a second: the refill rate is the bound the resets give", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* measured(58, 999), 51 / 61_000 * 0.99 * 1000)
+    }))
+
+  it.scoped("an answer of a (nearly) full bucket restarts the measurement: the bucket may have stopped refilling", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(50, 60_000)
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      yield* limiter.release(probe, answer(limiter, 100, 50, 60))
+      // H stays in flight: the bucket is never idle
+      const [a, x, c] = yield* grantNow(limiter, "a", 4)
+      yield* limiter.release(a, answer(limiter, 100, 49, 60))
+      yield* TestClock.adjust(500)
+      yield* limiter.release(x, answer(limiter, 100, 99, 60))
+      yield* TestClock.adjust(500)
+      // 23 points more than at A's answer, a second later: no measurement, the window started at X's
+      yield* limiter.release(c, answer(limiter, 100, 70, 60))
+      assert.strictEqual((yield* snapshot(limiter, "a")).rate, 51 / 61_000 * 0.99 * 1000)
+    }))
+
+  it.scoped("a queue waiting for points is not idle: the measurement goes on", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(50, 60_000)
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      yield* limiter.release(probe, answer(limiter, 100, 2, 60))
+      const [a, b] = yield* grantNow(limiter, "a", 2)
+      const w = yield* waitFor(limiter, "a")
+      yield* limiter.release(a, answer(limiter, 100, 1, 60))
+      yield* limiter.release(b, answer(limiter, 100, 0, 60))
+      yield* TestClock.adjust(1_000)
+      assert.isTrue(yield* granted(w))
+      // from A's answer (1 + 2) to W's (10 + 4): 11 points, less one, in a second
+      yield* limiter.release(yield* Fiber.join(w), answer(limiter, 100, 10, 61))
+      assert.strictEqual((yield* snapshot(limiter, "a")).rate, 10 / 1_010 * 0.99 * 1000)
+    }))
+
+  it.scoped("a reset already passed gives no refill rate", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(50, 60_000)
+      yield* TestClock.adjust(10_000)
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      // Twitch's reset, 2 s ago: the local clock is ahead, or the answer slow
+      yield* limiter.release(probe, answer(limiter, 100, 40, 8))
+      assert.strictEqual((yield* snapshot(limiter, "a")).rate, 0)
     }))
 
   it.scoped("after the bucket was idle the refill rate is measured anew", () =>
@@ -261,7 +331,14 @@ describe("Helix rate limiter (unit)", () => {
       yield* limiter.release(p2, NO_RESPONSE)
       yield* TestClock.adjust(4_999)
       assert.isFalse(yield* granted(next))
-      assert.strictEqual((yield* snapshot(limiter, "a")).rate, 0)
+      assert.deepStrictEqual(yield* snapshot(limiter, "a"), {
+        mode: "Known",
+        limit: 3,
+        level: 0,
+        rate: 0,
+        inFlight: 1,
+        waiting: 1
+      })
       yield* TestClock.adjust(1)
       assert.isTrue(yield* granted(next))
       // 3 points less the one still in flight, less the one just granted
@@ -332,10 +409,12 @@ describe("Helix rate limiter (unit)", () => {
       const [probe] = yield* grantNow(limiter, "a", 1)
       const first = yield* waitFor(limiter, "a")
       const second = yield* waitFor(limiter, "a")
-      yield* Fiber.interrupt(first)
+      const third = yield* waitFor(limiter, "a")
+      assert.isTrue(Cause.isInterruptedOnly(Option.getOrThrow(Exit.causeOption(yield* Fiber.interrupt(first)))))
       yield* limiter.release(probe, NO_RESPONSE)
       assert.isTrue(yield* granted(second))
-      assert.strictEqual((yield* snapshot(limiter, "a")).waiting, 0)
+      assert.isFalse(yield* granted(third))
+      assert.strictEqual((yield* snapshot(limiter, "a")).waiting, 1)
     }))
 
   it.scoped("a caller interrupted as its permit was granted gives the point back", () =>
@@ -397,7 +476,10 @@ describe("Helix rate limiter (unit)", () => {
       const logger = Logger.make(({ logLevel, message }) => lines.push(`${logLevel.label} ${String(message)}`))
       yield* Effect.gen(function*() {
         const limiter = yield* RateLimiter.make(50, 60_000)
-        const far = () => answer(limiter, 800, 799, 3_600)
+        yield* TestClock.adjust(30_000)
+        const far = () => answer(limiter, 800, 799, 3_630)
+        // a plausible one is not
+        yield* limiter.release((yield* grantNow(limiter, "a", 1))[0], answer(limiter, 800, 799, 90))
         yield* limiter.release((yield* grantNow(limiter, "a", 1))[0], far())
         yield* limiter.release((yield* grantNow(limiter, "a", 1))[0], far())
         assert.deepStrictEqual(lines, [
