@@ -124,6 +124,16 @@ const groups = {
     // - observe `mode !== "Known"` → false: an Unknown bucket's limit is 0, so `limit !== bucket.limit` holds anyway;
     //   `seq >= lastAppliedSeq` → `>`: each permit is released once and seqs only grow.
     // - make `warnedAt: -Infinity` → `+Infinity`: |now - ∞| is ∞ too, the first warning is logged either way.
+    // Expected equivalent in src/Helix.ts (read, not yet confirmed by a finished run):
+    // - failure's fallback body `{ error: undefined, … }` → `{}`, `body.error !== undefined` → true: an absent field
+    //   and an undefined one read the same.
+    // - buildRequest `extraQuery.length === 0` → false: appending no parameters changes nothing.
+    // - retryAfter `!retryable(first)` → false: `Effect.retry` whose `while` refuses the first failure fails with it.
+    // - decodeSuccess `issue === undefined` (and its "" / "invalid body"): a ParseError always has an issue.
+    // - executeWith `rejected !== undefined` → true: an answer means the token was fetched; the keys "app" and
+    //   "extension" → "": bucket keys only need to differ.
+    // - batchesOf `pairs.length <= 100` → `< 100`: exactly 100 values make one batch of 100, the same request.
+    // - decodeErrorMessage's `""` for a body that is not Twitch's → other text: only read for the word "scope".
     mutate: [between("src/Helix.ts", /^type Resolved/, /^export const layer/), "src/internal/helixRateLimiter.ts"],
     testFiles: ["test/helix.test.ts", "test/helix-rate-limiter.test.ts"]
   },

@@ -969,7 +969,11 @@ describe("Helix runtime", () => {
       const layer = Helix.layer().pipe(
         Layer.provide(Layer.succeed(HttpClient.HttpClient, fakeClient(() => Effect.succeed(json(200, items())), log))),
         Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokenStub().service)),
-        Layer.provide(TwitchConfig.layer({ clientId: "cid", helixUrl: "http://helix.test/helix/" }))
+        // a config built by hand may keep the slash (`TwitchConfig.make` trims it)
+        Layer.provide(Layer.succeed(TwitchConfig.TwitchConfig, {
+          ...TwitchConfig.make({ clientId: "cid" }),
+          helixUrl: "http://helix.test/helix/"
+        }))
       )
       yield* Helix.use((helix) => helix.request(itemsWith("GET"), {})).pipe(Effect.provide(layer))
       assert.strictEqual(log[0].path, "/helix/items")
@@ -1015,10 +1019,10 @@ describe("Helix runtime", () => {
               (all) => Chunk.toReadonlyArray(all).map((item) => item.id)
             )
           })
-        assert.deepStrictEqual(yield* collect("null"), ["1"])
-        assert.deepStrictEqual(yield* collect("empty"), ["1"])
-        assert.deepStrictEqual(yield* collect("nullCursor"), ["1"])
-        assert.deepStrictEqual(yield* collect("absent"), ["1"])
+        for (const name of ["null", "empty", "nullCursor", "absent"]) {
+          assert.deepStrictEqual(yield* collect(name), ["1"])
+          assert.strictEqual(log.length, 1, name)
+        }
         assert.deepStrictEqual(yield* collect("repeated"), ["1", "2"])
         assert.strictEqual(log.length, 2)
         assert.deepStrictEqual(yield* collect("emptyPage"), ["1"])
