@@ -3,7 +3,22 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Clock, DateTime, Effect, Exit, Fiber, Layer, Logger, Option, Redacted, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  Clock,
+  DateTime,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Logger,
+  Option,
+  Redacted,
+  Schema,
+  Stream,
+  TestClock,
+  type Tracer
+} from "effect"
 import * as AccessTokens from "../src/AccessTokens.js"
 import * as Helix from "../src/Helix.js"
 import * as Channels from "../src/Helix/Channels.js"
@@ -894,4 +909,494 @@ describe("Helix", () => {
         assert.strictEqual(log[0]!.headers["authorization"], "Bearer app-1")
         assert.strictEqual(log[0]!.body && (log[0]!.body as { sender_id: string }).sender_id, "42")
       })))
+})
+
+// -----------------------------------------------------------------------------
+// the request runtime in detail: endpoints declared with `Helix.endpoint`
+// -----------------------------------------------------------------------------
+
+const Item = Schema.Struct({ id: Schema.String })
+
+/** A paginated endpoint whose `pagination` may be `{ cursor }`, the cursor itself, or null. */
+const listItems = Helix.endpoint({
+  name: "listItems",
+  method: "GET",
+  path: "/items",
+  pageSize: 100,
+  response: Schema.Struct({
+    data: Schema.Array(Item),
+    pagination: Schema.optional(Schema.Union(Schema.String, Schema.Null, Helix.Pagination))
+  })
+})
+
+/** An endpoint of each method, path given without the leading slash, answering `{ data }`. */
+const itemsWith = (method: "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" | "PATCH" | "POST") =>
+  Helix.endpoint({
+    name: `items${method}`,
+    method,
+    path: "items",
+    response: Schema.Struct({ data: Schema.Array(Item) })
+  })
+
+const itemsWithPages = Helix.endpoint({
+  name: "itemsWithPages",
+  method: "GET",
+  path: "/items",
+  response: Schema.Struct({ data: Schema.Array(Item) })
+})
+
+const appOnly = Helix.endpoint({ name: "appOnly", method: "GET", path: "/app-only", token: "app" })
+
+const items = (...ids: ReadonlyArray<string>) => ({ data: ids.map((id) => ({ id })) })
+
+/** The names of the current span and its parents, innermost first. */
+const spanNames: Effect.Effect<ReadonlyArray<string>> = Effect.map(Effect.option(Effect.currentSpan), (span) => {
+  const names: Array<string> = []
+  let current: Option.Option<Tracer.AnySpan> = span
+  while (Option.isSome(current)) {
+    if (current.value._tag === "Span") {
+      names.push(current.value.name)
+      current = current.value.parent
+    } else current = Option.none()
+  }
+  return names
+})
+
+describe("Helix runtime", () => {
+  it.effect("the base URL may end in a slash, a path need not start with one; Accept asks for JSON", () =>
+    Effect.gen(function*() {
+      const log: Array<Req> = []
+      const layer = Helix.layer().pipe(
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, fakeClient(() => Effect.succeed(json(200, items())), log))),
+        Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokenStub().service)),
+        // a config built by hand may keep the slash (`TwitchConfig.make` trims it)
+        Layer.provide(Layer.succeed(TwitchConfig.TwitchConfig, {
+          ...TwitchConfig.make({ clientId: "cid" }),
+          helixUrl: "http://helix.test/helix/"
+        }))
+      )
+      yield* Helix.use((helix) => helix.request(itemsWith("GET"), {})).pipe(Effect.provide(layer))
+      assert.strictEqual(log[0].path, "/helix/items")
+      assert.strictEqual(log[0].headers["accept"], "application/json")
+    }))
+
+  it.effect("each call is a span named after the operation, for requests and streams", () => {
+    const seen: Array<ReadonlyArray<string>> = []
+    return run({
+      handler: () => Effect.map(spanNames, (names) => (seen.push(names), json(200, items("1"))))
+    }, (helix) =>
+      Effect.gen(function*() {
+        yield* helix.request(listItems, {})
+        yield* Stream.runDrain(helix.paginate(itemsWithPages, {}))
+        assert.strictEqual(seen.length, 2)
+        assert.include(seen[0], "Helix.listItems")
+        assert.include(seen[1], "Helix.itemsWithPages")
+      }))
+  })
+
+  it.effect("pagination ends at a null, empty or repeated cursor, or an empty page; a string cursor is followed", () => {
+    // pages keyed by the `after` they answer; each scenario starts at "start"
+    const scenarios: Record<string, Record<string, unknown>> = {
+      null: { start: { ...items("1"), pagination: null } },
+      empty: { start: { ...items("1"), pagination: { cursor: "" } } },
+      nullCursor: { start: { ...items("1"), pagination: { cursor: null } } },
+      absent: { start: items("1") },
+      repeated: { start: { ...items("1"), pagination: { cursor: "c1" } }, c1: { ...items("2"), pagination: "c1" } },
+      emptyPage: { start: { ...items("1"), pagination: "c1" }, c1: { data: [], pagination: "c2" } },
+      string: { start: { ...items("1"), pagination: "c1" }, c1: { ...items("2"), pagination: { cursor: "c2" } } }
+    }
+    let scenario = "null"
+    return run({
+      handler: (req) => Effect.succeed(json(200, scenarios[scenario][req.query.get("after") ?? "start"] ?? items()))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const collect = (name: string) =>
+          Effect.suspend(() => {
+            scenario = name
+            log.length = 0
+            return Effect.map(
+              Stream.runCollect(helix.paginate(listItems, {}).pipe(Stream.take(10))),
+              (all) => Chunk.toReadonlyArray(all).map((item) => item.id)
+            )
+          })
+        for (const name of ["null", "empty", "nullCursor", "absent"]) {
+          assert.deepStrictEqual(yield* collect(name), ["1"])
+          assert.strictEqual(log.length, 1, name)
+        }
+        assert.deepStrictEqual(yield* collect("repeated"), ["1", "2"])
+        assert.strictEqual(log.length, 2)
+        assert.deepStrictEqual(yield* collect("emptyPage"), ["1"])
+        assert.strictEqual(log.length, 2)
+        assert.deepStrictEqual(yield* collect("string"), ["1", "2"])
+        assert.deepStrictEqual(log.map((req) => req.query.get("after")), [null, "c1", "c2"])
+      }))
+  })
+
+  it.effect("a page size below one asks for one item per page", () =>
+    run({ handler: () => Effect.succeed(json(200, items("1"))) }, (helix, { log }) =>
+      Effect.gen(function*() {
+        yield* Stream.runDrain(helix.paginate(listItems, {}, { pageSize: 0 }))
+        assert.strictEqual(log[0].query.get("first"), "1")
+      })))
+
+  it.effect("an app-token operation uses the app token under withUser", () =>
+    run({ handler: () => Effect.succeed({ status: 204 }) }, (helix, { log }) =>
+      Effect.gen(function*() {
+        yield* helix.request(appOnly, {}).pipe(Helix.withUser("42"))
+        assert.strictEqual(bearer(log[0]), "Bearer app-1")
+      })))
+
+  it.effect("a JWT operation without a Redacted extension_jwt fails before sending", () =>
+    run({ handler: () => Effect.succeed(json(200, { data: [] })) }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(
+          helix.request(Extensions.getExtensionConfigurationSegment, {
+            extension_id: "ext1",
+            segment: "global",
+            extension_jwt: "jwt-abc" as unknown as Redacted.Redacted
+          })
+        )
+        assert.strictEqual(error._tag, "HelixUserRequired")
+        assert.include(error.message, "needs the Extension's JWT")
+        assert.strictEqual(log.length, 0)
+      })))
+
+  it.effect("HelixUserRequired says what to pass", () =>
+    run({ handler: () => Effect.succeed({ status: 204 }) }, (helix) =>
+      Effect.gen(function*() {
+        const followers = yield* Effect.flip(helix.request(Channels.getChannelFollowers, { broadcaster_id: "1" }))
+        assert.strictEqual(
+          followers.message,
+          "Helix.getChannelFollowers (GET /channels/followers): it needs a user token and runs with the app token: use Helix.withUser(userId)"
+        )
+        const chat = yield* Effect.flip(helix.request(Chat.sendChatMessage, { broadcaster_id: "1", message: "hi" }))
+        assert.strictEqual(
+          chat.message,
+          "Helix.sendChatMessage (POST /chat/messages): it runs with the app token and Twitch requires sender_id: pass it, or use Helix.withUser(userId)"
+        )
+      })))
+
+  it.effect("the scope check names the scope the token lacks, or the scopes it lacks any of", () =>
+    run({ handler: () => Effect.succeed({ status: 204 }) }, () =>
+      Effect.gen(function*() {
+        const ban = yield* Effect.flip(
+          Moderation.banUser({ broadcaster_id: "1", data: { user_id: "2" } }).pipe(Helix.withUser("7"))
+        )
+        assert.strictEqual(
+          ban._tag === "HelixForbidden" ? ban.twitchMessage : undefined,
+          "the token of user 7 lacks moderator:manage:banned_users"
+        )
+        const mods = yield* Effect.flip(Stream.runDrain(Moderation.getModerators().pipe(Helix.withUser("7"))))
+        assert.strictEqual(
+          mods._tag === "HelixForbidden" ? mods.twitchMessage : undefined,
+          "the token of user 7 lacks any of moderation:read, channel:manage:moderators"
+        )
+      })))
+
+  it.effect("a call that fails before sending leaves its token's queue free for the next", () =>
+    run({ handler: usersHandler, requestTimeout: 5_000 }, (helix, { log }) =>
+      Effect.gen(function*() {
+        // user 7 has no scope: the ban fails after its permit was granted (the bucket's first, a probe)
+        const ban = yield* Effect.flip(
+          Moderation.banUser({ broadcaster_id: "1", data: { user_id: "2" } }).pipe(Helix.withUser("7"))
+        )
+        assert.strictEqual(ban._tag, "HelixForbidden")
+        const fiber = yield* Effect.fork(userById(helix, "1").pipe(Helix.withUser("7")))
+        yield* TestClock.adjust("1 millis")
+        const done = yield* Fiber.poll(fiber)
+        assert.isTrue(Option.isSome(done), "the next call of user 7 waits")
+        assert.strictEqual(log.length, 1)
+      })))
+
+  it.effect("each token has a bucket of its own: an exhausted one holds up no other user, the app or Extensions", () =>
+    run({
+      handler: () =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          json(200, { data: [] }, {
+            "ratelimit-limit": "1",
+            "ratelimit-remaining": "0",
+            "ratelimit-reset": String(Math.floor(now / 1000) + 60)
+          })),
+      requestTimeout: 5_000
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const jwt = { extension_id: "ext1", segment: "global", extension_jwt: Redacted.make("jwt-abc") }
+        const calls = [
+          helix.request(appOnly, {}),
+          Extensions.getExtensionConfigurationSegment(jwt),
+          helix.request(itemsWith("GET"), {}).pipe(Helix.withUser("42")),
+          helix.request(itemsWith("GET"), {}).pipe(Helix.withUser("43"))
+        ]
+        // each call empties its bucket for a minute: none waits for another
+        for (const call of calls) {
+          const fiber = yield* Effect.fork(call)
+          yield* TestClock.adjust("1 millis")
+          assert.isTrue(Option.isSome(yield* Fiber.poll(fiber)), `call ${log.length} held up by another bucket`)
+        }
+        assert.deepStrictEqual(log.map(bearer), [
+          "Bearer app-1",
+          "Bearer jwt-abc",
+          "Bearer user-42-1",
+          "Bearer user-43-1"
+        ])
+      })))
+
+  it.effect("after a 401 the call is retried with the token the refresh returned", () =>
+    Effect.gen(function*() {
+      const log: Array<Req> = []
+      const stale = userToken("42", "stale", [])
+      const tokens: AccessTokens.AccessTokens.Service = {
+        ...tokenStub().service,
+        // the store still hands out the rejected token: the refreshed one is what the refresh returned
+        forUser: () => Effect.succeed(stale),
+        refreshAfterUnauthorized: () => Effect.succeed(userToken("42", "fresh", []))
+      }
+      const layer = Helix.layer().pipe(
+        Layer.provide(Layer.succeed(
+          HttpClient.HttpClient,
+          fakeClient(
+            (req) =>
+              Effect.succeed(
+                bearer(req) === "Bearer fresh" ? json(200, items("1")) : json(401, { status: 401, message: "" })
+              ),
+            log
+          )
+        )),
+        Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokens)),
+        Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
+      )
+      const answer = yield* Helix.use((helix) => helix.request(itemsWith("GET"), {})).pipe(
+        Helix.withUser("42"),
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(answer, items("1"))
+      assert.deepStrictEqual(log.map(bearer), ["Bearer stale", "Bearer fresh"])
+    }))
+
+  it.effect("an error answer keeps Twitch's error and message; a body that is not Twitch's keeps neither", () => {
+    const replies: Array<Res> = [
+      json(404, { error: "Not Found", status: 404, message: "no such thing" }),
+      { status: 404, body: "<html>404</html>" },
+      { status: 300, body: JSON.stringify(items("1")) }
+    ]
+    let i = 0
+    return run({ handler: () => Effect.succeed(replies[i++]!) }, (helix) =>
+      Effect.gen(function*() {
+        const notFound = yield* Effect.flip(helix.request(itemsWith("GET"), {}))
+        assert.strictEqual(notFound._tag, "HelixNotFound")
+        if (notFound._tag === "HelixNotFound") {
+          assert.strictEqual(notFound.error, "Not Found")
+          assert.strictEqual(notFound.twitchMessage, "no such thing")
+        }
+        const html = yield* Effect.flip(helix.request(itemsWith("GET"), {}))
+        assert.strictEqual(html.message, "Helix.itemsGET (GET items): 404")
+        // only 2xx answers are decoded
+        const redirect = yield* Effect.flip(helix.request(itemsWith("GET"), {}))
+        assert.strictEqual(redirect._tag, "HelixBadRequest")
+      }))
+  })
+
+  it.effect("a decode error says what was expected, never the value found", () =>
+    run({
+      handler: () => Effect.succeed(json(200, { data: [{ id: { key: "live_123 secret\nkey" } }] }))
+    }, (helix) =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(helix.request(itemsWith("GET"), {}))
+        assert.strictEqual(error._tag, "HelixDecodeError")
+        if (error._tag === "HelixDecodeError") {
+          assert.strictEqual(error.path, "data[0].id")
+          assert.strictEqual(error.status, 200)
+          assert.strictEqual(error.description, "Expected string")
+        }
+        assert.notInclude(error.message, "live_123")
+      })))
+
+  it.effect("a 429 without rate-limit headers is retried after a second each time, then HelixRateLimited", () =>
+    run({
+      handler: () => Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "" }))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(helix.request(itemsWith("GET"), {})))
+        yield* TestClock.adjust("999 millis")
+        assert.strictEqual(log.length, 1)
+        yield* TestClock.adjust("1 millis")
+        assert.strictEqual(log.length, 2)
+        yield* TestClock.adjust("2 seconds")
+        // three waits by default
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(log.length, 4)
+        assert.strictEqual(error._tag, "HelixRateLimited")
+        if (error._tag === "HelixRateLimited") assert.isUndefined(error.resetAt)
+      })))
+
+  it.effect("a 429 with points left in the bucket is not the rate limiter's: it fails at once", () =>
+    run({
+      handler: () =>
+        Effect.succeed(json(429, { error: "Too Many Requests", status: 429, message: "subscription limit" }, {
+          "ratelimit-limit": "800",
+          "ratelimit-remaining": "799",
+          "ratelimit-reset": "1"
+        }))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(helix.request(itemsWith("GET"), {})))
+        yield* TestClock.adjust("1 millis")
+        const done = yield* Fiber.poll(fiber)
+        assert.isTrue(Option.isSome(done), "waited")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "HelixRateLimited")
+        assert.strictEqual(log.length, 1)
+      })))
+
+  it.effect("a 429 whose reset cannot be believed names no reset when the waits run out", () =>
+    run(
+      { handler: rateLimitedFirst(Infinity, 86_400), options: { maxRateLimitRetries: 1 } },
+      (helix, { log }) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(Effect.flip(helix.request(itemsWith("GET"), {})))
+          yield* TestClock.adjust("1 minute")
+          const error = yield* Fiber.join(fiber)
+          assert.strictEqual(log.length, 2)
+          assert.strictEqual(error._tag, "HelixRateLimited")
+          if (error._tag === "HelixRateLimited") assert.isUndefined(error.resetAt)
+        })
+    ))
+
+  it.effect("a 429 is waited out up to maxRateLimitWait; a reset further away fails at once, naming it", () =>
+    run(
+      { handler: rateLimitedFirst(1, 10), options: { maxRateLimitWait: "10 seconds" } },
+      (helix, { log }) =>
+        Effect.gen(function*() {
+          const fiber = yield* Effect.fork(helix.request(itemsWith("GET"), {}))
+          yield* TestClock.adjust("10 seconds")
+          assert.isTrue(Option.isSome(yield* Fiber.poll(fiber)))
+          assert.strictEqual(log.length, 2)
+        }).pipe(
+          Effect.zipRight(
+            run(
+              { handler: rateLimitedFirst(1, 11), options: { maxRateLimitWait: "10 seconds" } },
+              (helix, { log }) =>
+                Effect.gen(function*() {
+                  const now = yield* Clock.currentTimeMillis
+                  const error = yield* Effect.flip(helix.request(itemsWith("GET"), {}))
+                  assert.strictEqual(log.length, 1)
+                  assert.strictEqual(error._tag, "HelixRateLimited")
+                  if (error._tag === "HelixRateLimited") {
+                    assert.strictEqual(error.resetAt, (Math.floor(now / 1000) + 11) * 1000)
+                  }
+                })
+            )
+          )
+        )
+    ))
+
+  it.effect("5xx answers are retried twice by default, a 500 too", () => {
+    let n = 0
+    return run({
+      handler: () => {
+        n++
+        return Effect.succeed(
+          n <= 3
+            ? json(502, { error: "Bad Gateway", status: 502, message: "" })
+            : n === 4
+            ? json(500, { error: "Internal Server Error", status: 500, message: "" })
+            : json(200, items("1"))
+        )
+      }
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.either(helix.request(itemsWith("GET"), {})))
+        yield* TestClock.adjust("1 minute")
+        const first = yield* Fiber.join(fiber)
+        assert.isTrue(first._tag === "Left" && first.left._tag === "HelixServerError")
+        assert.strictEqual(log.length, 3)
+        const second = yield* Effect.fork(helix.request(itemsWith("GET"), {}))
+        yield* TestClock.adjust("1 minute")
+        assert.deepStrictEqual(yield* Fiber.join(second), items("1"))
+        assert.strictEqual(log.length, 5)
+      }))
+  })
+
+  it.effect("a failed send is retried for idempotent methods only, and never with maxRetries 0", () => {
+    const failing = (reason: "request" | "response") =>
+      HttpClient.make((request) => {
+        sent.push(request.method)
+        return reason === "request"
+          ? Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport" }))
+          : Effect.succeed(HttpClientResponse.fromWeb(
+            request,
+            new Response(new ReadableStream({ start: (controller) => controller.error(new Error("reset")) }))
+          ))
+      })
+    const sent: Array<string> = []
+    const helixWith = (client: HttpClient.HttpClient, maxRetries?: number) =>
+      Helix.layer(maxRetries === undefined ? {} : { maxRetries }).pipe(
+        Layer.provide(Layer.succeed(HttpClient.HttpClient, client)),
+        Layer.provide(Layer.succeed(AccessTokens.AccessTokens, tokenStub().service)),
+        Layer.provide(TwitchConfig.layer({ clientId: "cid" }))
+      )
+    const attempts = (method: Parameters<typeof itemsWith>[0], maxRetries?: number) =>
+      Effect.gen(function*() {
+        sent.length = 0
+        const fiber = yield* Effect.fork(
+          Effect.flip(Helix.use((helix) => helix.request(itemsWith(method), {})))
+        )
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "HelixTransportError")
+        return sent.length
+      }).pipe(Effect.provide(helixWith(failing("request"), maxRetries)))
+    return Effect.gen(function*() {
+      const counts: Record<string, number> = {}
+      for (const method of ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "POST"] as const) {
+        counts[method] = yield* attempts(method)
+      }
+      assert.deepStrictEqual(counts, { GET: 3, HEAD: 3, OPTIONS: 3, PUT: 3, DELETE: 3, PATCH: 1, POST: 1 })
+      assert.strictEqual(yield* attempts("GET", 0), 1)
+
+      // what failed, without a description of its own
+      const request = yield* Effect.flip(Helix.use((helix) => helix.request(itemsWith("POST"), {}))).pipe(
+        Effect.provide(helixWith(failing("request")))
+      )
+      assert.strictEqual(request.message, "Helix.itemsPOST (POST items): Transport: request failed")
+      const response = yield* Effect.flip(Helix.use((helix) => helix.request(itemsWith("POST"), {}))).pipe(
+        Effect.provide(helixWith(failing("response")))
+      )
+      assert.strictEqual(response.message, "Helix.itemsPOST (POST items): Decode: response failed")
+    })
+  })
+
+  it.effect("at most maxConcurrency requests are in flight (default 50)", () => {
+    const concurrent = (options: Helix.Options) => {
+      let inFlight = 0
+      let most = 0
+      return run({
+        handler: () =>
+          Effect.suspend(() => {
+            inFlight++
+            most = Math.max(most, inFlight)
+            return Effect.as(Effect.sleep("1 second"), json(200, items()))
+          }).pipe(Effect.ensuring(Effect.sync(() => inFlight--))),
+        options
+      }, (helix) =>
+        Effect.gen(function*() {
+          // a first answer without rate-limit headers: the bucket is not limited
+          yield* Effect.fork(helix.request(itemsWith("GET"), {}))
+          yield* TestClock.adjust("1 second")
+          const fiber = yield* Effect.fork(
+            Effect.forEach(Array.from({ length: 60 }), () => helix.request(itemsWith("GET"), {}), {
+              concurrency: "unbounded"
+            })
+          )
+          yield* TestClock.adjust("1 minute")
+          yield* Fiber.join(fiber)
+          return most
+        }))
+    }
+    return Effect.gen(function*() {
+      assert.strictEqual(yield* concurrent({}), 50)
+      assert.strictEqual(yield* concurrent({ maxConcurrency: 3 }), 3)
+      assert.strictEqual(yield* concurrent({ maxConcurrency: 0 }), 1)
+    })
+  })
 })
