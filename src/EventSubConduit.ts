@@ -57,16 +57,15 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as EventSub from "./EventSub.js"
-import { type EventSubError, EventSubSubscribeError } from "./EventSubError.js"
+import type { EventSubError } from "./EventSubError.js"
 import * as EventSubTypes from "./EventSubTypes.js"
 import * as EventSubWebhook from "./EventSubWebhook.js"
 import * as Helix from "./Helix.js"
 import * as ConduitsApi from "./Helix/Conduits.js"
-import * as EventSubApi from "./Helix/EventSub.js"
 import { TaggedError } from "./internal/errors.js"
-import { appCreateFailure, appSubscribeError } from "./internal/eventsubAdopt.js"
+import { appCreate, appList } from "./internal/eventsubAppApi.js"
 import * as Engine from "./internal/eventsubConduit.js"
-import type { CreateFailure, EventDecoder } from "./internal/eventsubRegistry.js"
+import type { EventDecoder } from "./internal/eventsubRegistry.js"
 import * as Service from "./internal/eventsubService.js"
 import * as Webhook from "./internal/eventsubWebhook.js"
 import * as WebhookHttp from "./internal/eventsubWebhookHttp.js"
@@ -270,40 +269,8 @@ const helixError = (operation: string) => (error: Helix.HelixFailure) =>
   new EventSubConduitError({ operation, description: error.message, cause: error })
 
 const conduitApi = (helix: Helix.Helix.Service, conduitId: string): Engine.ConduitApi => ({
-  create: ({ condition, type, version }) =>
-    Effect.suspend(() =>
-      helix.request(EventSubApi.createEventsubSubscription, {
-        type,
-        version,
-        condition,
-        transport: { method: "conduit", conduit_id: conduitId }
-      })
-    ).pipe(
-      Helix.withApp,
-      Effect.mapError((error) => appCreateFailure(type, error)),
-      Effect.flatMap((created) =>
-        created.data[0] === undefined
-          ? Effect.fail<CreateFailure>({
-            kind: "transient",
-            error: new EventSubSubscribeError({ userId: "app", operation: "subscribe", type, description: "no data" })
-          })
-          : Effect.succeed({ id: created.data[0].id })
-      )
-    ),
-  list: (type) =>
-    helix.paginate(EventSubApi.getEventsubSubscriptions, { type }).pipe(
-      Stream.filter((s) => s.transport.method === "conduit" && s.transport.conduit_id === conduitId),
-      Stream.map((s): Engine.ListedSubscription => ({
-        id: s.id,
-        status: s.status,
-        version: s.version,
-        condition: s.condition
-      })),
-      Stream.runCollect,
-      Effect.map(Chunk.toReadonlyArray),
-      Helix.withApp,
-      Effect.mapError((error) => appSubscribeError(type, "subscribe", error))
-    ),
+  create: appCreate(helix, () => ({ method: "conduit", conduit_id: conduitId })),
+  list: appList(helix, (t) => t.method === "conduit" && t.conduit_id === conduitId),
   assign: (shard, sessionId) =>
     helix.request(ConduitsApi.updateConduitShards, {
       conduit_id: conduitId,

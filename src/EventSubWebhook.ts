@@ -46,7 +46,6 @@
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -60,12 +59,11 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as EventSub from "./EventSub.js"
-import { EventSubSubscribeError } from "./EventSubError.js"
 import * as Helix from "./Helix.js"
 import * as EventSubApi from "./Helix/EventSub.js"
 import { TaggedError } from "./internal/errors.js"
-import { appCreateFailure, appSubscribeError } from "./internal/eventsubAdopt.js"
-import type { CreateFailure } from "./internal/eventsubRegistry.js"
+import { appSubscribeError } from "./internal/eventsubAdopt.js"
+import { appCreate, appList } from "./internal/eventsubAppApi.js"
 import * as Service from "./internal/eventsubService.js"
 import * as Webhook from "./internal/eventsubWebhook.js"
 import * as WebhookHttp from "./internal/eventsubWebhookHttp.js"
@@ -151,40 +149,11 @@ const validate = (options: Options): Effect.Effect<void, EventSubWebhookConfigEr
 
 /** Create, list and delete webhook subscriptions for the callback, with the app token. */
 const helixWebhookApi = (helix: Helix.Helix.Service, options: Options): Webhook.WebhookApi => ({
-  create: ({ condition, type, version }) =>
-    Effect.suspend(() =>
-      helix.request(EventSubApi.createEventsubSubscription, {
-        type,
-        version,
-        condition,
-        transport: { method: "webhook", callback: options.callback, secret: Redacted.value(options.secret) }
-      })
-    ).pipe(
-      Helix.withApp,
-      Effect.mapError((error) => appCreateFailure(type, error)),
-      Effect.flatMap((created) =>
-        created.data[0] === undefined
-          ? Effect.fail<CreateFailure>({
-            kind: "transient",
-            error: new EventSubSubscribeError({ userId: "app", operation: "subscribe", type, description: "no data" })
-          })
-          : Effect.succeed({ id: created.data[0].id })
-      )
-    ),
-  list: (type) =>
-    helix.paginate(EventSubApi.getEventsubSubscriptions, { type }).pipe(
-      Stream.filter((s) => s.transport.method === "webhook" && s.transport.callback === options.callback),
-      Stream.map((s): Webhook.ListedWebhook => ({
-        id: s.id,
-        status: s.status,
-        version: s.version,
-        condition: s.condition
-      })),
-      Stream.runCollect,
-      Effect.map(Chunk.toReadonlyArray),
-      Helix.withApp,
-      Effect.mapError((error) => appSubscribeError(type, "subscribe", error))
-    ),
+  create: appCreate(
+    helix,
+    () => ({ method: "webhook", callback: options.callback, secret: Redacted.value(options.secret) })
+  ),
+  list: appList(helix, (t) => t.method === "webhook" && t.callback === options.callback),
   delete: (id) =>
     helix.request(EventSubApi.deleteEventsubSubscription, { id }).pipe(
       Helix.withApp,
