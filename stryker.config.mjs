@@ -132,7 +132,6 @@ const groups = {
     // - advance `now > bucket.at` → true / `>=`: a second advance within the same millisecond (time never goes back);
     //   the refill-at-reset branch then differs only in the millisecond of an answer whose reset already passed.
     // - canSend `>= 1 - 1e-9` → `>`: the level is never exactly 1 - 1e-9.
-    // - nextPointAt `resetAt > at` → true / `>=`: a reset not after `at` (≤ now) is dropped by pump's `wakeAt <= now`.
     // - giveBack `charged && mode === "Known"` → true / `||`: only a probe is uncharged, given back while the bucket is
     //   Unknown (limit 0: `Math.min` keeps the level at 0).
     // - compactQueue (its body, `head === length`, `return true`, the splice test): memory only, or one needless timer.

@@ -433,6 +433,21 @@ describe("Helix rate limiter (unit)", () => {
       assert.strictEqual(a.level, 2)
     }))
 
+  it.scoped("an empty bucket whose reset already passed, with no refill rate known, serves its queue at once", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(50, 60_000)
+      yield* TestClock.adjust(2_500)
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      const queued = yield* waitFor(limiter, "a")
+      // empty, and full again at second 2 (whole seconds): the reset is already behind
+      yield* limiter.release(probe, answer(limiter, 10, 0, 2))
+      assert.isFalse(yield* granted(queued))
+      yield* TestClock.adjust(10)
+      assert.isTrue(yield* granted(queued))
+      // the whole bucket is back, less the point just granted
+      assert.strictEqual((yield* snapshot(limiter, "a")).level, 9)
+    }))
+
   it.scoped("a queue that released nothing for the stall timeout fails its callers, each after its own wait", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make(50, 2_000)

@@ -180,7 +180,9 @@ const canSend = (bucket: Bucket): boolean => {
 const nextPointAt = (bucket: Bucket): number | undefined => {
   if (bucket.mode !== "Known") return undefined
   if (bucket.rate > 0) return bucket.at + (1 - bucket.level) / bucket.rate
-  return bucket.resetAt > bucket.at ? bucket.resetAt : undefined
+  if (bucket.resetAt > bucket.at) return bucket.resetAt
+  // the reset has passed: the next advance fills the bucket, less what is in flight (whose releases pump)
+  return bucket.limit - bucket.inFlight.size >= 1 ? bucket.at + 1 : undefined
 }
 
 /** The limiter's state: the buckets, the slots in use over all of them, and what they run under. */
