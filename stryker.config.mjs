@@ -39,7 +39,8 @@ const between = (file, from, to) => {
 const groups = {
   dedupe: {
     mutate: ["src/internal/eventsubDedupe.ts"],
-    testFiles: ["test/eventsub-dedupe.test.ts", "test/eventsub.test.ts"]
+    // not eventsub-dedupe-scale (100,000 UUIDs: minutes per mutant) nor the socket tests of eventsub.test.ts
+    testFiles: ["test/eventsub-dedupe.test.ts"]
   },
   tokenstore: {
     // Known survivors, equivalent or unreachable (2026-11-26):
@@ -161,7 +162,12 @@ const groups = {
     //   "extension" → "": bucket keys only need to differ.
     // - batchesOf `pairs.length <= 100` → `< 100`: exactly 100 values make one batch of 100, the same request.
     // - decodeErrorMessage's `""` for a body that is not Twitch's → other text: only read for the word "scope".
-    mutate: [between("src/Helix.ts", /^type Resolved/, /^export const layer/), "src/internal/helixRateLimiter.ts"],
+    mutate: [
+      between("src/Helix.ts", /^type Resolved/, /^export const layer/),
+      "src/internal/helixRateLimiter.ts",
+      "src/internal/helixRateLimitHeaders.ts",
+      "src/internal/helixTimeouts.ts"
+    ],
     testFiles: ["test/helix.test.ts", "test/helix-rate-limiter.test.ts"]
   },
   users: {
@@ -195,8 +201,9 @@ const config = {
   concurrency: Number(process.env.MUTATE_CONCURRENCY ?? 1),
   // mutants only executed while a module loads (schemas, constants) would need a full reload each
   ignoreStatic: true,
-  // real sockets and a busy machine: be patient before calling a mutant a timeout
-  timeoutMS: 10_000,
+  // real sockets and a busy machine: be patient before calling a mutant a timeout (MUTATE_TIMEOUT_MS: less for
+  // groups of unit tests, where a mutant that loops forever otherwise costs 10 s and a restart)
+  timeoutMS: Number(process.env.MUTATE_TIMEOUT_MS ?? 10_000),
   dryRunTimeoutMinutes: 15,
   incremental: true,
   incrementalFile: `reports/stryker-incremental-${name}.json`,

@@ -1,5 +1,4 @@
 import { assert, describe, it } from "@effect/vitest"
-import { randomUUID } from "node:crypto"
 import { Dedupe } from "../src/internal/eventsubDedupe.js"
 
 const uuid = (n: number) =>
@@ -44,14 +43,5 @@ describe("EventSub dedupe window", () => {
     assert.isTrue(dedupe.check(at))
     assert.isFalse(dedupe.check(over))
     assert.isFalse(dedupe.check(huge))
-  })
-
-  it("100,000 random UUIDs: each new once, then each a duplicate", () => {
-    const dedupe = new Dedupe(100_000)
-    const ids = Array.from({ length: 100_000 }, () => randomUUID())
-    for (const id of ids) assert.isFalse(dedupe.check(id))
-    let duplicates = 0
-    for (const id of ids) if (dedupe.check(id)) duplicates++
-    assert.strictEqual(duplicates, ids.length)
   })
 })
