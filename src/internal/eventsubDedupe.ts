@@ -71,8 +71,10 @@ const hex = (code: number): number => code >= 48 && code <= 57 ? code - 48 : cod
 /**
  * Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (lowercase hex) into four 32-bit words; false for
  * anything else, and for the all-zero UUID (zero words mark an empty slot).
+ *
+ * @internal
  */
-const parseUuid = (id: string, words: Uint32Array): boolean => {
+export const parseUuid = (id: string, words: Uint32Array): boolean => {
   if (id.length !== 36) return false
   let word = 0
   let nibbles = 0
