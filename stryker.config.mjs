@@ -89,6 +89,19 @@ const groups = {
     // - AgeGuard: `threshold = ""` → other text, `computedAt = -Infinity` → +Infinity: the first call computes both.
     // - AgeGuard: `now < this.computedAt` → `<=`: recomputed at the same millisecond, the edge is the same.
     // - keepaliveSecondsOf: `typeof value === "number"` → true: Number.isFinite is false for every non-number.
+    // Known survivors of eventsubGuard.ts (the fast type guards), equivalent (2026-11-26):
+    // - literals `[]` → ["Stryker was here"]: indices are taken after each push (length - 1), a prefilled entry is never read.
+    // - the UndefinedKeyword case without its return: falls through to Literal, whose `ast.literal` is undefined there too.
+    // - `members.length === 0` → false and its "false": Union.make never builds a union of fewer than 2 members.
+    // - `default:` without its return (both compilers): falling off the switch returns undefined as well.
+    // - `known !== undefined` → false: only the cache of shared AST nodes; compiling one twice gives the same function.
+    // - the placeholder `""` → other text: overwritten on success; a failure propagates to the root, nothing is built.
+    // - `entry === undefined` → false: the source then ends in `return undefined`, generateGuard still returns undefined.
+    // - `functions.join("\n")` → join(""): function declarations need no separator.
+    // - the catch block → {}: falling out of it returns undefined as `return undefined` does (the CSP test covers it).
+    // - `members.length === 2` → false, its block → {}: the two-member fast path; the general loop answers the same.
+    // - optional field `value === undefined` → true: that is the decoder's own rule (`hasOwn`); the original differs only
+    //   for an inherited value of an absent optional key, where its false falls back to the full decoder (speed only).
     mutate: [
       "src/internal/eventsubRouter.ts",
       "src/internal/eventsubDispatcher.ts",
