@@ -529,4 +529,30 @@ describe("EventSub dispatcher", () => {
       yield* Fiber.join(dispatcher)
       assert.strictEqual(other.inbox.size, 1)
     }))
+
+  it.effect("what is routed while a turn waits on a slow inbox is handed on once, by the next turn", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const calls: Array<string> = []
+        const deps = yield* depsOf(calls)
+        const slow = entryOf("1")
+        const small = new Inbox<unknown, EventSubError>(1)
+        slow.entry.inboxes.add(small)
+        const ingress = new Ingress<Subscription>()
+        ingress.apply({ _tag: "Deliver", entry: slow.entry, event: 1, problem: undefined })
+        ingress.apply({ _tag: "Deliver", entry: slow.entry, event: 2, problem: undefined })
+        const dispatcher = yield* Effect.fork(dispatch(ingress, deps))
+        yield* settle
+        assert.isTrue(Option.isNone(yield* Fiber.poll(dispatcher)), "the turn waits on the full inbox")
+        // routed while the turn waits: nothing of this turn had an undecodable event or a revocation
+        ingress.apply({ _tag: "Undecodable", entry: slow.entry, undecodable })
+        ingress.apply({ _tag: "Revoke", entry: slow.entry, error: revoked })
+        ingress.end()
+        assert.deepStrictEqual(Chunk.toArray(yield* small.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
+        yield* Fiber.join(dispatcher)
+        assert.deepStrictEqual(calls, ["resume", "resume", "undecodable m-bad", "end 1 EventSubRevoked"])
+        assert.strictEqual(lines.length, 1, "warned once")
+        assert.isTrue(ingress.isEmpty)
+      })
+    ))
 })
