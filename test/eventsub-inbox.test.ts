@@ -4,7 +4,20 @@
  * `Chunk.unsafeFromArray` when that layout is not the one it knows).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Equal, Fiber, FiberStatus, HashMap, Logger, Option, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  Deferred,
+  Effect,
+  Either,
+  Equal,
+  Fiber,
+  FiberStatus,
+  HashMap,
+  Logger,
+  Option,
+  Stream,
+  TestClock
+} from "effect"
 import type { Undecodable } from "../src/EventSub.js"
 import { type EventSubError, EventSubRevoked } from "../src/EventSubError.js"
 import { dispatch, Ingress, warn, WarningGate } from "../src/internal/eventsubDispatcher.js"
@@ -81,6 +94,54 @@ describe("EventSub inbox", () => {
         Object.assign(Object.create(null), Chunk.unsafeFromArray([1, 2]))
       ]
     ) assert.isUndefined(handChunkConstructor(sample))
+  })
+
+  it("a field Object.keys does not list, or a backing that is not a plain object, is not the layout it knows", () => {
+    const proto: object = Object.getPrototypeOf(Chunk.make(1, 2))
+    const fields = { backing: { _tag: "IArray", array: [1, 2] }, length: 2, depth: 0, left: Chunk.empty() }
+    const hidden = (name: string, value: unknown) => ({ [name]: { value, enumerable: false } })
+    // `right` is there (so every field reads right) but not enumerable: the layout differs
+    const hiddenRight = Object.create(proto, hidden("right", Chunk.empty()))
+    assert.isUndefined(handChunkConstructor(Object.assign(hiddenRight, fields)))
+    // as many fields as Effect's, one of them another
+    const swapped = Object.create(proto, hidden("right", Chunk.empty()))
+    assert.isUndefined(handChunkConstructor(Object.assign(swapped, fields, { stack: 1 })))
+    // the backing's `array` not enumerable
+    const backing = Object.create(Object.prototype, hidden("array", [1, 2]))
+    backing._tag = "IArray"
+    const right = { ...fields, right: Chunk.empty() }
+    assert.isUndefined(handChunkConstructor(Object.assign(Object.create(proto), right, { backing })))
+    // a function with the backing's fields
+    const callable = Object.assign(() => {}, { _tag: "IArray", array: [1, 2] })
+    assert.isUndefined(handChunkConstructor(Object.assign(Object.create(proto), right, { backing: callable })))
+    assert.isDefined(handChunkConstructor(Object.assign(Object.create(proto), right)))
+  })
+
+  it("a chunk prototype whose chunks do not iterate as Effect's falls back", () => {
+    const effectProto: object = Object.getPrototypeOf(Chunk.make(1, 2))
+    const sampleWith = (iterate: (array: ReadonlyArray<number>) => ReadonlyArray<number>) =>
+      Object.assign(
+        Object.create(
+          Object.create(effectProto, {
+            [Symbol.iterator]: {
+              value(this: Chunk.Chunk<number>) {
+                return iterate(Chunk.toReadonlyArray(this))[Symbol.iterator]()
+              }
+            }
+          })
+        ),
+        { backing: { _tag: "IArray", array: [1, 2] }, length: 2, depth: 0, left: Chunk.empty(), right: Chunk.empty() }
+      ) as Chunk.Chunk<number>
+    assert.isDefined(handChunkConstructor(sampleWith((array) => array)))
+    for (
+      const iterate of [
+        (array: ReadonlyArray<number>) => array.slice(1),
+        (array: ReadonlyArray<number>) => array.slice(0, -1),
+        (array: ReadonlyArray<number>) => [...array].reverse(),
+        (array: ReadonlyArray<number>) => array.length > 1 ? [array[1], array[0], ...array.slice(2)] : array,
+        (array: ReadonlyArray<number>) => [...array, 0]
+      ]
+    ) assert.isUndefined(handChunkConstructor(sampleWith(iterate)))
   })
 
   for (const [name, chunkOf] of builders) {
@@ -237,6 +298,30 @@ describe("EventSub inbox", () => {
         yield* Fiber.join(offer)
         assert.deepStrictEqual(Chunk.toArray(chunks).map((c) => Chunk.toArray(c)), [[1], [2]])
       }
+    }))
+
+  it.effect("a waiting offer moves in as soon as the consumer takes: the offerer goes on while the chunk is handled", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox<number, string>(2)
+      const offer = yield* Effect.fork(inbox.offerAll([1, 2, 3, 4]))
+      yield* settle
+      const handled = yield* Deferred.make<void>()
+      const seen: Array<ReadonlyArray<number>> = []
+      const consumer = yield* inbox.stream.pipe(
+        Stream.runForEachChunk((chunk) => {
+          seen.push(Chunk.toArray(chunk))
+          return Deferred.await(handled)
+        }),
+        Effect.fork
+      )
+      yield* settle
+      assert.deepStrictEqual(seen, [[1, 2]])
+      assert.isTrue(Option.isSome(yield* Fiber.poll(offer)), "the offerer is not held until the next pull")
+      assert.strictEqual(inbox.size, 2)
+      yield* Deferred.succeed(handled, void 0)
+      yield* settle
+      assert.deepStrictEqual(seen, [[1, 2], [3, 4]])
+      yield* Fiber.interrupt(consumer)
     }))
 
   it.effect("shutdown after fail: the consumer is gone, its stream ends without the error", () =>
