@@ -364,16 +364,20 @@ describe("EventSub inbox", () => {
         end: () => Effect.void,
         undecodable: () => Effect.void
       }
+      const map = ingress.batches
       deliver(1)
       deliver(2)
       const batch = ingress.batches.get(entry)!
       ingress.end()
       yield* dispatch(ingress, deps)
       assert.strictEqual(batch.length, 0)
+      assert.notStrictEqual(ingress.batches, map, "the turn took the map; a spare one takes what comes next")
       deliver(3)
       assert.strictEqual(ingress.batches.get(entry), batch)
+      yield* dispatch(ingress, deps)
+      assert.strictEqual(ingress.batches, map, "two maps, swapped turn after turn")
       for (const inbox of inboxes) {
-        assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
+        assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(3), Stream.runCollect)), [1, 2, 3])
       }
     }))
 })
@@ -640,4 +644,42 @@ describe("EventSub dispatcher", () => {
         assert.isTrue(ingress.isEmpty)
       })
     ))
+
+  it.effect("memory stays bounded: at most 16 emptied arrays are kept for reuse, however many subscriptions a turn had", () =>
+    Effect.gen(function*() {
+      const deps = yield* depsOf([])
+      const ingress = new Ingress<Subscription>()
+      const entries = Array.from({ length: 20 }, (_, i) => entryOf(String(i)).entry)
+      for (const entry of entries) ingress.apply({ _tag: "Deliver", entry, event: 1, problem: undefined })
+      const delivered = new Set(entries.map((entry) => ingress.batches.get(entry)!))
+      ingress.end()
+      yield* dispatch(ingress, deps)
+      const next = Array.from({ length: 20 }, (_, i) => entryOf(`n${i}`).entry)
+      for (const entry of next) ingress.apply({ _tag: "Deliver", entry, event: 2, problem: undefined })
+      const reused = next.filter((entry) => delivered.has(ingress.batches.get(entry)!))
+      assert.strictEqual(reused.length, 16)
+      for (const entry of next) assert.deepStrictEqual(ingress.batches.get(entry), [2])
+    }))
+
+  it.effect("Ingress.wakeSoon: however many ask in one event-loop turn, the dispatcher takes one turn for all", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const deps = yield* depsOf(calls)
+      const { entry, inbox } = entryOf("1")
+      const ingress = new Ingress<Subscription>()
+      const dispatcher = yield* Effect.fork(dispatch(ingress, deps))
+      yield* settle
+      for (const event of ["a", "b", "c"]) {
+        ingress.apply({ _tag: "Deliver", entry, event, problem: undefined })
+        ingress.wakeSoon()
+      }
+      for (let i = 0; i < 4; i++) {
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        yield* settle
+      }
+      assert.deepStrictEqual(calls, ["resume"], "one turn")
+      const chunks = yield* inbox.stream.pipe(Stream.chunks, Stream.take(1), Stream.runCollect)
+      assert.deepStrictEqual(Chunk.toArray(chunks).map((c) => Chunk.toArray(c)), [["a", "b", "c"]])
+      yield* Fiber.interrupt(dispatcher)
+    }))
 })
