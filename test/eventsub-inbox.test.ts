@@ -4,7 +4,20 @@
  * `Chunk.unsafeFromArray` when that layout is not the one it knows).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Chunk, Effect, Either, Equal, Fiber, FiberStatus, HashMap, Logger, Option, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  Deferred,
+  Effect,
+  Either,
+  Equal,
+  Fiber,
+  FiberStatus,
+  HashMap,
+  Logger,
+  Option,
+  Stream,
+  TestClock
+} from "effect"
 import type { Undecodable } from "../src/EventSub.js"
 import { type EventSubError, EventSubRevoked } from "../src/EventSubError.js"
 import { dispatch, Ingress, warn, WarningGate } from "../src/internal/eventsubDispatcher.js"
@@ -81,6 +94,54 @@ describe("EventSub inbox", () => {
         Object.assign(Object.create(null), Chunk.unsafeFromArray([1, 2]))
       ]
     ) assert.isUndefined(handChunkConstructor(sample))
+  })
+
+  it("a field Object.keys does not list, or a backing that is not a plain object, is not the layout it knows", () => {
+    const proto: object = Object.getPrototypeOf(Chunk.make(1, 2))
+    const fields = { backing: { _tag: "IArray", array: [1, 2] }, length: 2, depth: 0, left: Chunk.empty() }
+    const hidden = (name: string, value: unknown) => ({ [name]: { value, enumerable: false } })
+    // `right` is there (so every field reads right) but not enumerable: the layout differs
+    const hiddenRight = Object.create(proto, hidden("right", Chunk.empty()))
+    assert.isUndefined(handChunkConstructor(Object.assign(hiddenRight, fields)))
+    // as many fields as Effect's, one of them another
+    const swapped = Object.create(proto, hidden("right", Chunk.empty()))
+    assert.isUndefined(handChunkConstructor(Object.assign(swapped, fields, { stack: 1 })))
+    // the backing's `array` not enumerable
+    const backing = Object.create(Object.prototype, hidden("array", [1, 2]))
+    backing._tag = "IArray"
+    const right = { ...fields, right: Chunk.empty() }
+    assert.isUndefined(handChunkConstructor(Object.assign(Object.create(proto), right, { backing })))
+    // a function with the backing's fields
+    const callable = Object.assign(() => {}, { _tag: "IArray", array: [1, 2] })
+    assert.isUndefined(handChunkConstructor(Object.assign(Object.create(proto), right, { backing: callable })))
+    assert.isDefined(handChunkConstructor(Object.assign(Object.create(proto), right)))
+  })
+
+  it("a chunk prototype whose chunks do not iterate as Effect's falls back", () => {
+    const effectProto: object = Object.getPrototypeOf(Chunk.make(1, 2))
+    const sampleWith = (iterate: (array: ReadonlyArray<number>) => ReadonlyArray<number>) =>
+      Object.assign(
+        Object.create(
+          Object.create(effectProto, {
+            [Symbol.iterator]: {
+              value(this: Chunk.Chunk<number>) {
+                return iterate(Chunk.toReadonlyArray(this))[Symbol.iterator]()
+              }
+            }
+          })
+        ),
+        { backing: { _tag: "IArray", array: [1, 2] }, length: 2, depth: 0, left: Chunk.empty(), right: Chunk.empty() }
+      ) as Chunk.Chunk<number>
+    assert.isDefined(handChunkConstructor(sampleWith((array) => array)))
+    for (
+      const iterate of [
+        (array: ReadonlyArray<number>) => array.slice(1),
+        (array: ReadonlyArray<number>) => array.slice(0, -1),
+        (array: ReadonlyArray<number>) => [...array].reverse(),
+        (array: ReadonlyArray<number>) => array.length > 1 ? [array[1], array[0], ...array.slice(2)] : array,
+        (array: ReadonlyArray<number>) => [...array, 0]
+      ]
+    ) assert.isUndefined(handChunkConstructor(sampleWith(iterate)))
   })
 
   for (const [name, chunkOf] of builders) {
@@ -239,6 +300,30 @@ describe("EventSub inbox", () => {
       }
     }))
 
+  it.effect("a waiting offer moves in as soon as the consumer takes: the offerer goes on while the chunk is handled", () =>
+    Effect.gen(function*() {
+      const inbox = new Inbox<number, string>(2)
+      const offer = yield* Effect.fork(inbox.offerAll([1, 2, 3, 4]))
+      yield* settle
+      const handled = yield* Deferred.make<void>()
+      const seen: Array<ReadonlyArray<number>> = []
+      const consumer = yield* inbox.stream.pipe(
+        Stream.runForEachChunk((chunk) => {
+          seen.push(Chunk.toArray(chunk))
+          return Deferred.await(handled)
+        }),
+        Effect.fork
+      )
+      yield* settle
+      assert.deepStrictEqual(seen, [[1, 2]])
+      assert.isTrue(Option.isSome(yield* Fiber.poll(offer)), "the offerer is not held until the next pull")
+      assert.strictEqual(inbox.size, 2)
+      yield* Deferred.succeed(handled, void 0)
+      yield* settle
+      assert.deepStrictEqual(seen, [[1, 2], [3, 4]])
+      yield* Fiber.interrupt(consumer)
+    }))
+
   it.effect("shutdown after fail: the consumer is gone, its stream ends without the error", () =>
     Effect.gen(function*() {
       const inbox = new Inbox<number, string>(4)
@@ -279,16 +364,20 @@ describe("EventSub inbox", () => {
         end: () => Effect.void,
         undecodable: () => Effect.void
       }
+      const map = ingress.batches
       deliver(1)
       deliver(2)
       const batch = ingress.batches.get(entry)!
       ingress.end()
       yield* dispatch(ingress, deps)
       assert.strictEqual(batch.length, 0)
+      assert.notStrictEqual(ingress.batches, map, "the turn took the map; a spare one takes what comes next")
       deliver(3)
       assert.strictEqual(ingress.batches.get(entry), batch)
+      yield* dispatch(ingress, deps)
+      assert.strictEqual(ingress.batches, map, "two maps, swapped turn after turn")
       for (const inbox of inboxes) {
-        assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
+        assert.deepStrictEqual(Chunk.toArray(yield* inbox.stream.pipe(Stream.take(3), Stream.runCollect)), [1, 2, 3])
       }
     }))
 })
@@ -528,5 +617,69 @@ describe("EventSub dispatcher", () => {
       assert.deepStrictEqual(Chunk.toArray(yield* small.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
       yield* Fiber.join(dispatcher)
       assert.strictEqual(other.inbox.size, 1)
+    }))
+
+  it.effect("what is routed while a turn waits on a slow inbox is handed on once, by the next turn", () =>
+    captureLogs((lines) =>
+      Effect.gen(function*() {
+        const calls: Array<string> = []
+        const deps = yield* depsOf(calls)
+        const slow = entryOf("1")
+        const small = new Inbox<unknown, EventSubError>(1)
+        slow.entry.inboxes.add(small)
+        const ingress = new Ingress<Subscription>()
+        ingress.apply({ _tag: "Deliver", entry: slow.entry, event: 1, problem: undefined })
+        ingress.apply({ _tag: "Deliver", entry: slow.entry, event: 2, problem: undefined })
+        const dispatcher = yield* Effect.fork(dispatch(ingress, deps))
+        yield* settle
+        assert.isTrue(Option.isNone(yield* Fiber.poll(dispatcher)), "the turn waits on the full inbox")
+        // routed while the turn waits: nothing of this turn had an undecodable event or a revocation
+        ingress.apply({ _tag: "Undecodable", entry: slow.entry, undecodable })
+        ingress.apply({ _tag: "Revoke", entry: slow.entry, error: revoked })
+        ingress.end()
+        assert.deepStrictEqual(Chunk.toArray(yield* small.stream.pipe(Stream.take(2), Stream.runCollect)), [1, 2])
+        yield* Fiber.join(dispatcher)
+        assert.deepStrictEqual(calls, ["resume", "resume", "undecodable m-bad", "end 1 EventSubRevoked"])
+        assert.strictEqual(lines.length, 1, "warned once")
+        assert.isTrue(ingress.isEmpty)
+      })
+    ))
+
+  it.effect("memory stays bounded: at most 16 emptied arrays are kept for reuse, however many subscriptions a turn had", () =>
+    Effect.gen(function*() {
+      const deps = yield* depsOf([])
+      const ingress = new Ingress<Subscription>()
+      const entries = Array.from({ length: 20 }, (_, i) => entryOf(String(i)).entry)
+      for (const entry of entries) ingress.apply({ _tag: "Deliver", entry, event: 1, problem: undefined })
+      const delivered = new Set(entries.map((entry) => ingress.batches.get(entry)!))
+      ingress.end()
+      yield* dispatch(ingress, deps)
+      const next = Array.from({ length: 20 }, (_, i) => entryOf(`n${i}`).entry)
+      for (const entry of next) ingress.apply({ _tag: "Deliver", entry, event: 2, problem: undefined })
+      const reused = next.filter((entry) => delivered.has(ingress.batches.get(entry)!))
+      assert.strictEqual(reused.length, 16)
+      for (const entry of next) assert.deepStrictEqual(ingress.batches.get(entry), [2])
+    }))
+
+  it.effect("Ingress.wakeSoon: however many ask in one event-loop turn, the dispatcher takes one turn for all", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const deps = yield* depsOf(calls)
+      const { entry, inbox } = entryOf("1")
+      const ingress = new Ingress<Subscription>()
+      const dispatcher = yield* Effect.fork(dispatch(ingress, deps))
+      yield* settle
+      for (const event of ["a", "b", "c"]) {
+        ingress.apply({ _tag: "Deliver", entry, event, problem: undefined })
+        ingress.wakeSoon()
+      }
+      for (let i = 0; i < 4; i++) {
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        yield* settle
+      }
+      assert.deepStrictEqual(calls, ["resume"], "one turn")
+      const chunks = yield* inbox.stream.pipe(Stream.chunks, Stream.take(1), Stream.runCollect)
+      assert.deepStrictEqual(Chunk.toArray(chunks).map((c) => Chunk.toArray(c)), [["a", "b", "c"]])
+      yield* Fiber.interrupt(dispatcher)
     }))
 })

@@ -181,17 +181,32 @@ const describeUndecodable = (event: Undecodable): string =>
   `EventSub: message ${clip(event.messageId)} (${event.type} v${event.version}) ${event.error}; ` +
   "delivered to the undecodable stream"
 
+const nothing: ReadonlyArray<never> = []
+
 /** One turn: hands on what was routed since the last one. */
 const dispatchTurn = <S extends Subscription>(
   ingress: Ingress<S>,
   deps: DispatchDeps<S>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const { problems, revoked, undecodable } = ingress
+    // an empty array stays the ingress's (no allocation): what is routed into it while this turn waits on a
+    // full inbox is the next turn's, so this turn hands on `nothing` in its place
+    let problems: ReadonlyArray<Problem> = nothing
+    let revoked: ReadonlyArray<readonly [S, EventSubError]> = nothing
+    let undecodable: ReadonlyArray<Undecodable> = nothing
+    if (ingress.problems.length > 0) {
+      problems = ingress.problems
+      ingress.problems = []
+    }
+    if (ingress.revoked.length > 0) {
+      revoked = ingress.revoked
+      ingress.revoked = []
+    }
+    if (ingress.undecodable.length > 0) {
+      undecodable = ingress.undecodable
+      ingress.undecodable = []
+    }
     const batches = ingress.takeBatches()
-    if (problems.length > 0) ingress.problems = []
-    if (revoked.length > 0) ingress.revoked = []
-    if (undecodable.length > 0) ingress.undecodable = []
     ingress.pending = 0
     deps.resume()
     for (const problem of problems) {
