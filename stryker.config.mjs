@@ -89,6 +89,25 @@ const groups = {
     // - AgeGuard: `threshold = ""` → other text, `computedAt = -Infinity` → +Infinity: the first call computes both.
     // - AgeGuard: `now < this.computedAt` → `<=`: recomputed at the same millisecond, the edge is the same.
     // - keepaliveSecondsOf: `typeof value === "number"` → true: Number.isFinite is false for every non-number.
+    // Known survivors of eventsubInbox.ts / eventsubDispatcher.ts, equivalent (2026-11-26):
+    // - handChunkConstructor `backing === null` → false: Object.keys(null) throws in sameKeys, the catch falls back.
+    // - its prototype null / Object.prototype checks (4): such a prototype lacks Chunk's TypeId, so the behaviour
+    //   check's Equal.equals fails (or throws) and it falls back all the same.
+    // - the behaviour check's clauses up to `Chunk.unsafeGet(made, 2) === 3` → true (and `&&` → `||` there), the
+    //   toArray / unsafeHead ones: they read only the fields the constructor writes, so only another Effect could fail
+    //   them; isChunk is implied by the reverse Equal.equals (it checks isChunk(that)).
+    // - handChunkConstructor's catch block → {}: falling off the end returns undefined as well.
+    // - take's `takers.delete` on interruption → {}, the dispatcher's `waiter = undefined` on interruption → {}: a
+    //   stale resume of an interrupted fiber is ignored and the slot cleared at the next wake (memory until then).
+    // - offer `events.length === 0` → false: an empty offer copies nothing and returns at once (a spurious wake at most).
+    // - refill's guard (8 mutants) and `waiting.size > 0` → true / `>=`: offers wait only while the buffer is full and
+    //   each take refills it, so the guard is never true; a loop over no offers does nothing.
+    // - wakeTakers `takers.size === 0` → false: the loop over an empty set does nothing.
+    // - dispatchTurn's `….length > 0` → true / `>= 0` (3 × 2): a fresh empty array in place of an empty one (allocation).
+    // - the "schema" warning kind → "": the kind only keys the warning gate, no other warning uses "" or "schema".
+    // Known survivors of eventsubInbox.ts that are NOT equivalent (left: no test can place the race):
+    // - take's check of the inbox state after registering a taker (4) and offer's after queueing (1): they close the
+    //   window between the empty check and the wait's registration, where a fiber yield would lose a wake-up.
     // Known survivors of eventsubGuard.ts (the fast type guards), equivalent (2026-11-26):
     // - literals `[]` → ["Stryker was here"]: indices are taken after each push (length - 1), a prefilled entry is never read.
     // - the UndefinedKeyword case without its return: falls through to Literal, whose `ast.literal` is undefined there too.
