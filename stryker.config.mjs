@@ -40,6 +40,9 @@ const between = (file, from, to) => {
 /** @type {Record<string, { readonly mutate: ReadonlyArray<string>, readonly testFiles: ReadonlyArray<string> }>} */
 const groups = {
   dedupe: {
+    // Known survivors, equivalent (2026-11-26):
+    // - the table size `slots < 2 * capacity` → `<=`: a table twice as large (memory only).
+    // - hex `code >= 48` → true: a code below 48 gives `code - 48 < 0`, rejected as a digit either way.
     mutate: ["src/internal/eventsubDedupe.ts"],
     // not eventsub-dedupe-scale (100,000 UUIDs: minutes per mutant) nor the socket tests of eventsub.test.ts
     testFiles: ["test/eventsub-dedupe.test.ts"]

@@ -52,6 +52,16 @@ describe("EventSub dedupe window", () => {
     for (let i = 500; i < 1500; i++) assert.isTrue(dedupe.check(uuid(i + 1)), `${uuid(i + 1)} was seen`)
   })
 
+  it("an id is found in the previous generation wherever its slot is (the smallest table: two slots)", () => {
+    for (let n = 1; n <= 16; n++) {
+      const dedupe = new Dedupe(1)
+      dedupe.check(uuid(n))
+      // a second id fills a new generation: the first is now in the previous one
+      dedupe.check(uuid(100 + n))
+      assert.isTrue(dedupe.check(uuid(n)), `${uuid(n)} was seen`)
+    }
+  })
+
   it("never remembers more than twice `capacity`: the id 2 × capacity + 1 checks ago is new again", () => {
     for (const idOf of [uuid, (n: number) => `id-${n}`]) {
       const dedupe = new Dedupe(10)
