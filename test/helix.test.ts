@@ -237,7 +237,9 @@ describe("Helix", () => {
           yield* userById(helix, "1")
           yield* userById(helix, "2").pipe(Helix.withApp)
           assert.strictEqual(yield* Helix.currentUserId, "42")
-          assert.deepStrictEqual(yield* helix.actingUserId, Option.some("42"))
+          // (chai's deepStrictEqual takes a None for any Some: compare the values)
+          assert.strictEqual(Option.getOrUndefined(yield* helix.actingUserId), "42")
+          assert.isTrue(Option.isNone(yield* helix.actingUserId.pipe(Helix.withApp)))
         }).pipe(Helix.withUser("42"))
         yield* Channels.getChannelFollowers({ broadcaster_id: "5" }).pipe(Helix.withUser("43"), Stream.runDrain)
         assert.deepStrictEqual(log.map(bearer), [
@@ -248,7 +250,7 @@ describe("Helix", () => {
           "Bearer user-43-1"
         ])
         assert.isUndefined(yield* Helix.currentUserId)
-        assert.deepStrictEqual(yield* helix.actingUserId, Option.some("9"))
+        assert.strictEqual(Option.getOrUndefined(yield* helix.actingUserId), "9")
       })))
 
   it.effect("id lists over 100 are split into requests of at most 100 values, the data merged in order", () =>
@@ -281,6 +283,17 @@ describe("Helix", () => {
         log.length = 0
         assert.strictEqual((yield* Users.getUsers({ id: ids.slice(0, 100) })).length, 100)
         assert.strictEqual(log.length, 1)
+
+        // a multiple of 100: as many requests, none of them empty
+        log.length = 0
+        assert.strictEqual((yield* Users.getUsers({ id: ids.slice(0, 200) })).length, 200)
+        assert.deepStrictEqual(log.map((req) => req.query.getAll("id").length), [100, 100])
+
+        // none at all: still one request (Twitch then answers the token's own user)
+        log.length = 0
+        assert.deepStrictEqual(yield* Users.getUsers({}), [])
+        assert.strictEqual(log.length, 1)
+        assert.strictEqual(log[0].query.toString(), "")
       })))
 
   it.effect("401 → one refresh → the retry succeeds with the new token", () => {
@@ -947,6 +960,29 @@ const itemsWithPages = Helix.endpoint({
 
 const appOnly = Helix.endpoint({ name: "appOnly", method: "GET", path: "/app-only", token: "app" })
 
+type BatchedInput = { readonly broadcaster_id: string; readonly id: ReadonlyArray<string> }
+
+/** Batched by `id`, with a field of its own (`broadcaster_id`) that every batch must keep. */
+const batchedItems = Helix.endpoint({
+  name: "batchedItems",
+  method: "GET",
+  path: "/items",
+  batch: ["id"],
+  query: (input: BatchedInput) => input,
+  response: Schema.Struct({ data: Schema.Array(Item) })
+})
+
+type EchoInput = { readonly q: string; readonly text: string }
+
+/** No acting user: its query and body are made of the whole input. */
+const echo = Helix.endpoint({
+  name: "echo",
+  method: "POST",
+  path: "/echo",
+  query: (input: EchoInput) => input,
+  body: (input: EchoInput) => input
+})
+
 const items = (...ids: ReadonlyArray<string>) => ({ data: ids.map((id) => ({ id })) })
 
 /** The names of the current span and its parents, innermost first. */
@@ -1029,6 +1065,12 @@ describe("Helix runtime", () => {
         assert.strictEqual(log.length, 2)
         assert.deepStrictEqual(yield* collect("string"), ["1", "2"])
         assert.deepStrictEqual(log.map((req) => req.query.get("after")), [null, "c1", "c2"])
+        // the page parameters and nothing else
+        assert.deepStrictEqual(log.map((req) => req.query.toString()), [
+          "first=100",
+          "first=100&after=c1",
+          "first=100&after=c2"
+        ])
       }))
   })
 
@@ -1037,6 +1079,51 @@ describe("Helix runtime", () => {
       Effect.gen(function*() {
         yield* Stream.runDrain(helix.paginate(listItems, {}, { pageSize: 0 }))
         assert.strictEqual(log[0].query.get("first"), "1")
+      })))
+
+  it.effect("each batch keeps the input's other fields", () =>
+    run({
+      handler: (req) => Effect.succeed(json(200, items(...req.query.getAll("id"))))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const ids = Array.from({ length: 150 }, (_, i) => String(i))
+        const answer = yield* helix.request(batchedItems, { broadcaster_id: "5", id: ids })
+        assert.deepStrictEqual(answer.data.map((item) => item.id), ids)
+        assert.deepStrictEqual(log.map((req) => req.query.getAll("broadcaster_id")), [["5"], ["5"]])
+      })))
+
+  it.effect("batches run four at a time", () => {
+    let inFlight = 0
+    let most = 0
+    return run({
+      handler: (req) =>
+        Effect.suspend(() => {
+          inFlight++
+          most = Math.max(most, inFlight)
+          return Effect.as(Effect.sleep("1 second"), json(200, items(...req.query.getAll("id"))))
+        }).pipe(Effect.ensuring(Effect.sync(() => inFlight--)))
+    }, (helix, { log }) =>
+      Effect.gen(function*() {
+        // a first answer without rate-limit headers: the bucket is not limited
+        yield* Effect.fork(helix.request(itemsWith("GET"), {}))
+        yield* TestClock.adjust("1 second")
+        const ids = Array.from({ length: 600 }, (_, i) => String(i))
+        const fiber = yield* Effect.fork(helix.request(batchedItems, { broadcaster_id: "5", id: ids }))
+        yield* TestClock.adjust("1 minute")
+        const answer = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(answer.data.map((item) => item.id), ids)
+        assert.strictEqual(log.length, 7)
+        assert.strictEqual(most, 4)
+      }))
+  })
+
+  it.effect("an endpoint without an acting user gets its input as given, under withUser too", () =>
+    run({ handler: () => Effect.succeed({ status: 204 }) }, (helix, { log }) =>
+      Effect.gen(function*() {
+        yield* helix.request(echo, { q: "1", text: "hi" }).pipe(Helix.withUser("42"))
+        assert.strictEqual(bearer(log[0]), "Bearer user-42-1")
+        assert.strictEqual(log[0].query.toString(), "q=1&text=hi")
+        assert.deepStrictEqual(log[0].body, { q: "1", text: "hi" })
       })))
 
   it.effect("an app-token operation uses the app token under withUser", () =>
