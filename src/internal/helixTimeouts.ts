@@ -18,6 +18,8 @@ import type * as Scope from "effect/Scope"
 export interface Timeouts {
   /** Runs `effect`; if it is still running after the timeout, interrupts it and fails with `onTimeout()`. */
   readonly run: <A, E, E2>(effect: Effect.Effect<A, E>, onTimeout: () => E2) => Effect.Effect<A, E | E2>
+  /** Entries the queue holds (running, or finished and not dropped yet): what its memory is bounded by. */
+  readonly held: () => number
 }
 
 interface Entry {
@@ -101,5 +103,5 @@ export const make = (timeout: Duration.DurationInput): Effect.Effect<Timeouts, n
         })
       )
 
-    return { run }
+    return { run, held: () => queue.length }
   })
