@@ -189,23 +189,38 @@ const groups = {
     // - observe `mode !== "Known"` → false: an Unknown bucket's limit is 0, so `limit !== bucket.limit` holds anyway;
     //   `seq >= lastAppliedSeq` → `>`: each permit is released once and seqs only grow.
     // - make `warnedAt: -Infinity` → `+Infinity`: |now - ∞| is ∞ too, the first warning is logged either way.
-    // Expected equivalent in src/Helix.ts (read, not yet confirmed by a finished run):
-    // - failure's fallback body `{ error: undefined, … }` → `{}`, `body.error !== undefined` → true: an absent field
-    //   and an undefined one read the same.
+    // Known survivors of src/Helix.ts, equivalent (2026-11-26, run and checked by hand):
+    // - failure's fallback body → `{}`, `body.error !== undefined` / `body.message !== undefined` → true: an undefined
+    //   field and an absent one read the same (`describe` and JSON skip both).
     // - buildRequest `extraQuery.length === 0` → false: appending no parameters changes nothing.
     // - retryAfter `!retryable(first)` → false: `Effect.retry` whose `while` refuses the first failure fails with it.
-    // - decodeSuccess `issue === undefined` (and its "" / "invalid body"): a ParseError always has an issue.
-    // - executeWith `rejected !== undefined` → true: an answer means the token was fetched; the keys "app" and
-    //   "extension" → "": bucket keys only need to differ.
+    // - decodeSuccess `issue === undefined` → false and its "" / "invalid body": a ParseError always has an issue; the
+    //   `/, actual [\s\S]*$/` → without `$`: the greedy `[\s\S]*` runs to the end anyway.
+    // - the bucket key `principal._tag === "App"` → `!==`, "app" / "extension" → "": keys only need to differ, and do.
+    // - `{ token: undefined, request: undefined }` → `{}`: an absent property reads undefined.
+    // - `response.status >= 200` → true: no HttpClient gives a final answer below 200.
+    // - executeWith `rejected !== undefined` → true: a response exists only after `prepare` stored the token.
+    // - `acting === undefined` → false (the body's): `record[undefined]` reads the key "undefined", which no input has.
     // - batchesOf `pairs.length <= 100` → `< 100`: exactly 100 values make one batch of 100, the same request.
-    // - decodeErrorMessage's `""` for a body that is not Twitch's → other text: only read for the word "scope".
+    // - decodeErrorMessage's "" (both) → other text, `() => ""` → `() => undefined`: only tested for the word "scope".
+    // Known survivors of src/internal/helixTimeouts.ts, equivalent (2026-11-26):
+    // - `queue = []` → ["Stryker was here"]: a string has no `fiber`, the first dropFinished drops it before any deadline.
+    // - dropFinished's compaction test (→ true, `||`, `>`, either side → true): compacting sooner or one entry later only
+    //   costs copying; the queue stays bounded (helix-timeouts pins the bound).
+    // Known survivors of src/internal/helixRateLimitHeaders.ts, equivalent (2026-11-26):
+    // - parseDate `text === undefined` → false: Date.parse(undefined) is NaN as well.
     mutate: [
       between("src/Helix.ts", /^type Resolved/, /^export const layer/),
       "src/internal/helixRateLimiter.ts",
       "src/internal/helixRateLimitHeaders.ts",
       "src/internal/helixTimeouts.ts"
     ],
-    testFiles: ["test/helix.test.ts", "test/helix-rate-limiter.test.ts"]
+    testFiles: [
+      "test/helix.test.ts",
+      "test/helix-rate-limiter.test.ts",
+      "test/helix-timeouts.test.ts",
+      "test/helix-ratelimit-headers.test.ts"
+    ]
   },
   users: {
     // whose token a call or stream uses: Bot's lookup / asUser, Client's user resolution, EventSub's acting user
