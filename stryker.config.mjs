@@ -165,13 +165,18 @@ const groups = {
     // the runtime: request execution, retries, rate limits, pagination (not the endpoint and schema declarations).
     // The limiter is tested on its own on the TestClock (helix-rate-limiter); the burst tests (helix-ratelimit) and
     // the simulator's (helix-simulator, real sockets) are left out: they cover nothing more and cost minutes per mutant.
-    // Known survivors of src/internal/helixRateLimiter.ts, equivalent (2026-11-26):
-    // - advance / nextPointAt `mode !== "Known"` → false: before a bucket's first headers, limit, level, rate and reset are 0.
-    // - advance `now > bucket.at` → true / `>=`: a second advance within the same millisecond (time never goes back);
-    //   the refill-at-reset branch then differs only in the millisecond of an answer whose reset already passed.
+    // Known survivors of src/internal/helixRateLimiter.ts, equivalent (2026-11-26; a Timeout of any of these is the
+    // busy machine: each passes the limiter's tests by hand in seconds):
+    // - advance / nextPointAt `mode !== "Known"` → false: before a bucket's first headers, limit, level, rate and reset are
+    //   0 (nextPointAt's last line then gives undefined too: `0 - inFlight >= 1` is false).
+    // - nextPointAt's passed-reset test `limit - inFlight >= 1` → true / `limit + inFlight`: with every point in flight it
+    //   arms a 10 ms poll that releases nothing; the level rises only when a release or give-back frees a point, and
+    //   those pump themselves.
     // - canSend `>= 1 - 1e-9` → `>`: the level is never exactly 1 - 1e-9.
-    // - giveBack `charged && mode === "Known"` → true / `||`: only a probe is uncharged, given back while the bucket is
-    //   Unknown (limit 0: `Math.min` keeps the level at 0).
+    // - giveBack `mode === "Known"` → true: only a permit granted while Known is charged, and a bucket never leaves Known.
+    // - giveBack `charged && mode === "Known"` → true / `||` (NOT equivalent, accepted): they differ only for a permit
+    //   granted while Unlimited and given back after an answer with headers made the bucket Known: the mutant returns
+    //   the point the resync took for it (more accurate), the original stays one point low (safe) until the next answer.
     // - compactQueue (its body, `head === length`, `return true`, the splice test): memory only, or one needless timer.
     // - pump `compactQueue(...)` → false, `active >= maxConcurrency` → false / `>`, `wakeAt <= now` → false / `<`, the
     //   pending-timer test (→ false, `timerAt === undefined`, `<`, its left side → true), arm's `timerAt === fireAt`

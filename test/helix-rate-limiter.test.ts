@@ -348,6 +348,37 @@ describe("Helix rate limiter (unit)", () => {
       assert.isFalse(yield* granted(last))
     }))
 
+  it.scoped("without a refill rate a queue is served at the reset itself, whenever the points in flight came back", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(50, 60_000)
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      yield* limiter.release(probe, answer(limiter, 3, 3, 5))
+      const [p1] = yield* grantNow(limiter, "a", 3)
+      const next = yield* waitFor(limiter, "a")
+      // every point in flight; one comes back 3 ms later, long before the reset
+      yield* TestClock.adjust(3)
+      yield* limiter.release(p1, NO_RESPONSE)
+      yield* TestClock.adjust(4_996)
+      assert.isFalse(yield* granted(next))
+      yield* TestClock.adjust(1)
+      assert.isTrue(yield* granted(next))
+    }))
+
+  it.scoped("an empty bucket whose reset already passed serves its queue when one point of it is not in flight", () =>
+    Effect.gen(function*() {
+      const limiter = yield* RateLimiter.make(50, 60_000)
+      yield* TestClock.adjust(2_500)
+      const [probe] = yield* grantNow(limiter, "a", 1)
+      // full again at second 2, already behind: one point left, no refill rate known
+      yield* limiter.release(probe, answer(limiter, 2, 1, 2))
+      yield* grantNow(limiter, "a", 1)
+      const queued = yield* waitFor(limiter, "a")
+      yield* TestClock.adjust(10)
+      // the bucket is full again, less the request in flight
+      assert.isTrue(yield* granted(queued))
+      assert.strictEqual((yield* snapshot(limiter, "a")).level, 0)
+    }))
+
   it.scoped("an answer is read net of the requests sent after it, which the server had not seen", () =>
     Effect.gen(function*() {
       const limiter = yield* RateLimiter.make(50, 60_000)
