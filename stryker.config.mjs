@@ -82,6 +82,7 @@ const groups = {
     //   non-string anyway.
     // - connectionNeverOpened `depth < 6` → `depth <= 6`: a bound on the walk (cycles are covered); only a
     //   cause chain 7 deep could tell, and undici nests 2-3.
+    // - revoke's `response.status >= 200` → true: no HttpClient gives a final answer below 200 (1xx are interim).
     mutate: ["src/OAuth.ts", "src/DeviceAuth.ts"],
     testFiles: ["test/oauth.test.ts", "test/device-auth.test.ts", "test/secrets.test.ts"]
   },
