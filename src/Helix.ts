@@ -608,8 +608,10 @@ const decodeErrorBody = Schema.decodeUnknownOption(TwitchErrorBody)
 
 const outcomeOf = (exit: Exit.Exit<RawResponse, unknown>): RateLimiter.Outcome => {
   if (Exit.isFailure(exit)) return NO_RESPONSE
-  const headers = exit.value.rateLimit
-  return headers === undefined ? NO_HEADERS : { _tag: "Headers", headers }
+  const { rateLimit, status } = exit.value
+  if (rateLimit !== undefined) return { _tag: "Headers", headers: rateLimit }
+  // only a success without the headers says the server does not limit: a proxy's 502 says nothing
+  return status >= 200 && status < 300 ? NO_HEADERS : NO_RESPONSE
 }
 const NO_RESPONSE: RateLimiter.Outcome = { _tag: "NoResponse" }
 /** Shortest wait after a 429 (ms). */

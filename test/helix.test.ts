@@ -405,6 +405,32 @@ describe("Helix", () => {
     )
   })
 
+  it.effect("a failed answer without Ratelimit-* headers (a proxy's 502) tells nothing: calls still go one at a time", () => {
+    let answered = 0
+    const handler: Handler = (req) =>
+      Effect.zipRight(
+        Effect.sleep("100 millis"),
+        answered++ === 0
+          ? Effect.succeed({ status: 502, body: "Bad Gateway" })
+          : Effect.map(usersHandler(req), (res) => ({
+            ...res,
+            headers: { ...res.headers, "ratelimit-limit": "800", "ratelimit-remaining": "700" }
+          }))
+      )
+    return run({ handler }, (helix, { log }) =>
+      Effect.gen(function*() {
+        const fibers = yield* Effect.forEach(["1", "2", "3", "4", "5"], (id) => Effect.fork(userById(helix, id)))
+        yield* TestClock.adjust(1)
+        assert.strictEqual(log.length, 1, "the first call probes the bucket alone")
+        yield* TestClock.adjust(100)
+        assert.strictEqual(log.length, 2, "after the 502, still one call at a time")
+        yield* TestClock.adjust(100)
+        assert.isAtLeast(log.length, 5, "an answer with headers lets the others go")
+        yield* TestClock.adjust("10 seconds")
+        for (const fiber of fibers) yield* Fiber.join(fiber)
+      }))
+  })
+
   it.effect("an answer with one point left for an hour: the next call times out instead of waiting on", () =>
     run({
       handler: (req) =>

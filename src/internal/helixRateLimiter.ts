@@ -14,7 +14,8 @@
 // - releases queued requests one by one as the estimate reaches one point (a timer per bucket).
 //
 // Before the first answer of a bucket only one request is in flight (a probe that tells the capacity);
-// a server that sends no `Ratelimit-*` headers is not limited (only the concurrency cap applies).
+// a server whose successful answers carry no `Ratelimit-*` headers is not limited (only the concurrency cap
+// applies); a failed answer without them (a proxy's 502) tells nothing.
 //
 // Resets are read on the server's clock and never trusted beyond Twitch's refill window (see
 // `helixRateLimitHeaders.ts`), and a caller whose bucket released nothing for the stall timeout (the
