@@ -411,7 +411,7 @@ describe("Helix", () => {
       Effect.zipRight(
         Effect.sleep("100 millis"),
         answered++ === 0
-          ? Effect.succeed({ status: 502, body: "Bad Gateway" })
+          ? Effect.succeed<Res>({ status: 502, body: "Bad Gateway" })
           : Effect.map(usersHandler(req), (res) => ({
             ...res,
             headers: { ...res.headers, "ratelimit-limit": "800", "ratelimit-remaining": "700" }
