@@ -802,6 +802,59 @@ describe("EventSub WebSocket transport", () => {
       assert.isNull(second.unsafePoll())
       assert.strictEqual(created.filter((c) => c.broadcaster === "2").length, 1)
     }).pipe(withSimulator))
+
+  it.scoped("a user's sessions are known as ours for the latest 64: a 409 on the 64th back is deleted, on the 65th left alone", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, attempts, created, deleted } = recordingApi({
+        // the create on the 65th session meets a 409: held on the first session and on the second
+        create: (n) => n === 65 ? failure("conflict", "already exists") : undefined,
+        list: () => [listed("on-session-1", created[0]!.sessionId), listed("on-session-2", created[1]!.sessionId)]
+      })
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced(Duration.zero) }),
+        () => Effect.void
+      )
+      const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      for (let i = 0; i < 64; i++) {
+        yield* eventually(Effect.sync(() => created.length === i + 1), `session ${i + 1}`)
+        yield* sim.eventSub.close({ sessionId: created[i]!.sessionId, code: 4006 })
+      }
+      yield* eventually(Effect.sync(() => created.length === 65), "created on session 65")
+      // sessions 2 to 65 are known: the first one's subscription may be another process's
+      assert.deepStrictEqual(deleted, ["on-session-2"])
+      assert.strictEqual(attempts.length, 66)
+      assert.strictEqual(created[64]!.sessionId, attempts[64])
+      assert.isNull(consumer.unsafePoll())
+    }).pipe(withSimulator))
+
+  it.scoped("after a reconnect the subscriptions are re-created side by side: a slow create does not hold the others back", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api: recording, created } = recordingApi()
+      const secondAsked = yield* Deferred.make<void>()
+      // on the new session, the first subscription's create answers only once the second one's was sent
+      const api: SubscriptionApi = {
+        ...recording,
+        create: (request) =>
+          Effect.suspend(() =>
+            created.length < 2
+              ? recording.create(request)
+              : request.condition.broadcaster_user_id === "2"
+              ? Effect.zipRight(Deferred.succeed(secondAsked, undefined), recording.create(request))
+              : Effect.zipRight(Deferred.await(secondAsked), recording.create(request))
+          )
+      }
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      for (const broadcaster of [1, 2]) {
+        yield* engine.subscribe(USER, decoder, condition(broadcaster)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === broadcaster), `create ${broadcaster}`)
+      }
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => created.length === 4), "both re-created")
+      assert.deepStrictEqual(created.slice(2).map((c) => c.broadcaster), ["2", "1"])
+    }).pipe(withSimulator))
 })
 
 describe("EventSub WebSocket transport, over the full stack", () => {
