@@ -14,6 +14,7 @@ import {
   HashMap,
   Layer,
   Logger,
+  Option,
   Schedule,
   Scope,
   Stream,
@@ -54,8 +55,8 @@ interface Created {
 }
 
 interface Script {
-  /** the outcome of create attempt `n` (from 1): a failure, or undefined to create */
-  readonly create?: ((n: number, sessionId: string) => CreateFailure | undefined) | undefined
+  /** the outcome of create attempt `n` (from 1) for a broadcaster: a failure, or undefined to create */
+  readonly create?: ((n: number, sessionId: string, broadcaster: string) => CreateFailure | undefined) | undefined
   /** what Get EventSub Subscriptions lists (after a 409) */
   readonly list?: ((sessionId: string) => ReadonlyArray<ListedSubscription>) | undefined
   readonly deleteFails?: boolean | undefined
@@ -70,7 +71,11 @@ const recordingApi = (script: Script = {}) => {
     create: (request) =>
       Effect.suspend(() => {
         attempts.push(request.sessionId)
-        const failure = script.create?.(attempts.length, request.sessionId)
+        const failure = script.create?.(
+          attempts.length,
+          request.sessionId,
+          String(request.condition.broadcaster_user_id)
+        )
         if (failure !== undefined) return Effect.fail(failure)
         const id = `sub-${created.length + 1}`
         created.push({
@@ -632,6 +637,223 @@ describe("EventSub WebSocket transport", () => {
       yield* eventually(Effect.sync(() => created.length === 3), "the other one re-created")
       yield* realPause(30)
       assert.deepStrictEqual(created.slice(2).map((c) => c.broadcaster), ["2"])
+    }).pipe(withSimulator))
+
+  it.scoped("a subscription that ended is created anew for a new stream; its old consumer leaving later leaves the new one shared", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created, deleted } = recordingApi({
+        create: (n) => n === 2 ? failure("fatal", "the scope was removed") : undefined
+      })
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      const subscribe = engine.subscribe(USER, decoder, condition(1))
+      // a consumer that keeps its stream (and its scope) open after the stream failed
+      const oldScope = yield* Scope.make()
+      const pull = yield* Stream.toPull(subscribe).pipe(Scope.extend(oldScope))
+      const old = yield* Effect.fork(pull)
+      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => old.unsafePoll() !== null), "the old stream ended")
+      const ended = yield* Effect.flip(Fiber.join(old))
+      assert.include(Option.getOrThrow(ended).message, "the scope was removed")
+      // a new stream of it: created again, on the new session
+      const renewed = yield* subscribe.pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 2), "created anew")
+      assert.notStrictEqual(created[1]!.sessionId, created[0]!.sessionId)
+      // the old consumer goes; a third consumer shares the new subscription: no create
+      yield* Scope.close(oldScope, Exit.void)
+      const third = yield* subscribe.pipe(Stream.runDrain, Effect.forkScoped)
+      yield* realPause(20)
+      assert.strictEqual(created.length, 2)
+      // deleted once, when its last consumer ends
+      yield* Fiber.interrupt(renewed)
+      assert.deepStrictEqual(deleted, [])
+      yield* Fiber.interrupt(third)
+      assert.deepStrictEqual(deleted, [created[1]!.id])
+      yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "the emptied connection closed")
+    }).pipe(withSimulator))
+
+  it.scoped("one of two consumers leaves: the subscription and its connection stay, and a newcomer shares it", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, created, deleted } = recordingApi()
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      const subscribe = engine.subscribe(USER, decoder, condition(1))
+      const first = yield* subscribe.pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 1), "the create")
+      const second = yield* subscribe.pipe(Stream.runDrain, Effect.forkScoped)
+      yield* realPause(20)
+      yield* Fiber.interrupt(first)
+      const newcomer = yield* subscribe.pipe(Stream.runDrain, Effect.forkScoped)
+      yield* realPause(20)
+      assert.strictEqual(created.length, 1)
+      assert.deepStrictEqual(deleted, [])
+      assert.deepStrictEqual((yield* openSessions).map((s) => s.id), [created[0]!.sessionId])
+      yield* Fiber.interrupt(second)
+      assert.deepStrictEqual(deleted, [])
+      yield* Fiber.interrupt(newcomer)
+      assert.deepStrictEqual(deleted, [created[0]!.id])
+    }).pipe(withSimulator))
+
+  it.scoped("background retries: one re-created does not stop the others'; a fatal answer on a retry ends that stream", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      let retriesOf2 = 0
+      const { api, attempts, created } = recordingApi({
+        // 1, 2: the first session; 3, 4: both re-creates fail for now; then 1 is re-created, 2 fails again, then fatally
+        create: (n, _, broadcaster) => {
+          if (n <= 2) return undefined
+          if (n <= 4) return failure("transient", "Twitch is busy")
+          if (broadcaster !== "2") return undefined
+          return ++retriesOf2 === 1 ? failure("transient", "Twitch is busy") : failure("fatal", "the scope was removed")
+        }
+      })
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
+        () => Effect.void
+      )
+      const one = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+      const two = yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.fork)
+      yield* eventually(Effect.sync(() => created.length === 2), "the second create")
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => attempts.length === 4), "both re-creates failed")
+      yield* TestClock.adjust("1 second")
+      yield* eventually(Effect.sync(() => created.length === 3 && attempts.length === 6), "the first retries")
+      assert.strictEqual(created[2]!.broadcaster, "1")
+      yield* TestClock.adjust("1 second")
+      yield* eventually(Effect.sync(() => two.unsafePoll() !== null), "the second stream ended")
+      const error = yield* Effect.flip(Fiber.join(two))
+      assert.include(error.message, "the scope was removed")
+      assert.strictEqual(attempts.length, 7)
+      assert.isNull(one.unsafePoll())
+    }).pipe(withSimulator))
+
+  it.scoped("a consumer joining a subscription being re-created: a fatal answer to its try fails its stream at once", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, attempts, created } = recordingApi({
+        // 2: the re-create on the new session fails for now; from 3 (the joining consumer's try) on: fatally
+        create: (n) =>
+          n === 1
+            ? undefined
+            : n === 2
+            ? failure("transient", "Twitch is busy")
+            : failure("fatal", "the scope was removed")
+      })
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
+        () => Effect.void
+      )
+      const first = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
+      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => attempts.length === 2), "the re-create")
+      const joining = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
+      // without the clock moving (no background retry yet)
+      yield* eventually(Effect.sync(() => joining.unsafePoll() !== null), "the joining stream ended")
+      const error = yield* Effect.flip(Fiber.join(joining))
+      assert.include(error.message, "the scope was removed")
+      assert.strictEqual(attempts.length, 3)
+      assert.isNull(first.unsafePoll())
+      // the background retry meets it too: the first stream ends with it
+      yield* TestClock.adjust("1 second")
+      yield* eventually(Effect.sync(() => first.unsafePoll() !== null), "the first stream ended")
+      const ended = yield* Effect.flip(Fiber.join(first))
+      assert.include(ended.message, "the scope was removed")
+    }).pipe(withSimulator))
+
+  it.scoped("the session is lost while a new subscription's create is in flight (which fails): created on the next session", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api: recording, attempts, created } = recordingApi({
+        create: (n) => n === 2 ? failure("transient", "the network is down") : undefined
+      })
+      const engine = yield* Effect.suspend(() => {
+        const api: SubscriptionApi = {
+          ...recording,
+          create: (request) =>
+            attempts.length === 1
+              // the second create: the session drops meanwhile (and is known lost) before it fails
+              ? Effect.zipRight(
+                Effect.orDie(Effect.zipRight(
+                  sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 }),
+                  eventually(Effect.sync(() => statuses.items.some((s) => s._tag === "Reconnecting")), "lost")
+                )),
+                recording.create(request)
+              )
+              : recording.create(request)
+        }
+        return make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      })
+      const statuses = yield* collect(engine.status)
+      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
+      const second = yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(
+        Effect.sync(() => created.some((c) => c.broadcaster === "2")),
+        "the second subscription, on the next session"
+      )
+      const [again] = created.filter((c) => c.broadcaster === "2")
+      assert.notStrictEqual(again!.sessionId, created[0]!.sessionId)
+      yield* realPause(20)
+      assert.isNull(second.unsafePoll())
+      assert.strictEqual(created.filter((c) => c.broadcaster === "2").length, 1)
+    }).pipe(withSimulator))
+
+  it.scoped("a user's sessions are known as ours for the latest 64: a 409 on the 64th back is deleted, on the 65th left alone", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api, attempts, created, deleted } = recordingApi({
+        // the create on the 65th session meets a 409: held on the first session and on the second
+        create: (n) => n === 65 ? failure("conflict", "already exists") : undefined,
+        list: () => [listed("on-session-1", created[0]!.sessionId), listed("on-session-2", created[1]!.sessionId)]
+      })
+      const engine = yield* make(
+        api,
+        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced(Duration.zero) }),
+        () => Effect.void
+      )
+      const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      for (let i = 0; i < 64; i++) {
+        yield* eventually(Effect.sync(() => created.length === i + 1), `session ${i + 1}`)
+        yield* sim.eventSub.close({ sessionId: created[i]!.sessionId, code: 4006 })
+      }
+      yield* eventually(Effect.sync(() => created.length === 65), "created on session 65")
+      // sessions 2 to 65 are known: the first one's subscription may be another process's
+      assert.deepStrictEqual(deleted, ["on-session-2"])
+      assert.strictEqual(attempts.length, 66)
+      assert.strictEqual(created[64]!.sessionId, attempts[64])
+      assert.isNull(consumer.unsafePoll())
+    }).pipe(withSimulator))
+
+  it.scoped("after a reconnect the subscriptions are re-created side by side: a slow create does not hold the others back", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const { api: recording, created } = recordingApi()
+      const secondAsked = yield* Deferred.make<void>()
+      // on the new session, the first subscription's create answers only once the second one's was sent
+      const api: SubscriptionApi = {
+        ...recording,
+        create: (request) =>
+          Effect.suspend(() =>
+            created.length < 2
+              ? recording.create(request)
+              : request.condition.broadcaster_user_id === "2"
+              ? Effect.zipRight(Deferred.succeed(secondAsked, undefined), recording.create(request))
+              : Effect.zipRight(Deferred.await(secondAsked), recording.create(request))
+          )
+      }
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      for (const broadcaster of [1, 2]) {
+        yield* engine.subscribe(USER, decoder, condition(broadcaster)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* eventually(Effect.sync(() => created.length === broadcaster), `create ${broadcaster}`)
+      }
+      yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
+      yield* eventually(Effect.sync(() => created.length === 4), "both re-created")
+      assert.deepStrictEqual(created.slice(2).map((c) => c.broadcaster), ["2", "1"])
     }).pipe(withSimulator))
 })
 
