@@ -156,6 +156,23 @@ const groups = {
     // - resolveConflict `kind: "transient"` → "": only "fatal" and "conflict" are ever compared (a create's own).
     // - resolveConflict `s.sessionId !== undefined &&` → true: isLostSession(undefined) is false (never known).
     // - resolveConflict's forEach `{ discard: true }` → `{}` / false: its result is unused.
+    // eventsubWsSubscriptions.ts, from a first pass against eventsub-websocket.test.ts (2026-11-26):
+    // - endEntry `if (entry.ended)` → false: ending twice repeats idempotent steps (unregister checks identity,
+    //   Inbox.fail ignores a closed inbox).
+    // - markClosed `if (conn.closed)` → false, `index >= 0` → true: a connection leaves user.conns only here, once.
+    // - waitCreated `if (entry.ended)` → false: an ended entry is out of user.entries; ensureCreated skips it, so it
+    //   returns void as well, only after the next welcome.
+    // - waitCreated `entry.generation >= 0` → `> 0`: generations count from 1, an entry's is -1 or ≥ 1.
+    // - the warning kind "resubscribe" → "": the gate throttles per kind, no other warning of the engine uses "".
+    // - createAll's / recreateLater's forEach `discard: true` → false: their results are unused.
+    // - recreateLater `Option.isNone(ref)` → false: the retries run in the session's scope, interrupted before the
+    //   session is replaced or failed; within a session the deferred only succeeds.
+    // - release `!entry.removed || entry.refCount > 0` (`&&`, `refCount > 0` → false): after the locked block an entry
+    //   is either kept (refCount > 0) or removed with refCount 0, so every form agrees.
+    // - release `toClose.fiber !== undefined` → true: newConn sets conn.fiber before register returns.
+    // - markClosed `conn.closed = true` → false (NOT equivalent, accepted): it matters only at engine shutdown, where a
+    //   waiter whose create failed after a lost session retries once more and fails with "the connection was closed"
+    //   instead of the create's error.
     mutate: ["src/internal/eventsubWebSocket.ts", "src/internal/eventsubWsSubscriptions.ts"],
     // the files that drive the transport (eventsub-limits' 900 subscriptions took 35 s per mutant: the
     // limits are pinned with small ones in eventsub-websocket; bot / client add no coverage of their own)
