@@ -765,44 +765,6 @@ describe("EventSub WebSocket transport", () => {
       assert.include(ended.message, "the scope was removed")
     }).pipe(withSimulator))
 
-  it.scoped("the session is lost while a new subscription's create is in flight (which fails): created on the next session", () =>
-    Effect.gen(function*() {
-      const sim = yield* Simulator.Simulator
-      const { api: recording, attempts, created } = recordingApi({
-        create: (n) => n === 2 ? failure("transient", "the network is down") : undefined
-      })
-      const engine = yield* Effect.suspend(() => {
-        const api: SubscriptionApi = {
-          ...recording,
-          create: (request) =>
-            attempts.length === 1
-              // the second create: the session drops meanwhile (and is known lost) before it fails
-              ? Effect.zipRight(
-                Effect.orDie(Effect.zipRight(
-                  sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 }),
-                  eventually(Effect.sync(() => statuses.items.some((s) => s._tag === "Reconnecting")), "lost")
-                )),
-                recording.create(request)
-              )
-              : recording.create(request)
-        }
-        return make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
-      })
-      const statuses = yield* collect(engine.status)
-      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
-      yield* eventually(Effect.sync(() => created.length === 1), "the first create")
-      const second = yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.forkScoped)
-      yield* eventually(
-        Effect.sync(() => created.some((c) => c.broadcaster === "2")),
-        "the second subscription, on the next session"
-      )
-      const [again] = created.filter((c) => c.broadcaster === "2")
-      assert.notStrictEqual(again!.sessionId, created[0]!.sessionId)
-      yield* realPause(20)
-      assert.isNull(second.unsafePoll())
-      assert.strictEqual(created.filter((c) => c.broadcaster === "2").length, 1)
-    }).pipe(withSimulator))
-
   it.scoped("a user's sessions are known as ours for the latest 64: a 409 on the 64th back is deleted, on the 65th left alone", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
