@@ -119,6 +119,10 @@ const engineOptions = (url: string, overrides: Partial<EngineOptions> = {}): Eng
   ...overrides
 })
 
+/** An engine over the simulator whose re-creates and reconnects are retried every `every`. */
+const retryingEngine = (api: SubscriptionApi, url: string, every: Duration.DurationInput = "1 second") =>
+  make(api, engineOptions(url, { reconnectSchedule: Schedule.spaced(every) }), () => Effect.void)
+
 /** Runs `f` with a logger that records each line as "LEVEL message key=value ..." (its annotations). */
 const captureAnnotatedLogs = <A, E, R>(f: (lines: Array<string>) => Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
@@ -363,11 +367,7 @@ describe("EventSub WebSocket transport", () => {
           create: (n) => n === 2 || n === 3 ? failure("conflict", "already exists") : undefined,
           list: () => [listed("foreign", "someone-elses-session")]
         })
-        const engine = yield* make(
-          api,
-          engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
-          () => Effect.void
-        )
+        const engine = yield* retryingEngine(api, sim.eventSubWsUrl)
         const consumer = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
         yield* eventually(Effect.sync(() => created.length === 1), "the first create")
         yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
@@ -531,11 +531,7 @@ describe("EventSub WebSocket transport", () => {
       const { api, attempts, created } = recordingApi({
         create: () => failing ? failure("transient", "Twitch is busy") : undefined
       })
-      const engine = yield* make(
-        api,
-        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
-        () => Effect.void
-      )
+      const engine = yield* retryingEngine(api, sim.eventSubWsUrl)
       const first = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
       yield* eventually(Effect.sync(() => created.length === 1), "the first create")
       failing = true
@@ -564,11 +560,7 @@ describe("EventSub WebSocket transport", () => {
         const { api, created } = recordingApi({
           create: () => failing ? failure("transient", "Twitch is busy") : undefined
         })
-        const engine = yield* make(
-          api,
-          engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 hour") }),
-          () => Effect.void
-        )
+        const engine = yield* retryingEngine(api, sim.eventSubWsUrl, "1 hour")
         yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
         yield* eventually(Effect.sync(() => created.length === 1), "the create")
         yield* sim.eventSub.sendMalformed({ sessionId: created[0]!.sessionId, text: "not json" })
@@ -619,11 +611,7 @@ describe("EventSub WebSocket transport", () => {
       const { api, attempts, created } = recordingApi({
         create: () => failing ? failure("transient", "Twitch is busy") : undefined
       })
-      const engine = yield* make(
-        api,
-        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
-        () => Effect.void
-      )
+      const engine = yield* retryingEngine(api, sim.eventSubWsUrl)
       const gone = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
       yield* eventually(Effect.sync(() => created.length === 1), "the first create")
       yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.forkScoped)
@@ -708,11 +696,7 @@ describe("EventSub WebSocket transport", () => {
           return ++retriesOf2 === 1 ? failure("transient", "Twitch is busy") : failure("fatal", "the scope was removed")
         }
       })
-      const engine = yield* make(
-        api,
-        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
-        () => Effect.void
-      )
+      const engine = yield* retryingEngine(api, sim.eventSubWsUrl)
       const one = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
       yield* eventually(Effect.sync(() => created.length === 1), "the first create")
       const two = yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.fork)
@@ -742,11 +726,7 @@ describe("EventSub WebSocket transport", () => {
             ? failure("transient", "Twitch is busy")
             : failure("fatal", "the scope was removed")
       })
-      const engine = yield* make(
-        api,
-        engineOptions(sim.eventSubWsUrl, { reconnectSchedule: Schedule.spaced("1 second") }),
-        () => Effect.void
-      )
+      const engine = yield* retryingEngine(api, sim.eventSubWsUrl)
       const first = yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.fork)
       yield* eventually(Effect.sync(() => created.length === 1), "the first create")
       yield* sim.eventSub.close({ sessionId: created[0]!.sessionId, code: 4006 })
