@@ -140,23 +140,30 @@ const groups = {
   },
   eventsubws: {
     // the WebSocket transport: sessions, keepalive, reconnect, and its subscriptions
-    // Known survivors, equivalent or unreachable (2026-11-26; eventsubWebSocket.ts by reading, see the report):
-    // - describeEnd `isInterruptedOnly ? "interrupted" : "socket defect"`: a socket fiber is interrupted only by
-    //   stopSocket, after the race that watched it ended, and the frame handler never throws.
-    // - socketEnded's onSuccess "socket closed": closeCodeIsError is always true, runRaw never succeeds.
+    // Known survivors of eventsubWebSocket.ts, equivalent or unreachable (Stryker, 2026-11-27: 2 passes, see README):
+    // - describeEnd `Option.isSome(failure)` is killed; its `"interrupted"` / `"socket defect"` texts are not: a socket
+    //   fiber is interrupted only by stopSocket, after the race that watched it ended, and the frame handler never throws.
+    // - socketEnded's onSuccess (`() => undefined`, "socket closed"): closeCodeIsError is always true, runRaw never succeeds.
     // - openSocket `typeof data === "string"` → true: Twitch (and the simulator) send text frames only.
-    // - openSocket `raw?.pause`, `raw?.resume?.()` optional chains: raw is set before the first frame.
-    // - resume's `if (paused)` → true: resuming a ws that reads already is a no-op.
+    // - openSocket `raw?.pause`, `raw?.resume?.()` optional chains (3): raw is set before the first frame.
     // - setupSession `later.length > 0` → `>= 0` / true: a retry fiber over no entries ends at once.
-    // - findOrAddEntry `!c.closed &&` → true: markClosed takes a closed connection out of user.conns at once.
-    // - register's Effect.uninterruptible and user.lock: guards against races no test can order.
+    // - watchdog `session.current?.isPaused` → `.isPaused`: openSession sets current before the watchdog starts.
+    // - runSession's drain forEach `{ discard: true }` → `{}` / false: its result is unused.
+    // - reconnectLoop's `while` test (`||`, `size > 0` → true / `>= 0`) and its `break` test (→ false, `&&`,
+    //   `size === 0` → false): a connection emptied by release is marked closed and interrupted there, and one emptied
+    //   by endEntry is interrupted by its consumers' release; the loop's own checks only end it sooner.
+    // - reconnectLoop `{ welcomedAt: -1 }` → `{}`: `undefined >= 0` is false, as `-1 >= 0` is (never welcomed).
+    // - connectionEnded `!conn.sessionReady` → true: failing a deferred that is done already is a no-op.
+    // - getUser `knownSessions: []` → ["Stryker was here"]: no session of Twitch's is named that.
+    // - the registry's pending test `entry.generation !== conn.generation` → true: a session carries only the
+    //   subscriptions created on it, one per type + condition (a second gets 409), so a notification with an id we do
+    //   not know never matches a created entry.
+    // Statements removed by hand (Stryker makes no such mutants), not caught, equivalent:
     // - handover's failure branch without stopSocket: the session ends right after and closes every socket.
-    // - reconnectLoop's `break` → never: a connection emptied by endEntry is interrupted by its consumers' release.
     // - stopSocket without `sessions.delete`: resuming and interrupting a stopped socket again are no-ops.
-    // - resolveConflict `kind: "transient"` → "": only "fatal" and "conflict" are ever compared (a create's own).
-    // - resolveConflict `s.sessionId !== undefined &&` → true: isLostSession(undefined) is false (never known).
-    // - resolveConflict's forEach `{ discard: true }` → `{}` / false: its result is unused.
-    // eventsubWsSubscriptions.ts, from a first pass against eventsub-websocket.test.ts (2026-11-26):
+    // - stopSocket without `handle.resume()` (NOT equivalent, accepted): it matters only for an old socket paused during
+    //   a handover, whose last frames then wait for the session's end; no test could set that up reliably.
+    // Known survivors of eventsubWsSubscriptions.ts, equivalent (Stryker, a pass against eventsub-websocket.test.ts, 2026-11-26):
     // - endEntry `if (entry.ended)` → false: ending twice repeats idempotent steps (unregister checks identity,
     //   Inbox.fail ignores a closed inbox).
     // - markClosed `if (conn.closed)` → false, `index >= 0` → true: a connection leaves user.conns only here, once.
@@ -164,6 +171,9 @@ const groups = {
     //   returns void as well, only after the next welcome.
     // - waitCreated `entry.generation >= 0` → `> 0`: generations count from 1, an entry's is -1 or ≥ 1.
     // - the warning kind "resubscribe" → "": the gate throttles per kind, no other warning of the engine uses "".
+    // - resolveConflict `kind: "transient"` → "": only "fatal" and "conflict" are ever compared (a create's own).
+    // - resolveConflict `s.sessionId !== undefined &&` → true: isLostSession(undefined) is false (never known).
+    // - resolveConflict's forEach `{ discard: true }` → `{}` / false: its result is unused.
     // - createAll's / recreateLater's forEach `discard: true` → false: their results are unused.
     // - recreateLater `Option.isNone(ref)` → false: the retries run in the session's scope, interrupted before the
     //   session is replaced or failed; within a session the deferred only succeeds.
@@ -253,7 +263,7 @@ const groups = {
       // the EventSub service: which user a stream acts as (`makeService`, `resolveUserWith`)
       "src/internal/eventsubService.ts"
     ],
-    testFiles: ["test/bot.test.ts", "test/client.test.ts", "test/eventsub.test.ts"]
+    testFiles: ["test/bot.test.ts", "test/client.test.ts", "test/eventsub.test.ts", "test/eventsub-service.test.ts"]
   }
 }
 

@@ -211,18 +211,30 @@ describe("EventSub WebSocket transport", () => {
       assert.isFalse([a, b].includes(c))
     }).pipe(withSimulator))
 
-  it.scoped("asks for the configured keepalive, in a URL with or without a query of its own", () =>
+  it.scoped("asks for the configured keepalive, in a URL with or without a query of its own; none: the URL as given", () =>
     Effect.gen(function*() {
       const sim = yield* Simulator.Simulator
       const { api, created } = recordingApi()
-      for (const [url, seconds] of [[sim.eventSubWsUrl, 30], [`${sim.eventSubWsUrl}?region=eu`, 45]] as const) {
+      const urls: Array<string> = []
+      const cases: ReadonlyArray<readonly [string, number | undefined]> = [
+        [sim.eventSubWsUrl, 30],
+        [`${sim.eventSubWsUrl}?region=eu`, 45],
+        [sim.eventSubWsUrl, undefined]
+      ]
+      for (const [url, seconds] of cases) {
         const engine = yield* make(api, engineOptions(url, { keepaliveTimeoutSeconds: seconds }), () => Effect.void)
+          .pipe(Effect.provide(FaultySocket.layer({ urls })))
         const before = created.length
-        yield* engine.subscribe(USER, decoder, condition(seconds)).pipe(Stream.runDrain, Effect.forkScoped)
+        yield* engine.subscribe(USER, decoder, condition(seconds ?? 1)).pipe(Stream.runDrain, Effect.forkScoped)
         yield* eventually(Effect.sync(() => created.length === before + 1), "the create")
         const session = (yield* sessions).find((s) => s.id === created.at(-1)!.sessionId)
-        assert.strictEqual(session?.keepaliveTimeoutSeconds, seconds)
+        assert.strictEqual(session?.keepaliveTimeoutSeconds, seconds ?? 10) // the simulator's default: 10
       }
+      assert.deepStrictEqual(urls, [
+        `${sim.eventSubWsUrl}?keepalive_timeout_seconds=30`,
+        `${sim.eventSubWsUrl}?region=eu&keepalive_timeout_seconds=45`,
+        sim.eventSubWsUrl
+      ])
     }).pipe(withSimulator))
 
   it.scoped("each close code is named in the Reconnecting status (Twitch's reason), another one by its number", () =>
@@ -476,6 +488,143 @@ describe("EventSub WebSocket transport", () => {
       yield* realPause(20)
       assert.deepStrictEqual(deleted, [])
       yield* eventually(Effect.map(openSessions, (list) => list.length === 0), "the connection closed")
+    }).pipe(withSimulator))
+
+  it.scoped("a notification that overtakes the answer to its create is delivered", () =>
+    Effect.gen(function*() {
+      const recording = recordingApi()
+      const answer = yield* Deferred.make<void>()
+      let asked = 0
+      const api: SubscriptionApi = {
+        ...recording.api,
+        create: (request) =>
+          Effect.suspend(() => {
+            asked++
+            return Effect.zipRight(Deferred.await(answer), recording.api.create(request))
+          })
+      }
+      // while asked to, the next keepalive becomes a notification of the subscription being created
+      let overtake = false
+      const inbound = (text: string): string => {
+        const frame = JSON.parse(text) as { metadata: Record<string, string> }
+        if (!overtake || frame.metadata.message_type !== "session_keepalive") return text
+        overtake = false
+        return JSON.stringify({
+          metadata: {
+            ...frame.metadata,
+            message_id: "early-1",
+            message_type: "notification",
+            subscription_type: decoder.type,
+            subscription_version: decoder.version
+          },
+          payload: {
+            subscription: {
+              id: "sub-1",
+              status: "enabled",
+              type: decoder.type,
+              version: decoder.version,
+              condition: condition(1)
+            },
+            event: { chatter: "early" }
+          }
+        })
+      }
+      const sim = yield* Simulator.Simulator
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void).pipe(
+        Effect.provide(FaultySocket.layer({ inbound }))
+      )
+      const events = yield* engine.subscribe(USER, decoder, condition(1)).pipe(
+        Stream.take(1),
+        Stream.runCollect,
+        Effect.fork
+      )
+      yield* eventually(Effect.sync(() => asked === 1), "the create asked")
+      overtake = true
+      yield* TestClock.adjust("2 seconds") // the simulator's keepalive (before its 10 s subscribe deadline)
+      yield* eventually(Effect.sync(() => !overtake), "the notification")
+      yield* realPause(20)
+      yield* Deferred.succeed(answer, undefined)
+      yield* eventually(Effect.map(Fiber.poll(events), Option.isSome), "the event delivered")
+      assert.deepStrictEqual(Array.from(yield* Fiber.join(events)), [{ chatter: "early" }])
+    }).pipe(Effect.provide(Simulator.layer({ eventSub: { keepaliveSeconds: 2 } }))))
+
+  it.scoped("a create in flight when its session is lost: made on the next session, and its stream goes on", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const recording = recordingApi()
+      const hold = yield* Deferred.make<void>()
+      let held = false
+      const api: SubscriptionApi = {
+        ...recording.api,
+        create: (request) => {
+          if (request.condition.broadcaster_user_id !== "2" || held) return recording.api.create(request)
+          held = true
+          // answered after the session is gone: Twitch no longer knows it (a transient failure)
+          return Effect.zipRight(Deferred.await(hold), Effect.fail(failure("transient", "no such session")))
+        }
+      }
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void)
+      const statuses = yield* collect(engine.status)
+      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => recording.created.length === 1), "the first create")
+      const second = yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => held), "the second create in flight")
+      const lost = recording.created[0]!.sessionId
+      yield* sim.eventSub.close({ sessionId: lost, code: 4000 })
+      yield* eventually(Effect.sync(() => statuses.items.some((s) => s._tag === "Reconnecting")), "the session lost")
+      yield* Deferred.succeed(hold, undefined)
+      yield* eventually(Effect.sync(() => recording.created.length === 3), "both made on the next session")
+      const next = recording.created[1]!.sessionId
+      assert.notStrictEqual(next, lost)
+      assert.deepStrictEqual(recording.created.slice(1).map((c) => [c.broadcaster, c.sessionId]), [["1", next], [
+        "2",
+        next
+      ]])
+      yield* realPause(20)
+      assert.isNull(second.unsafePoll())
+    }).pipe(withSimulator))
+
+  it.scoped("when the engine closes between sessions: a consumer waiting for the next one fails", () =>
+    Effect.gen(function*() {
+      const sim = yield* Simulator.Simulator
+      const recording = recordingApi()
+      // the first session creates; the next one never gets past creating, so it never becomes ready
+      let first: string | undefined
+      const api: SubscriptionApi = {
+        ...recording.api,
+        create: (request) => {
+          first ??= request.sessionId
+          return request.sessionId === first ? recording.api.create(request) : Effect.never
+        }
+      }
+      const scope = yield* Scope.make()
+      const engine = yield* make(api, engineOptions(sim.eventSubWsUrl), () => Effect.void).pipe(Scope.extend(scope))
+      const statuses = yield* collect(engine.status)
+      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      yield* eventually(Effect.sync(() => recording.created.length === 1), "the create")
+      yield* sim.eventSub.close({ sessionId: recording.created[0]!.sessionId, code: 4000 })
+      yield* eventually(Effect.sync(() => statuses.items.some((s) => s._tag === "Reconnecting")), "the session lost")
+      const waiting = yield* engine.subscribe(USER, decoder, condition(2)).pipe(Stream.runDrain, Effect.fork)
+      yield* realPause(20)
+      yield* Scope.close(scope, Exit.void)
+      yield* eventually(Effect.map(Fiber.poll(waiting), Option.isSome), "the waiting consumer's end")
+      const error = yield* Effect.flip(Fiber.join(waiting))
+      assert.include(error.message, "the connection was closed")
+    }).pipe(withSimulator))
+
+  it.scoped("sessions that never open are never stable, however late the clock: the backoff grows", () =>
+    Effect.gen(function*() {
+      yield* TestClock.adjust("2 minutes") // well past stableAfter (a minute) since the clock's 0
+      const { api } = recordingApi()
+      const options = engineOptions("ws://127.0.0.1:1/ws", { reconnectSchedule: Schedule.spaced("1 hour") })
+      const engine = yield* make(api, options, () => Effect.void)
+      const statuses = yield* collect(engine.status)
+      yield* engine.subscribe(USER, decoder, condition(1)).pipe(Stream.runDrain, Effect.forkScoped)
+      const attempts = () => statuses.items.flatMap((s) => s._tag === "Reconnecting" ? [s.attempt] : [])
+      yield* eventually(Effect.sync(() => attempts().length >= 2), "two failed attempts")
+      yield* realPause(50)
+      // the first retry goes at once, the next waits its hour on the schedule
+      assert.deepStrictEqual(attempts(), [1, 2])
     }).pipe(withSimulator))
 
   it.scoped("a welcome that does not come, a session_reconnect before it, a handover without welcome: each a reconnect", () =>
@@ -884,6 +1033,26 @@ describe("EventSub WebSocket transport, over the full stack", () => {
       }))
     }))
 
+  it.scoped("the socket pauses when the events waiting for a stuck consumer reach the high-water mark, not one later", () =>
+    Effect.suspend(() => {
+      const pauses: Array<"pause" | "resume"> = []
+      return Effect.gen(function*() {
+        const { release } = yield* stuckConsumer
+        const sim = yield* Simulator.Simulator
+        let sent = 0
+        while (pauses.length === 0 && sent < 40) {
+          yield* sim.eventSub.trigger({ type: "channel.chat.message", event: { message: { text: `m${sent++}` } } })
+          yield* realPause(60) // for the dispatcher to hand each event on as far as it can
+        }
+        // held: 1 by the consumer, 4 in its buffer, 1 in the dispatcher's hand, then 8 in the ingress
+        assert.strictEqual(sent, 14)
+        yield* release(sent)
+      }).pipe(withStack({
+        eventSub: { consumerBuffer: 4, ingressHighWater: 8 },
+        webSocket: FaultySocket.layer({ pauses })
+      }))
+    }))
+
   it.scoped("a WebSocket that cannot pause: the events wait in memory, none is lost", () =>
     Effect.gen(function*() {
       const eventSub = yield* EventSub.EventSub
@@ -953,8 +1122,9 @@ describe("EventSub WebSocket transport, over the full stack", () => {
           yield* eventually(Effect.sync(() => connected() === n), `session ${n}`)
           yield* waitSubscribed()
         })
+      /** exactly `stableAfter` (a minute) on the test clock: stable from then on */
       const liveAMinute = Effect.gen(function*() {
-        for (let i = 0; i < 13; i++) {
+        for (let i = 0; i < 12; i++) {
           yield* TestClock.adjust("5 seconds")
           yield* realPause(5)
         }

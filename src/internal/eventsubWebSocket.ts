@@ -82,8 +82,6 @@ type Control = Extract<Action<Entry>, { readonly _tag: "Welcome" | "Reconnect" }
 
 /** How a session went, for the reconnect decision. */
 interface SessionOutcome {
-  /** the generation it created subscriptions in (-1: never welcomed) */
-  generation: number
   /** Clock millis of its welcome (-1: never welcomed) */
   welcomedAt: number
 }
@@ -286,7 +284,6 @@ const openSession = (session: Session, outcome: SessionOutcome) =>
     const welcome = yield* awaitWelcome(session, fiber)
     session.keepaliveMillis = welcome.keepaliveSeconds * 1000
     const ref: SessionRef = { sessionId: welcome.sessionId, generation: ++conn.generation }
-    outcome.generation = ref.generation
     outcome.welcomedAt = clock.unsafeCurrentTimeMillis()
     sessionOpened(conn, ref.sessionId)
     return [ref, fiber] as const
@@ -419,7 +416,7 @@ const reconnectLoop = (conn: Conn, deps: ReconnectDeps): Effect.Effect<void, nev
     const backoff = yield* Schedule.driver(deps.retrySchedule)
     let attempt = 0
     while (!conn.closed && conn.registry.size > 0) {
-      const outcome: SessionOutcome = { generation: -1, welcomedAt: -1 }
+      const outcome: SessionOutcome = { welcomedAt: -1 }
       const reason = yield* Effect.flip(deps.runSession(conn, outcome))
       yield* sessionLost(conn)
       if (conn.closed || conn.registry.size === 0) break
