@@ -106,14 +106,15 @@ const groups = {
     // - take's `takers.delete` on interruption → {}, the dispatcher's `waiter = undefined` on interruption → {}: a
     //   stale resume of an interrupted fiber is ignored and the slot cleared at the next wake (memory until then).
     // - offer `events.length === 0` → false: an empty offer copies nothing and returns at once (a spurious wake at most).
-    // - refill's guard (8 mutants) and `waiting.size > 0` → true / `>=`: offers wait only while the buffer is full and
-    //   each take refills it, so the guard is never true; a loop over no offers does nothing.
+    // - takeNow's `offers.size > 0` → true / `>=`: a refill over no offers does nothing.
     // - wakeTakers `takers.size === 0` → false: the loop over an empty set does nothing.
     // - dispatchTurn's `….length > 0` → true / `>= 0` (3 × 2): a fresh empty array in place of an empty one (allocation).
     // - the "schema" warning kind → "": the kind only keys the warning gate, no other warning uses "" or "schema".
     // Known survivors of eventsubInbox.ts that are NOT equivalent (left: no test can place the race):
-    // - take's check of the inbox state after registering a taker (4) and offer's after queueing (1): they close the
-    //   window between the empty check and the wait's registration, where a fiber yield would lose a wake-up.
+    // - take's check of the inbox state after registering a taker (4), offer's after queueing (1) and its second fill
+    //   there: they close the window between a check and the wait's registration, where a fiber yield would lose a
+    //   wake-up (the second fill, added 2026-11-27, replaced takeNow's refill of an empty buffer, which could not help
+    //   a consumer already waiting).
     // Known survivors of eventsubGuard.ts (the fast type guards), equivalent (2026-11-26):
     // - literals `[]` → ["Stryker was here"]: indices are taken after each push (length - 1), a prefilled entry is never read.
     // - the UndefinedKeyword case without its return: falls through to Literal, whose `ast.literal` is undefined there too.
@@ -231,17 +232,24 @@ const groups = {
     //   `/, actual [\s\S]*$/` → without `$`: the greedy `[\s\S]*` runs to the end anyway.
     // - the bucket key `principal._tag === "App"` → `!==`, "app" / "extension" → "": keys only need to differ, and do.
     // - `{ token: undefined, request: undefined }` → `{}`: an absent property reads undefined.
-    // - `response.status >= 200` → true: no HttpClient gives a final answer below 200.
+    // - `response.status >= 200` → true, and outcomeOf's `status >= 200` → true: no HttpClient gives a final answer
+    //   below 200; outcomeOf's `status < 300` → `<=`: Twitch never answers 300 Multiple Choices.
+    // - paginate `cursor !== undefined` → true: UrlParams leaves out a parameter whose value is undefined.
     // - executeWith `rejected !== undefined` → true: a response exists only after `prepare` stored the token.
     // - `acting === undefined` → false (the body's): `record[undefined]` reads the key "undefined", which no input has.
     // - batchesOf `pairs.length <= 100` → `< 100`: exactly 100 values make one batch of 100, the same request.
-    // - decodeErrorMessage's "" (both) → other text, `() => ""` → `() => undefined`: only tested for the word "scope".
+    // - decodeErrorMessage's "" (both) → other text, `() => ""` → `() => undefined`, and failure's `body.message ?? ""`
+    //   → other text: only searched for the word "scope".
     // Known survivors of src/internal/helixTimeouts.ts, equivalent (2026-11-26):
     // - `queue = []` → ["Stryker was here"]: a string has no `fiber`, the first dropFinished drops it before any deadline.
     // - dropFinished's compaction test (→ true, `||`, `>`, either side → true): compacting sooner or one entry later only
     //   costs copying; the queue stays bounded (helix-timeouts pins the bound).
-    // Known survivors of src/internal/helixRateLimitHeaders.ts, equivalent (2026-11-26):
-    // - parseDate `text === undefined` → false: Date.parse(undefined) is NaN as well.
+    // Known survivors of src/internal/helixRateLimitHeaders.ts, equivalent (Stryker, 2026-11-27):
+    // - parseDate `text === undefined` → false: Date.parse(undefined) is NaN as well; `text !== dateText` → true: the
+    //   date is parsed again instead of taken from the one-entry cache.
+    // - the missing-header tests `headers[…] === undefined` → false (limit, remaining, reset; 4 mutants): Number(undefined)
+    //   is NaN, which the isFinite tests after them reject (or, for the reset, treat as no reset) all the same.
+    // - makeOffset `periodStart = -Infinity` → +Infinity: |now - ∞| is ∞ as well, the first sample starts a period.
     mutate: [
       between("src/Helix.ts", /^type Resolved/, /^export const layer/),
       "src/internal/helixRateLimiter.ts",

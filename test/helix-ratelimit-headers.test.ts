@@ -78,4 +78,21 @@ describe("Helix Ratelimit-* headers (unit)", () => {
     // the estimate is the least sample of this period and the last one: 2 s (the true offset is 3 s)
     assert.strictEqual(resetIn(read, at(3), at(3) - 3_000, 30_000), 29_000)
   })
+
+  it("no usable limit or remaining: nothing; a reset is believed from 5 s past to the window plus 5 s ahead", () => {
+    const read = makeReader()
+    const base = { "ratelimit-limit": "800", "ratelimit-remaining": "5" }
+    assert.isUndefined(read({ ...base, "ratelimit-limit": "0" }, T))
+    assert.isUndefined(read({ "ratelimit-remaining": "5" }, T))
+    assert.isUndefined(read({ ...base, "ratelimit-remaining": "many" }, T))
+    // without a Date header the local clock is the server's
+    const at = (resetIn: number) => read({ ...base, "ratelimit-reset": String((T + resetIn) / 1000) }, T)!
+    const window = { limit: 800, remaining: 5, resetAt: T + 60_000, resetKnown: false }
+    assert.deepStrictEqual(at(-5_000), { ...window, resetAt: T, resetKnown: true, implausibleBy: undefined })
+    assert.deepStrictEqual(at(65_000), { ...window, resetAt: T + 65_000, resetKnown: true, implausibleBy: undefined })
+    assert.deepStrictEqual(at(-6_000), { ...window, implausibleBy: -6_000 })
+    assert.deepStrictEqual(at(66_000), { ...window, implausibleBy: 66_000 })
+    // no reset at all: the window, and nothing to report
+    assert.deepStrictEqual(read(base, T), { ...window, implausibleBy: undefined })
+  })
 })

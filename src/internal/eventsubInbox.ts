@@ -177,7 +177,12 @@ export class Inbox<A, E> {
       if (offset === events.length) return Effect.void
       return Effect.async<void>((resume) => {
         if (this.state === DONE) return resume(Effect.void)
-        const offer = new PendingOffer(events, offset, resume)
+        // the fiber may have yielded since the fill above, and a take emptied the buffer meanwhile: an offer
+        // queued behind room nobody refills would wait for ever, so fill again first
+        const rest = this.fill(events, offset)
+        this.wake()
+        if (rest === events.length) return resume(Effect.void)
+        const offer = new PendingOffer(events, rest, resume)
         this.offers.add(offer)
         return Effect.sync(() => {
           this.offers.delete(offer)
@@ -206,7 +211,6 @@ export class Inbox<A, E> {
 
   private takeNow(): Effect.Effect<Chunk.Chunk<A> | null, E> {
     const buffer = this.buffer
-    if (buffer.length === 0 && this.offers.size > 0) this.refill()
     if (buffer.length > 0) {
       const chunk = this.chunkOf(buffer.slice())
       buffer.length = 0
