@@ -16,7 +16,7 @@ import type { CreateFailure } from "./eventsubRegistry.js"
 type Transport = EventSubApi.CreateEventsubSubscriptionParams["transport"]
 type ListedTransport = EventSubApi.EventSubSubscription["transport"]
 
-/** A subscription of the app, as Get EventSub Subscriptions lists it. @internal */
+/** A subscription as Get EventSub Subscriptions lists it (the app's, on a conduit or a webhook callback). @internal */
 export interface AppSubscription {
   readonly id: string
   readonly status: string

@@ -25,6 +25,7 @@ import * as Stream from "effect/Stream"
 import type { Status, Undecodable } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
 import { type Adopting, endEntry, ensureCreated, routingOf } from "./eventsubAdopt.js"
+import type { AppSubscription } from "./eventsubAppApi.js"
 import type { Ingress, WarningGate } from "./eventsubDispatcher.js"
 import { dispatch } from "./eventsubDispatcher.js"
 import {
@@ -38,14 +39,6 @@ import {
 } from "./eventsubRegistry.js"
 import { type Action, parseFrame, route, type RouterState } from "./eventsubRouter.js"
 
-/** A subscription of the app on this conduit, as Get EventSub Subscriptions lists it. @internal */
-export interface ListedSubscription {
-  readonly id: string
-  readonly status: string
-  readonly version: string
-  readonly condition: Readonly<Record<string, unknown>>
-}
-
 /** What the transport needs from Helix (app token, this conduit). @internal */
 export interface ConduitApi {
   readonly create: (request: {
@@ -54,7 +47,7 @@ export interface ConduitApi {
     readonly condition: Readonly<Record<string, unknown>>
   }) => Effect.Effect<{ readonly id: string }, CreateFailure>
   /** the app's subscriptions of this type on the conduit, every page */
-  readonly list: (type: string) => Effect.Effect<ReadonlyArray<ListedSubscription>, EventSubError>
+  readonly list: (type: string) => Effect.Effect<ReadonlyArray<AppSubscription>, EventSubError>
   /** assigns the session to the shard; fails with Twitch's reason (e.g. the session is not connected) */
   readonly assign: (shard: number, sessionId: string) => Effect.Effect<void, string>
 }

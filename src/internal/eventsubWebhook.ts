@@ -20,6 +20,7 @@ import { createHmac, timingSafeEqual } from "node:crypto"
 import type { Undecodable } from "../EventSub.js"
 import type { EventSubError } from "../EventSubError.js"
 import { type Adopting, endEntry, ensureCreated, routingOf } from "./eventsubAdopt.js"
+import type { AppSubscription } from "./eventsubAppApi.js"
 import type { Ingress, WarningGate } from "./eventsubDispatcher.js"
 import { dispatch, warn } from "./eventsubDispatcher.js"
 import {
@@ -34,14 +35,6 @@ import {
 } from "./eventsubRegistry.js"
 import { clip, type Message, route, type RouterState } from "./eventsubRouter.js"
 
-/** A webhook subscription of this app and callback, as Get EventSub Subscriptions lists it. @internal */
-export interface ListedWebhook {
-  readonly id: string
-  readonly status: string
-  readonly version: string
-  readonly condition: Readonly<Record<string, unknown>>
-}
-
 /** What the transport needs from Helix (with the app token, for the configured callback and secret). @internal */
 export interface WebhookApi {
   readonly create: (request: {
@@ -50,7 +43,7 @@ export interface WebhookApi {
     readonly condition: Readonly<Record<string, unknown>>
   }) => Effect.Effect<{ readonly id: string }, CreateFailure>
   /** the app's webhook subscriptions of this type to this callback, every page */
-  readonly list: (type: string) => Effect.Effect<ReadonlyArray<ListedWebhook>, EventSubError>
+  readonly list: (type: string) => Effect.Effect<ReadonlyArray<AppSubscription>, EventSubError>
   readonly delete: (id: string) => Effect.Effect<void, EventSubError>
 }
 

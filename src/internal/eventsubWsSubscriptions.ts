@@ -14,6 +14,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { EventSubError } from "../EventSubError.js"
+import type { AppSubscription } from "./eventsubAppApi.js"
 import { warn, type WarningGate } from "./eventsubDispatcher.js"
 import {
   type CreateFailure,
@@ -25,11 +26,7 @@ import {
 import { clip } from "./eventsubRouter.js"
 
 /** A WebSocket subscription as Get EventSub Subscriptions lists it (what resolving a conflict needs). @internal */
-export interface ListedSubscription {
-  readonly id: string
-  readonly status: string
-  readonly version: string
-  readonly condition: Readonly<Record<string, unknown>>
+export interface ListedSubscription extends AppSubscription {
   readonly sessionId: string | undefined
 }
 
