@@ -105,7 +105,9 @@ const groups = {
     // - handChunkConstructor's catch block → {}: falling off the end returns undefined as well.
     // - take's `takers.delete` on interruption → {}, the dispatcher's `waiter = undefined` on interruption → {}: a
     //   stale resume of an interrupted fiber is ignored and the slot cleared at the next wake (memory until then).
-    // - offer `events.length === 0` → false: an empty offer copies nothing and returns at once (a spurious wake at most).
+    // - offer `events.length === 0` → false: an empty offer copies nothing and returns at once (a spurious wake at most);
+    //   `offset === events.length` → false: an offer that fitted goes through the wait's second fill, which finds it
+    //   done and resumes at once (slower only).
     // - takeNow's `offers.size > 0` → true / `>=`: a refill over no offers does nothing.
     // - wakeTakers `takers.size === 0` → false: the loop over an empty set does nothing.
     // - dispatchTurn's `….length > 0` → true / `>= 0` (3 × 2): a fresh empty array in place of an empty one (allocation).
