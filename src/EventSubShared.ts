@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { Nullable } from "./EventSubDefinition.js"
+import { Nullable, OpenString } from "./EventSubDefinition.js"
 
 /**
  * `channel.raid` takes exactly one of `from_broadcaster_user_id` / `to_broadcaster_user_id`.
@@ -76,7 +76,8 @@ export const ChatMention = Schema.Struct({
  * @category models
  */
 export const ChatFragment = Schema.Struct({
-  type: Schema.String,
+  /** what the fragment is: `text`, or the one of `cheermote` / `emote` / `mention` that is not null */
+  type: OpenString("text", "cheermote", "emote", "mention"),
   text: Schema.String,
   cheermote: Nullable(ChatCheermote),
   emote: Nullable(ChatEmote),

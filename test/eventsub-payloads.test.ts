@@ -91,6 +91,17 @@ describe("EventSub payload corpus", () => {
     assert.isTrue(
       Either.isRight(EventSubTypes.ChannelBitsUseV1.decodeEvent({ ...(bits.event as object), type: "future_kind" }))
     )
+    // a chat fragment's type: text, cheermote, emote or mention, and whatever kind Twitch adds
+    const kind: EventSubTypes.Event<typeof EventSubTypes.ChannelChatMessageV1>["message"]["fragments"][number]["type"] =
+      "mention"
+    assert.strictEqual(kind, "mention")
+    const message = corpus.find((f) => f.type === "channel.chat.message")!.payloads[0]!.event as {
+      readonly message: { readonly text: string }
+    }
+    const sticker = { type: "sticker", text: "x", cheermote: null, emote: null, mention: null }
+    const withSticker = { ...message, message: { ...message.message, fragments: [sticker] } }
+    const decoded = EventSubTypes.ChannelChatMessageV1.decodeEvent(withSticker)
+    assert.strictEqual(Either.isRight(decoded) && decoded.right.message.fragments[0]!.type, "sticker")
   })
 
   it("the five definitions issue 13 names decode what Twitch sends", () => {
