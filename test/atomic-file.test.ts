@@ -15,6 +15,9 @@ describe("atomicFile paths", () => {
     assert.strictEqual(dirname("C:\\bot\\tokens.json"), "C:\\bot")
     assert.strictEqual(dirname("C:\\bot/data\\tokens.json"), "C:\\bot/data")
     assert.strictEqual(dirname("\\tokens.json"), "\\")
+    assert.strictEqual(dirname("C:\\tokens.json"), "C:\\")
+    assert.strictEqual(dirname("C:/tokens.json"), "C:/")
+    assert.strictEqual(dirname("ab\\tokens.json"), "ab")
   })
 
   it("resolveSibling: a relative symlink target is beside the link; an absolute one is kept", () => {

@@ -19,7 +19,9 @@ import * as Effect from "effect/Effect"
 /** @internal */
 export const dirname = (path: string): string => {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"))
-  return i < 0 ? "." : i === 0 ? path.slice(0, 1) : path.slice(0, i)
+  // a root keeps its separator: `/`, `\`, and a drive's `C:\` (`C:` alone is that drive's current directory)
+  const root = i === 0 || (i === 2 && /^[A-Za-z]:/.test(path))
+  return i < 0 ? "." : path.slice(0, root ? i + 1 : i)
 }
 
 /** @internal */
