@@ -491,6 +491,10 @@ const bind = (
 
 // ------------------------------------------------------------------------------------------------ make
 
+/** The Helix handlers' `later`: a fiber in the simulator's scope, on the clock the simulator was made with. */
+const laterIn = (scope: Scope.Scope, clock: Clock.Clock): helix.HelixWorld["later"] => (millis, effect) =>
+  Effect.asVoid(Effect.forkIn(Effect.withClock(Effect.delay(effect, millis), clock), scope))
+
 /**
  * Start a simulator in the current scope.
  *
@@ -560,7 +564,8 @@ export const make = (options: Options = {}): Effect.Effect<Simulator.Service, ne
     const world: helix.HelixWorld = {
       state,
       store: new HelixStore(options.seed ?? 0, eventSub.conduits),
-      emit: (type, condition, event) => Effect.ignore(eventSub.control.trigger({ type, condition, event }))
+      emit: (type, condition, event) => Effect.ignore(eventSub.control.trigger({ type, condition, event })),
+      later: laterIn(yield* Effect.scope, yield* Effect.clock)
     }
     const service = makeService(state, world, switches, {
       port,

@@ -13,7 +13,7 @@ import * as channels from "./helix/channels.js"
 import * as chat from "./helix/chat.js"
 import { type CheckOptions, checkRequest } from "./helix/check.js"
 import * as conduits from "./helix/conduits.js"
-import type { Emit, Handler } from "./helix/context.js"
+import type { Emit, Handler, Later } from "./helix/context.js"
 import { generic } from "./helix/generic.js"
 import * as moderators from "./helix/moderators.js"
 import * as polls from "./helix/polls.js"
@@ -128,6 +128,7 @@ export interface HelixWorld {
   readonly state: SimState
   readonly store: HelixStore
   readonly emit: Emit
+  readonly later: Later
 }
 
 const operation = (world: HelixWorld, route: Route): Effect.Effect<

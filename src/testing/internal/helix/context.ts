@@ -15,6 +15,9 @@ export type Emit = (
   event: SimJsonObject
 ) => Effect.Effect<void>
 
+/** Runs `effect` after `millis` of the simulator's clock, in the simulator's scope (it ends with it). @internal */
+export type Later = (millis: number, effect: Effect.Effect<void>) => Effect.Effect<void>
+
 /** A JSON object body (empty when the operation takes none). @internal */
 export type Body = Readonly<Record<string, unknown>>
 
@@ -30,6 +33,7 @@ export interface Ctx {
   readonly state: SimState
   readonly store: HelixStore
   readonly emit: Emit
+  readonly later: Later
 }
 
 /** @internal */

@@ -1,5 +1,6 @@
 // Polls: create (ACTIVE), get (COMPLETED once the duration ran out), end (TERMINATED / ARCHIVED);
-// `channel.poll.begin` / `channel.poll.end` to subscribers.
+// `channel.poll.begin` / `channel.poll.end` to subscribers (the end when the poll is ended, or when its time
+// runs out, as Twitch sends it: status `completed`).
 import * as Effect from "effect/Effect"
 import { helixError } from "../http.js"
 import type { Ctx, Handler } from "./context.js"
@@ -61,6 +62,23 @@ const event = (ctx: Ctx, poll: Poll) => ({
 
 const pollsOf = (ctx: Ctx, broadcasterId: string) => nested(ctx.store.polls, broadcasterId)
 
+const sendEnd = (ctx: Ctx, poll: Poll): Effect.Effect<void> =>
+  ctx.emit("channel.poll.end", { broadcaster_user_id: poll.broadcasterId }, event(ctx, poll))
+
+/**
+ * When the poll's time runs out: COMPLETED, and its end sent (once: Get Polls may have completed it a moment
+ * before, without sending; a poll ended by the broadcaster was sent its end then, and is not COMPLETED).
+ */
+const completeOnTime = (ctx: Ctx, poll: Poll): Effect.Effect<void> =>
+  ctx.later(
+    poll.duration * 1000,
+    Effect.suspend(() =>
+      settle(poll, poll.startedAt + poll.duration * 1000).status === "COMPLETED"
+        ? sendEnd(ctx, poll)
+        : Effect.void
+    )
+  )
+
 const getPolls = sync((ctx) => {
   const ids = ctx.params.getAll("id")
   const polls = [...pollsOf(ctx, broadcasterOf(ctx)).values()]
@@ -108,9 +126,9 @@ const createPoll: Handler = (ctx) =>
       endedAt: null
     }
     polls.set(poll.id, poll)
-    return Effect.as(
-      ctx.emit("channel.poll.begin", { broadcaster_user_id: broadcasterId }, event(ctx, poll)),
-      data([view(ctx, poll)])
+    return ctx.emit("channel.poll.begin", { broadcaster_user_id: broadcasterId }, event(ctx, poll)).pipe(
+      Effect.zipRight(completeOnTime(ctx, poll)),
+      Effect.as(data([view(ctx, poll)]))
     )
   })
 
@@ -127,9 +145,7 @@ const endPoll: Handler = (ctx) =>
     poll.status = status
     poll.endedAt = poll.endedAt ?? ctx.now
     const answer = data([view(ctx, poll)])
-    return wasActive
-      ? Effect.as(ctx.emit("channel.poll.end", { broadcaster_user_id: broadcasterId }, event(ctx, poll)), answer)
-      : Effect.succeed(answer)
+    return wasActive ? Effect.as(sendEnd(ctx, poll), answer) : Effect.succeed(answer)
   })
 
 /** @internal */
