@@ -1,12 +1,14 @@
 /**
- * The simulator's polls over the full stack: `channel.poll.end` when a poll is ended, and when its time runs
- * out (status `completed`, as Twitch sends it), once per poll.
+ * The simulator's polls and predictions over the full stack: `channel.poll.end` when a poll is ended, and when
+ * its time runs out (status `completed`); `channel.prediction.lock` when the broadcaster locks a prediction, and
+ * when its window closes. Once each, as Twitch sends them.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import * as EventSubTypes from "../src/EventSubTypes.js"
 import * as Helix from "../src/Helix.js"
 import * as Polls from "../src/Helix/Polls.js"
+import * as Predictions from "../src/Helix/Predictions.js"
 import * as Simulator from "../src/testing/Simulator.js"
 import { eventually, realPause, startStream, withStack } from "./fixtures/eventsub.js"
 
@@ -54,5 +56,39 @@ describe("Simulator polls", () => {
       yield* advance(60)
       yield* realPause(30)
       assert.deepStrictEqual(items.map((e) => [e.id, e.status]), [[first.id, "completed"], [second.id, "terminated"]])
+    }).pipe(withStack()))
+
+  it.scoped("a prediction whose window closes is locked with channel.prediction.lock; one locked before is not locked again", () =>
+    Effect.gen(function*() {
+      const { items } = yield* startStream((eventSub) =>
+        eventSub.subscribe(EventSubTypes.ChannelPredictionLockV1, { broadcaster_user_id: B })
+      )
+      const helix = yield* Helix.Helix
+      const create = (title: string) =>
+        Effect.map(
+          helix.request(Predictions.createPrediction, {
+            broadcaster_id: B,
+            title,
+            outcomes: [{ title: "yes" }, { title: "no" }],
+            prediction_window: 30
+          }),
+          (answer) => answer.data[0]!
+        )
+      const first = yield* create("Window closes?")
+      yield* advance(25)
+      yield* realPause(30)
+      assert.deepStrictEqual(items, [], "not before the window closes")
+      yield* advance(5)
+      yield* eventually(Effect.sync(() => items.length === 1), "the lock on time")
+      assert.strictEqual(items[0]!.id, first.id)
+      assert.strictEqual(Date.parse(items[0]!.locked_at) - Date.parse(items[0]!.started_at), 30_000)
+      // a prediction runs at a time: the first one ends, then the next is locked by the broadcaster
+      yield* helix.request(Predictions.endPrediction, { broadcaster_id: B, id: first.id, status: "CANCELED" })
+      const second = yield* create("Locked early?")
+      yield* helix.request(Predictions.endPrediction, { broadcaster_id: B, id: second.id, status: "LOCKED" })
+      yield* eventually(Effect.sync(() => items.length === 2), "the second lock")
+      yield* advance(30)
+      yield* realPause(30)
+      assert.deepStrictEqual(items.map((e) => e.id), [first.id, second.id])
     }).pipe(withStack()))
 })

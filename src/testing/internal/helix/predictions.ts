@@ -1,5 +1,6 @@
 // Predictions: create (ACTIVE; LOCKED once the window closed), end (RESOLVED with a winner, CANCELED, LOCKED);
-// `channel.prediction.begin` / `.lock` / `.end` to subscribers.
+// `channel.prediction.begin` / `.lock` / `.end` to subscribers (the lock also when the window closes, as Twitch
+// sends it).
 import * as Effect from "effect/Effect"
 import { helixError } from "../http.js"
 import type { Ctx, Handler } from "./context.js"
@@ -82,6 +83,22 @@ const createProblem = (ctx: Ctx): string | undefined => {
   return undefined
 }
 
+/**
+ * When the prediction window closes: LOCKED, and the lock sent (once: Get Predictions may have locked it a moment
+ * before, without sending; one locked or ended by the broadcaster before was sent its event then).
+ */
+const lockOnTime = (ctx: Ctx, p: Prediction): Effect.Effect<void> => {
+  const lockAt = p.createdAt + p.window * 1000
+  return ctx.later(
+    p.window * 1000,
+    Effect.suspend(() =>
+      settle(p, lockAt).status === "LOCKED" && p.lockedAt === lockAt
+        ? ctx.emit("channel.prediction.lock", { broadcaster_user_id: p.broadcasterId }, event(ctx, p))
+        : Effect.void
+    )
+  )
+}
+
 const createPrediction: Handler = (ctx) =>
   Effect.suspend(() => {
     const problem = createProblem(ctx)
@@ -109,9 +126,9 @@ const createPrediction: Handler = (ctx) =>
       endedAt: null
     }
     list.set(prediction.id, prediction)
-    return Effect.as(
-      ctx.emit("channel.prediction.begin", { broadcaster_user_id: broadcasterId }, event(ctx, prediction)),
-      data([view(ctx, prediction)])
+    return ctx.emit("channel.prediction.begin", { broadcaster_user_id: broadcasterId }, event(ctx, prediction)).pipe(
+      Effect.zipRight(lockOnTime(ctx, prediction)),
+      Effect.as(data([view(ctx, prediction)]))
     )
   })
 
