@@ -190,6 +190,9 @@ const prepare: Readonly<
       ...r,
       body: { conduit_id, shards: [{ id: "0", transport: { method: "websocket", session_id: w.sessionId } }] }
     })),
+  "pin-chat-message": (w, r) => withChatMessage(w, r, false),
+  "update-pinned-chat-message": (w, r) => withChatMessage(w, r, true),
+  "unpin-chat-message": (w, r) => withChatMessage(w, r, true),
   "update-custom-reward": (w, r) => withReward(w, r),
   "delete-custom-reward": (w, r) => withReward(w, r),
   "get-custom-reward-redemption": (w, r) =>
@@ -278,6 +281,25 @@ const withSegment = (w: World, r: Request) =>
   Effect.map(createSegment(w), (created) => {
     const segments = (created.body as { data: { segments: ReadonlyArray<Json> } }).data.segments
     setQuery(r.query, "id", segments[0]!.id as string)
+    return r
+  })
+
+/** A message sent to the broadcaster's chat room (and pinned when `pin`), named in `message_id`. */
+const withChatMessage = (w: World, r: Request, pin: boolean) =>
+  Effect.gen(function*() {
+    const { broadcaster } = w.sim.users
+    const sent = yield* call(w, byId("send-chat-message"), {
+      query: [],
+      body: { broadcaster_id: broadcaster, sender_id: broadcaster, message: "pin me" }
+    })
+    const messageId = dataOf(sent)[0]!.message_id as string
+    if (pin) {
+      yield* call(w, byId("pin-chat-message"), {
+        query: [["broadcaster_id", broadcaster], ["moderator_id", broadcaster], ["message_id", messageId]],
+        body: undefined
+      })
+    }
+    setQuery(r.query, "message_id", messageId)
     return r
   })
 

@@ -223,7 +223,7 @@ const suggestions = (name: string): ReadonlyArray<string> =>
 
 /**
  * The command of one operation, under `effect-twitch api`: built on demand, for the operation named on the command
- * line only (144 subcommands in one tree make every help page list all of them).
+ * line only (148 subcommands in one tree make every help page list all of them).
  *
  * @internal
  */

@@ -2878,5 +2878,90 @@ export const operations: Readonly<Record<string, OperationInfo>> = {
       { name: "to_user_id", kind: "string", required: true, description: "The ID of the user to receive the whisper." },
       { name: "message", kind: "string", required: true, description: "The whisper message to send." }
     ]
+  },
+  getPinnedChatMessage: {
+    summary: "Gets the currently pinned message for the broadcaster’s chat room.",
+    result: "data",
+    paginated: false,
+    parameters: [
+      {
+        name: "broadcaster_id",
+        kind: "string",
+        required: true,
+        description: "The ID of the broadcaster that owns the chat room."
+      },
+      {
+        name: "moderator_id",
+        kind: "string",
+        description: "The ID of the broadcaster or a user that has permission to moderate the broadcaster’s chat room."
+      }
+    ]
+  },
+  pinChatMessage: {
+    summary: "Pins a chat message to the specified broadcaster’s chat room.",
+    result: "void",
+    paginated: false,
+    parameters: [
+      {
+        name: "broadcaster_id",
+        kind: "string",
+        required: true,
+        description: "The ID of the broadcaster that owns the chat room."
+      },
+      {
+        name: "moderator_id",
+        kind: "string",
+        description: "The ID of the broadcaster or a user that has permission to moderate the broadcaster’s chat room."
+      },
+      { name: "message_id", kind: "string", required: true, description: "The ID of the message to pin." },
+      {
+        name: "duration_seconds",
+        kind: "integer",
+        description: "The number of seconds the message should be pinned for."
+      }
+    ]
+  },
+  updatePinnedChatMessage: {
+    summary: "Updates the duration of a pinned chat message.",
+    result: "void",
+    paginated: false,
+    parameters: [
+      {
+        name: "broadcaster_id",
+        kind: "string",
+        required: true,
+        description: "The ID of the broadcaster that owns the chat room."
+      },
+      {
+        name: "moderator_id",
+        kind: "string",
+        description: "The ID of the broadcaster or a user that has permission to moderate the broadcaster’s chat room."
+      },
+      { name: "message_id", kind: "string", required: true, description: "The ID of the pinned message to update." },
+      {
+        name: "duration_seconds",
+        kind: "integer",
+        description: "The new number of seconds the message should remain pinned, starting from now."
+      }
+    ]
+  },
+  unpinChatMessage: {
+    summary: "Unpins a pinned chat message from the broadcaster’s chat room.",
+    result: "void",
+    paginated: false,
+    parameters: [
+      {
+        name: "broadcaster_id",
+        kind: "string",
+        required: true,
+        description: "The ID of the broadcaster that owns the chat room."
+      },
+      {
+        name: "moderator_id",
+        kind: "string",
+        description: "The ID of the broadcaster or a user that has permission to moderate the broadcaster’s chat room."
+      },
+      { name: "message_id", kind: "string", required: true, description: "The ID of the message to unpin." }
+    ]
   }
 }

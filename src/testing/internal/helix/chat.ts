@@ -1,9 +1,10 @@
-// Chat: messages, announcements, chatters, settings, whispers.
+// Chat: messages, announcements, chatters, settings, whispers, pinned messages.
+import { isServerResponse } from "@effect/platform/HttpServerResponse"
 import { empty, helixError, json } from "../http.js"
 import type { SimChatSettings } from "../state.js"
 import { randomId } from "../state.js"
-import type { Body, Ctx, Handler } from "./context.js"
-import { bad, bool, broadcasterOf, str, sync } from "./context.js"
+import type { Answer, Body, Ctx, Handler } from "./context.js"
+import { actingId, bad, bool, broadcasterOf, iso, str, sync, userRef } from "./context.js"
 import { pageAnswer } from "./paging.js"
 
 const ANNOUNCEMENT_COLORS = new Set(["blue", "green", "orange", "purple", "primary"])
@@ -167,6 +168,108 @@ const sendWhisper = sync((ctx) => {
   return empty(204)
 })
 
+/** A broadcaster's pinned message (at most one per chat room). @internal */
+export interface Pin {
+  readonly message_id: string
+  readonly sender_id: string
+  readonly text: string
+  readonly pinned_by: string
+  readonly starts_at: number
+  /** `null`: pinned until the stream ends */
+  ends_at: number | null
+  updated_at: number
+}
+
+/** `duration_seconds`, when given, is 30 to 1800 (Twitch's reference, as captured by twitch_api). */
+const pinDuration = (ctx: Ctx): number | null | Answer => {
+  const raw = ctx.params.get("duration_seconds")
+  if (raw === undefined) return null
+  const seconds = Number(raw)
+  return Number.isInteger(seconds) && seconds >= 30 && seconds <= 1800
+    ? seconds
+    : bad("The duration_seconds parameter must be between 30 and 1800")
+}
+
+/** The broadcaster's pin, unless it has run out (then it is gone). */
+const currentPin = (ctx: Ctx, broadcasterId: string): Pin | undefined => {
+  const pin = ctx.store.pins.get(broadcasterId)
+  if (pin !== undefined && pin.ends_at !== null && pin.ends_at <= ctx.now) ctx.store.pins.delete(broadcasterId)
+  return ctx.store.pins.get(broadcasterId)
+}
+
+/** A message the simulator saw sent to this chat room (Send Chat Message), and that Twitch delivered. */
+const sentMessage = (ctx: Ctx, broadcasterId: string, messageId: string) =>
+  ctx.state.chatMessages.find((m) => m.message_id === messageId && m.broadcaster_id === broadcasterId && m.is_sent)
+
+const getPinnedChatMessage = sync((ctx) => {
+  const broadcasterId = broadcasterOf(ctx)
+  const pin = currentPin(ctx, broadcasterId)
+  if (pin === undefined) return json({ data: [] })
+  const sender = userRef(ctx.state, pin.sender_id, "sender_user")
+  const by = userRef(ctx.state, pin.pinned_by, "pinned_by_user")
+  return json({
+    data: [{
+      message_id: pin.message_id,
+      broadcaster_id: broadcasterId,
+      ...sender,
+      ...by,
+      message: {
+        text: pin.text,
+        fragments: [{ type: "text", text: pin.text, cheermote: null, emote: null, mention: null }]
+      },
+      starts_at: iso(pin.starts_at),
+      ends_at: pin.ends_at === null ? null : iso(pin.ends_at),
+      updated_at: iso(pin.updated_at)
+    }]
+  })
+})
+
+/** Pinning replaces the message pinned before (a chat room has one pin). */
+const pinChatMessage = sync((ctx) => {
+  const duration = pinDuration(ctx)
+  if (isServerResponse(duration)) return duration
+  const broadcasterId = broadcasterOf(ctx)
+  const messageId = ctx.params.get("message_id")!
+  const message = sentMessage(ctx, broadcasterId, messageId)
+  if (message === undefined) return helixError(404, "The message in message_id was not found in the chat room")
+  ctx.store.pins.set(broadcasterId, {
+    message_id: messageId,
+    sender_id: message.sender_id,
+    text: message.message,
+    pinned_by: actingId(ctx),
+    starts_at: ctx.now,
+    ends_at: duration === null ? null : ctx.now + duration * 1000,
+    updated_at: ctx.now
+  })
+  return empty(204)
+})
+
+/** The pinned message `message_id` names, or the 404 answer when it is not the one pinned. */
+const pinNamed = (ctx: Ctx): Pin | Answer => {
+  const pin = currentPin(ctx, broadcasterOf(ctx))
+  return pin !== undefined && pin.message_id === ctx.params.get("message_id")
+    ? pin
+    : helixError(404, "The message in message_id is not pinned in the chat room")
+}
+
+/** The new duration counts from now; without one the message stays pinned until the stream ends. */
+const updatePinnedChatMessage = sync((ctx) => {
+  const duration = pinDuration(ctx)
+  if (isServerResponse(duration)) return duration
+  const pin = pinNamed(ctx)
+  if (isServerResponse(pin)) return pin
+  pin.ends_at = duration === null ? null : ctx.now + duration * 1000
+  pin.updated_at = ctx.now
+  return empty(204)
+})
+
+const unpinChatMessage = sync((ctx) => {
+  const pin = pinNamed(ctx)
+  if (isServerResponse(pin)) return pin
+  ctx.store.pins.delete(broadcasterOf(ctx))
+  return empty(204)
+})
+
 /** @internal */
 export const operations: Readonly<Record<string, Handler>> = {
   "send-chat-message": sendChatMessage,
@@ -174,5 +277,9 @@ export const operations: Readonly<Record<string, Handler>> = {
   "get-chatters": getChatters,
   "get-chat-settings": getChatSettings,
   "update-chat-settings": updateChatSettings,
-  "send-whisper": sendWhisper
+  "send-whisper": sendWhisper,
+  "get-pinned-chat-message": getPinnedChatMessage,
+  "pin-chat-message": pinChatMessage,
+  "update-pinned-chat-message": updatePinnedChatMessage,
+  "unpin-chat-message": unpinChatMessage
 }

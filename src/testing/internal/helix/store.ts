@@ -3,6 +3,7 @@ import * as Crypto from "node:crypto"
 import { Conduits } from "../eventsub/conduits.js"
 import { makeClock, Registry } from "../eventsub/registry.js"
 import type { BlockedTerm } from "./blockedTerms.js"
+import type { Pin } from "./chat.js"
 import type { Poll } from "./polls.js"
 import type { Prediction } from "./predictions.js"
 import type { Raid } from "./raids.js"
@@ -36,6 +37,8 @@ export class HelixStore {
   readonly raids = new Map<string, Raid>()
   readonly schedules = new Map<string, Schedule>()
   readonly shieldMode = new Map<string, ShieldMode>()
+  /** broadcaster id → its pinned chat message */
+  readonly pins = new Map<string, Pin>()
   /** broadcaster id → subscriber id → subscription */
   readonly subscriptions = new Map<string, Map<string, Subscription>>()
   private counter = 0
