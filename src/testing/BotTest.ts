@@ -56,6 +56,7 @@ import { randomUUID } from "node:crypto"
 import { TaggedError } from "../internal/errors.js"
 import type * as TokenStore from "../TokenStore.js"
 import type * as TwitchConfig from "../TwitchConfig.js"
+import { plainChatMessage } from "./internal/state.js"
 import * as Simulator from "./Simulator.js"
 import type {
   SentChatMessage,
@@ -293,10 +294,7 @@ export const make = (options: Options = {}): Effect.Effect<BotTest.Service, neve
           chatter_user_login: chatter.login,
           chatter_user_name: chatter.display_name,
           message_id: messageId,
-          message: {
-            text: input.text,
-            fragments: [{ type: "text", text: input.text, cheermote: null, emote: null, mention: null }]
-          },
+          message: plainChatMessage(input.text),
           message_type: "text",
           badges: badges.map((set_id) => ({ set_id, id: set_id === "subscriber" ? "0" : "1", info: "" })),
           cheer: null,

@@ -169,6 +169,12 @@ export const randomString = (length: number, alphabet: string = ALNUM): string =
 /** @internal */
 export const randomId = (): string => Crypto.randomUUID()
 
+/** A chat message of plain text as Helix and EventSub carry it: one text fragment. @internal */
+export const plainChatMessage = (text: string) => ({
+  text,
+  fragments: [{ type: "text", text, cheermote: null, emote: null, mention: null }]
+})
+
 /** @internal */
 export const LOG_CAPACITY = 10_000
 const SENT_CAPACITY = 10_000

@@ -2,7 +2,7 @@
 import { isServerResponse } from "@effect/platform/HttpServerResponse"
 import { empty, helixError, json } from "../http.js"
 import type { SimChatSettings } from "../state.js"
-import { randomId } from "../state.js"
+import { plainChatMessage, randomId } from "../state.js"
 import type { Answer, Body, Ctx, Handler } from "./context.js"
 import { actingId, bad, bool, broadcasterOf, iso, str, sync, userRef } from "./context.js"
 import { pageAnswer } from "./paging.js"
@@ -213,10 +213,7 @@ const getPinnedChatMessage = sync((ctx) => {
       broadcaster_id: broadcasterId,
       ...sender,
       ...by,
-      message: {
-        text: pin.text,
-        fragments: [{ type: "text", text: pin.text, cheermote: null, emote: null, mention: null }]
-      },
+      message: plainChatMessage(pin.text),
       starts_at: iso(pin.starts_at),
       ends_at: pin.ends_at === null ? null : iso(pin.ends_at),
       updated_at: iso(pin.updated_at)

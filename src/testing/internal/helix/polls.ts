@@ -22,9 +22,12 @@ export interface Poll {
   endedAt: number | null
 }
 
+/** when the poll's time runs out */
+const endsAt = (poll: Poll): number => poll.startedAt + poll.duration * 1000
+
 /** An active poll whose time ran out is COMPLETED. */
 const settle = (poll: Poll, now: number): Poll => {
-  const end = poll.startedAt + poll.duration * 1000
+  const end = endsAt(poll)
   if (poll.status === "ACTIVE" && now >= end) {
     poll.status = "COMPLETED"
     poll.endedAt = end
@@ -56,7 +59,7 @@ const event = (ctx: Ctx, poll: Poll) => ({
   channel_points_voting: { is_enabled: poll.channelPointsVotingEnabled, amount_per_vote: poll.channelPointsPerVote },
   started_at: iso(poll.startedAt),
   ...(poll.endedAt === null
-    ? { ends_at: iso(poll.startedAt + poll.duration * 1000) }
+    ? { ends_at: iso(endsAt(poll)) }
     : { status: poll.status.toLowerCase(), ended_at: iso(poll.endedAt) })
 })
 
@@ -73,7 +76,7 @@ const completeOnTime = (ctx: Ctx, poll: Poll): Effect.Effect<void> =>
   ctx.later(
     poll.duration * 1000,
     Effect.suspend(() =>
-      settle(poll, poll.startedAt + poll.duration * 1000).status === "COMPLETED"
+      settle(poll, endsAt(poll)).status === "COMPLETED"
         ? sendEnd(ctx, poll)
         : Effect.void
     )

@@ -24,8 +24,11 @@ export interface Prediction {
   endedAt: number | null
 }
 
+/** when the prediction window closes */
+const locksAt = (p: Prediction): number => p.createdAt + p.window * 1000
+
 const settle = (p: Prediction, now: number): Prediction => {
-  const lockAt = p.createdAt + p.window * 1000
+  const lockAt = locksAt(p)
   if (p.status === "ACTIVE" && now >= lockAt) {
     p.status = "LOCKED"
     p.lockedAt = lockAt
@@ -52,7 +55,7 @@ const event = (ctx: Ctx, p: Prediction) => ({
   title: p.title,
   outcomes: p.outcomes.map((o) => ({ id: o.id, title: o.title, color: o.color.toLowerCase() })),
   started_at: iso(p.createdAt),
-  ...(p.status === "ACTIVE" ? { locks_at: iso(p.createdAt + p.window * 1000) } : {}),
+  ...(p.status === "ACTIVE" ? { locks_at: iso(locksAt(p)) } : {}),
   ...(p.lockedAt === null ? {} : { locked_at: iso(p.lockedAt) }),
   ...(p.endedAt === null
     ? {}
@@ -88,7 +91,7 @@ const createProblem = (ctx: Ctx): string | undefined => {
  * before, without sending; one locked or ended by the broadcaster before was sent its event then).
  */
 const lockOnTime = (ctx: Ctx, p: Prediction): Effect.Effect<void> => {
-  const lockAt = p.createdAt + p.window * 1000
+  const lockAt = locksAt(p)
   return ctx.later(
     p.window * 1000,
     Effect.suspend(() =>
